@@ -1,0 +1,139 @@
+"""The catalog entry: what one MCP server is and how to run it.
+
+One TOML file holds one entry. The model is validated once, when the file is read
+(`catalog.loader`), and is immutable afterwards: everything downstream (search, the
+container command line, `registry_info`) trusts it. Field names match the TOML keys.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ENTRY_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+# Absolute container paths only: no `..`, no NUL, no `:` (it would split a podman mount spec).
+CONTAINER_PATH_PATTERN = r"^/[A-Za-z0-9._/@+-]*$"
+
+
+def _reject_parent_segments(path: str) -> str:
+    # The pattern alone admits `/../etc`; a mount target must not climb out of where it claims to be.
+    if ".." in path.split("/"):
+        raise ValueError("must not contain '..'")
+    return path
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnvVar(_Strict):
+    """A plain configuration value passed to the server as an environment variable."""
+
+    name: Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
+    description: str = ""
+    default: str | None = None
+    required: bool = False
+
+
+class SecretVar(_Strict):
+    """A secret passed as an environment variable; its value lives only in the 0600 secrets file."""
+
+    name: Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
+    description: str = ""
+    required: bool = True
+
+
+class Volume(_Strict):
+    """A declared mount. Off unless the user enables it; `source` is a named volume or a host path."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    target: Annotated[str, Field(pattern=CONTAINER_PATH_PATTERN)]
+    source: str
+    description: str = ""
+    read_only: bool = False
+
+    @field_validator("source")
+    @classmethod
+    def _no_separator(cls, source: str) -> str:
+        if not source or ":" in source or "\x00" in source or "," in source:
+            raise ValueError("must be a volume name or an absolute host path without ':' or ','")
+        return source
+
+    @field_validator("target")
+    @classmethod
+    def _no_parent_segments(cls, target: str) -> str:
+        return _reject_parent_segments(target)
+
+
+class KnownTool(_Strict):
+    """A tool the server is known to offer, searchable before the server is activated."""
+
+    name: str
+    description: str = ""
+
+
+class CatalogEntry(_Strict):
+    """One MCP server in the catalog."""
+
+    id: Annotated[str, Field(pattern=ENTRY_ID_PATTERN)]
+    name: str
+    description: str
+    image: Annotated[str, Field(min_length=1)]
+    # Overrides the image's entrypoint when set; `args` follow the image name on the command line.
+    command: list[str] = Field(default_factory=list)
+    args: list[str] = Field(default_factory=list)
+    env: list[EnvVar] = Field(default_factory=list)
+    secrets: list[SecretVar] = Field(default_factory=list)
+    network: Literal["none", "bridge"] = "none"
+    volumes: list[Volume] = Field(default_factory=list)
+    # Extra tmpfs mounts for servers that write outside /tmp under the read-only root. When an enabled
+    # volume has the same target, the volume takes the place of the tmpfs.
+    writable_paths: list[Annotated[str, Field(pattern=CONTAINER_PATH_PATTERN)]] = Field(default_factory=list)
+    read_only_root: bool = True
+    memory: Annotated[str, Field(pattern=r"^[0-9]+[kmg]$")] = "512m"
+    cpus: Annotated[float, Field(gt=0, le=64)] = 1.0
+    pids_limit: Annotated[int, Field(ge=16, le=65536)] = 256
+    tags: list[str] = Field(default_factory=list)
+    tools: list[KnownTool] = Field(default_factory=list)
+    source: str = ""
+
+    @field_validator("image")
+    @classmethod
+    def _plain_image_reference(cls, image: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*", image):
+            raise ValueError("must be an image reference like docker.io/mcp/sqlite:latest")
+        return image
+
+    @field_validator("writable_paths")
+    @classmethod
+    def _writable_paths_stay_put(cls, paths: list[str]) -> list[str]:
+        for path in paths:
+            _reject_parent_segments(path)
+        return paths
+
+    @model_validator(mode="after")
+    def _unique_variable_names(self) -> CatalogEntry:
+        names = [var.name for var in self.env] + [var.name for var in self.secrets]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"env and secrets declare the same name more than once: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _unique_volumes(self) -> CatalogEntry:
+        # Volumes are enabled by name and mounted by target; a repeat of either is ambiguous.
+        for label, values in (
+            ("names", [volume.name for volume in self.volumes]),
+            ("targets", [volume.target for volume in self.volumes]),
+        ):
+            duplicates = sorted({value for value in values if values.count(value) > 1})
+            if duplicates:
+                raise ValueError(f"volumes declare the same {label} more than once: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def secret_names(self) -> frozenset[str]:
+        return frozenset(secret.name for secret in self.secrets)

@@ -1,0 +1,1 @@
+"""Everything that touches Podman: the API socket, the container command line, diagnostics."""

@@ -1,0 +1,91 @@
+"""Fixtures for end-to-end tests against real Podman and real MCP servers.
+
+- `podman_env` (session): makes `podman run` work (sets CONTAINERS_CONF only where the known
+  rlimit/cgroup workaround is needed) and removes leftover test containers, found by the label
+  `io.mcp-registry.test`, before and after the session. Without a working Podman the e2e tests
+  fail loudly under CI=true, and are skipped with the reason elsewhere.
+- `test_images` (session): builds the `localhost/mcp-registry-test/*` images (cached).
+- `registry_env`: the environment for a registry subprocess: the test catalog, private config
+  and data dirs, and the test label on every container it starts.
+Helpers that are not fixtures live in `support.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+from mcp_registry_server.podman.diagnostics import ensure_podman_runs
+from tests.e2e.support import (
+    IMAGE_NAMES,
+    IMAGE_PREFIX,
+    IN_CI,
+    REPO_ROOT,
+    TEST_CATALOG_DIR,
+    TEST_LABEL,
+    WORKAROUND_CONF,
+    remove_test_containers,
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    e2e_dir = Path(__file__).parent
+    for item in items:
+        if e2e_dir in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if IN_CI:
+        pytest.fail(f"e2e tests cannot run in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def podman_env() -> Iterator[dict[str, str]]:
+    if shutil.which("podman") is None:
+        _unavailable("podman is not installed (run scripts/setup.sh)")
+    try:
+        additions = ensure_podman_runs(WORKAROUND_CONF)
+    except RuntimeError as error:
+        _unavailable(str(error))
+    # Every subprocess (podman, the registry, its podman service) must see the workaround.
+    os.environ.update(additions)
+    remove_test_containers()
+    yield dict(os.environ)
+    remove_test_containers()
+
+
+@pytest.fixture(scope="session")
+def test_images(podman_env: dict[str, str]) -> dict[str, str]:
+    """Image references by short name, built (or found cached) once per session."""
+    completed = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "build_test_images.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        _unavailable(f"building the test images failed:\n{completed.stdout}\n{completed.stderr}")
+    return {name: f"{IMAGE_PREFIX}/{name}" for name in IMAGE_NAMES}
+
+
+@pytest.fixture
+def registry_env(podman_env: dict[str, str], test_images: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """Environment for a registry subprocess: test catalog, private dirs, test label."""
+    return {
+        **podman_env,
+        "MCP_REGISTRY_CATALOG_PATH": str(TEST_CATALOG_DIR),
+        "MCP_REGISTRY_LABELS": f"{TEST_LABEL}=1",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }

@@ -1,0 +1,88 @@
+"""Helpers shared by the end-to-end tests: constants, test containers, registry connection."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEST_CATALOG_DIR = REPO_ROOT / "tests" / "catalog"
+WORKAROUND_CONF = REPO_ROOT / "build" / "podman" / "containers.conf"
+IMAGE_PREFIX = "localhost/mcp-registry-test"
+TEST_LABEL = "io.mcp-registry.test"
+IMAGE_NAMES = ("time", "sqlite", "git", "everything", "memory", "misbehave")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def labelled_containers(label: str = TEST_LABEL) -> list[str]:
+    """Names of all containers, running or not, that carry `label`."""
+    completed = subprocess.run(
+        ["podman", "ps", "-a", "--filter", f"label={label}", "--format", "{{.Names}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return completed.stdout.split()
+
+
+def remove_test_containers() -> None:
+    names = labelled_containers()
+    if names:
+        subprocess.run(["podman", "rm", "--force", "--time", "0", *names], capture_output=True, check=False)
+
+
+@asynccontextmanager
+async def connect_registry(env: dict[str, str], *args: str, **session_options: Any) -> AsyncIterator[ClientSession]:
+    """Start `mcp-registry` (this venv's console script) over stdio; yield an initialised SDK session.
+
+    Used inside a test body, so the SDK's task groups open and close in the same task.
+    """
+    executable = Path(sys.executable).with_name("mcp-registry")
+    params = StdioServerParameters(command=str(executable), args=list(args), env=env)
+    async with stdio_client(params) as (read, write), ClientSession(read, write, **session_options) as session:
+        await session.initialize()
+        yield session
+
+
+def podman_stdio_params(image: str, *extra_args: str, env: dict[str, str]) -> StdioServerParameters:
+    """`podman run -i --rm` with the registry's hardening flags and the test label."""
+    return StdioServerParameters(
+        command="podman",
+        args=[
+            "run",
+            "-i",
+            "--rm",
+            "--init",
+            f"--label={TEST_LABEL}=smoke",
+            "--cap-drop=ALL",
+            "--security-opt=no-new-privileges",
+            "--read-only",
+            "--tmpfs",
+            "/tmp",
+            "--network=none",
+            "--memory=512m",
+            "--cpus=1",
+            "--pids-limit=256",
+            image,
+            *extra_args,
+        ],
+        env=env,
+    )
+
+
+def text_of(result: Any) -> str:
+    """All text content of a tool result, joined (for assertions)."""
+    return "\n".join(item.text for item in result.content if getattr(item, "type", None) == "text")
+
+
+def as_json(result: Any) -> Any:
+    return json.loads(text_of(result))

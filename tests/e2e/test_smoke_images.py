@@ -1,0 +1,104 @@
+"""Smoke test of every test image through the real SDK client: `podman run -i --rm` → handshake
+→ tools/list → one real tool call → no container left behind."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from mcp import ClientSession
+from mcp.client.stdio import stdio_client
+
+from tests.e2e.support import TEST_LABEL, as_json, labelled_containers, podman_stdio_params, text_of
+
+
+@dataclass
+class SmokeCase:
+    image: str
+    expected_tools: set[str]
+    calls: list[tuple[str, dict[str, Any]]]
+    check: Any  # (last result) -> None
+    extra_args: list[str] = field(default_factory=list)
+
+
+def _check_time(result: Any) -> None:
+    assert as_json(result)["timezone"] == "UTC"
+
+
+def _check_sqlite(result: Any) -> None:
+    assert "smoke" in text_of(result)
+
+
+def _check_git(result: Any) -> None:
+    assert "Add hello.py" in text_of(result) and "Add README" in text_of(result)
+
+
+def _check_everything(result: Any) -> None:
+    assert text_of(result) == "Echo: hello smoke"
+
+
+def _check_memory(result: Any) -> None:
+    graph = result.structured_content or as_json(result)
+    assert [entity["name"] for entity in graph["entities"]] == ["smoke"]
+
+
+def _check_misbehave(result: Any) -> None:
+    assert result.structured_content == {"text": "hello smoke"}
+
+
+CASES = {
+    "time": SmokeCase(
+        "time", {"get_current_time", "convert_time"}, [("get_current_time", {"timezone": "UTC"})], _check_time
+    ),
+    "sqlite": SmokeCase(
+        "sqlite",
+        {"read_query", "write_query", "create_table", "list_tables", "describe_table"},
+        [("create_table", {"query": "CREATE TABLE smoke (id INTEGER)"}), ("list_tables", {})],
+        _check_sqlite,
+    ),
+    "git": SmokeCase("git", {"git_status", "git_log"}, [("git_log", {"repo_path": "/repo"})], _check_git),
+    "everything": SmokeCase("everything", {"echo"}, [("echo", {"message": "hello smoke"})], _check_everything),
+    "memory": SmokeCase(
+        "memory",
+        {"create_entities", "read_graph"},
+        [
+            ("create_entities", {"entities": [{"name": "smoke", "entityType": "test", "observations": ["ok"]}]}),
+            ("read_graph", {}),
+        ],
+        _check_memory,
+    ),
+    "misbehave": SmokeCase(
+        "misbehave", {"echo", "crash", "hang"}, [("echo", {"text": "hello smoke"})], _check_misbehave
+    ),
+}
+
+
+def _wait_until_gone(label: str, seconds: float = 10.0) -> list[str]:
+    # `--rm` removal finishes just after the podman client exits; give it a moment.
+    deadline = time.monotonic() + seconds
+    while (remaining := labelled_containers(label)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return remaining
+
+
+@pytest.mark.parametrize("name", list(CASES))
+async def test_image_handshake_list_call_and_cleanup(
+    name: str, test_images: dict[str, str], podman_env: dict[str, str]
+) -> None:
+    case = CASES[name]
+    params = podman_stdio_params(test_images[case.image], *case.extra_args, env=podman_env)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        init = await session.initialize()
+        assert init.server_info.name
+        tools = await session.list_tools()
+        names = {tool.name for tool in tools.tools}
+        assert case.expected_tools <= names, f"{name}: missing {case.expected_tools - names}"
+        assert labelled_containers(f"{TEST_LABEL}=smoke"), "the container should be running now"
+        result = None
+        for tool, arguments in case.calls:
+            result = await session.call_tool(tool, arguments)
+            assert not result.is_error, text_of(result)
+        case.check(result)
+    assert _wait_until_gone(f"{TEST_LABEL}=smoke") == []

@@ -1,0 +1,549 @@
+"""A deliberately misbehaving MCP server, used by the fault tests.
+
+Job: speak MCP JSON-RPC 2.0 over stdio (one JSON message per line, as the MCP stdio transport does)
+and offer tools that crash, hang, flood stdout/stderr, print garbage or send notifications, so the
+client and the router can be tested against each failure on purpose.
+
+Contract:
+- Runs on a bare python3 (3.11) in a Debian bookworm container: standard library only.
+- Requests are served concurrently (one thread per ``tools/call``), so hangs and echoes can be in
+  flight together. Every message is written whole under one lock, so messages never interleave.
+- ``notifications/cancelled`` stops a pending call; a cancelled request never gets a reply.
+- Bad tool arguments and unknown tools give a ``CallToolResult`` with ``isError``; malformed JSON gives
+  a -32700 error with ``id: null``; unknown methods give -32601. The server keeps serving after each.
+- EOF on stdin ends the process with code 0, even with calls still pending.
+- Environment: ``MISBEHAVE_PAGE_SIZE`` (tools/list page size, 0 = one page), ``MISBEHAVE_TOOL_COUNT``
+  (extra ``synthetic_NNNN`` tools), ``MISBEHAVE_START_DELAY`` (seconds to sleep before reading input),
+  ``MISBEHAVE_NEVER_INIT=1`` (never answer ``initialize``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+SUPPORTED_PROTOCOL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+LATEST_PROTOCOL_VERSION = "2025-11-25"
+LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+MIB = 1024 * 1024
+# Valid UTF-8 on purpose: a strict-decoding client must see a bad *message*, not a broken stream.
+GARBAGE_LINES = (
+    "this is not json",
+    '{"jsonrpc":',
+    "\x00\x01\x02 \ufffd\ufffd binary-ish \ufffd\x7f",
+    "",
+)
+
+JsonObject = dict[str, Any]
+
+
+class ToolArgumentError(Exception):
+    """Arguments of a tools/call do not fit the tool; reported as an isError result."""
+
+
+@dataclass
+class CallContext:
+    """What a tool handler may know about the request it is answering."""
+
+    request_id: Any
+    progress_token: Any
+    cancelled: threading.Event
+
+
+@dataclass
+class ServerState:
+    """Mutable state shared between the reader thread and the call threads."""
+
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    state_lock: threading.Lock = field(default_factory=threading.Lock)
+    pending: dict[str, threading.Event] = field(default_factory=dict)
+    cancelled_ids: set[str] = field(default_factory=set)
+    log_level: str = "debug"
+    extra_tool_enabled: bool = False
+
+
+STATE = ServerState()
+
+
+def request_key(request_id: Any) -> str:
+    # JSON text keeps 1 and "1" apart, which a plain dict key would not for 1 and 1.0 / True.
+    return json.dumps(request_id)
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def write_lines(lines: list[bytes]) -> None:
+    """Write whole lines to stdout under the write lock; exit quietly if the reader went away."""
+    with STATE.write_lock:
+        try:
+            for line in lines:
+                sys.stdout.buffer.write(line + b"\n")
+            sys.stdout.buffer.flush()
+        except OSError:
+            os._exit(0)
+
+
+def send(message: JsonObject) -> None:
+    write_lines([json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()])
+
+
+def notify(method: str, params: JsonObject) -> None:
+    send({"jsonrpc": "2.0", "method": method, "params": params})
+
+
+def reply(request_id: Any, result: JsonObject) -> None:
+    with STATE.state_lock:
+        STATE.pending.pop(request_key(request_id), None)
+        if request_key(request_id) in STATE.cancelled_ids:
+            return  # The spec says a cancelled request gets no response.
+    send({"jsonrpc": "2.0", "id": request_id, "result": result})
+
+
+def reply_error(request_id: Any, code: int, message: str) -> None:
+    send({"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}})
+
+
+def log_message(level: str, data: str) -> None:
+    if LOG_LEVELS.index(level) >= LOG_LEVELS.index(STATE.log_level):
+        notify("notifications/message", {"level": level, "logger": "misbehave", "data": data})
+
+
+def text_result(text: str, structured: JsonObject | None = None) -> JsonObject:
+    result: JsonObject = {"content": [{"type": "text", "text": text}], "isError": False}
+    if structured is not None:
+        result["structuredContent"] = structured
+    return result
+
+
+def error_result(text: str) -> JsonObject:
+    return {"content": [{"type": "text", "text": text}], "isError": True}
+
+
+def write_stderr(data: bytes) -> None:
+    sys.stderr.buffer.write(data)
+    sys.stderr.buffer.flush()
+
+
+# --- argument checking ---------------------------------------------------------------------------
+
+
+def arg_number(args: JsonObject, name: str, default: float | None = None) -> float:
+    value = args.get(name, default)
+    # bool is an int subclass, but `true` is not a number to a JSON Schema.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ToolArgumentError(f"argument {name!r} must be a number, got {value!r}")
+    return value
+
+
+def arg_int(args: JsonObject, name: str, default: int | None = None) -> int:
+    value = arg_number(args, name, default)
+    if isinstance(value, float) and not value.is_integer():
+        raise ToolArgumentError(f"argument {name!r} must be an integer, got {value!r}")
+    return int(value)
+
+
+def arg_str(args: JsonObject, name: str, default: str | None = None) -> str:
+    value = args.get(name, default)
+    if not isinstance(value, str):
+        raise ToolArgumentError(f"argument {name!r} must be a string, got {value!r}")
+    return value
+
+
+def schema(properties: JsonObject, required: tuple[str, ...] = ()) -> JsonObject:
+    return {"type": "object", "properties": properties, "required": list(required)}
+
+
+NUMBER = {"type": "number"}
+INTEGER = {"type": "integer"}
+STRING = {"type": "string"}
+
+
+# --- tools ---------------------------------------------------------------------------------------
+
+
+def tool_echo(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    text = arg_str(args, "text")
+    return text_result(text, {"text": text})
+
+
+def tool_add(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    total = arg_number(args, "a") + arg_number(args, "b")
+    return text_result(str(total), {"sum": total})
+
+
+def tool_crash(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    exit_code = arg_int(args, "exit_code", 3)
+    message = arg_str(args, "message", "crashing on purpose")
+    write_stderr(message.encode() + b"\n")
+    # Take the write lock so the crash never cuts another thread's message in half.
+    STATE.write_lock.acquire(timeout=5)
+    os._exit(exit_code)
+
+
+def tool_hang(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    seconds = arg_number(args, "seconds", 3600)
+    if ctx.cancelled.wait(max(seconds, 0)):
+        return None
+    return text_result(f"hung for {seconds} seconds")
+
+
+def tool_garbage(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    count = arg_int(args, "lines", 3)
+    write_lines([GARBAGE_LINES[i % len(GARBAGE_LINES)].encode() for i in range(max(count, 0))])
+    return text_result("ok")
+
+
+def tool_big_result(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    size = int(arg_number(args, "megabytes", 1) * MIB)
+    return text_result("x" * max(size, 0))
+
+
+def tool_big_stderr(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    remaining = int(arg_number(args, "megabytes", 1) * MIB)
+    chunk = b"e" * 1023 + b"\n"
+    while remaining > 0:
+        part = chunk[:remaining]
+        sys.stderr.buffer.write(part)
+        remaining -= len(part)
+    sys.stderr.buffer.flush()
+    return text_result("ok")
+
+
+def tool_notify_then_reply(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    count = arg_int(args, "count", 3)
+    for i in range(1, count + 1):
+        log_message("info", f"note {i}")
+        if ctx.progress_token is not None:
+            notify(
+                "notifications/progress",
+                {"progressToken": ctx.progress_token, "progress": i, "total": count},
+            )
+    return text_result("done")
+
+
+def tool_slow(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    seconds = arg_number(args, "seconds", 1)
+    start = time.monotonic()
+    while (left := seconds - (time.monotonic() - start)) > 0:
+        if ctx.cancelled.wait(min(left, 0.5)):
+            return None
+        elapsed = time.monotonic() - start
+        if ctx.progress_token is not None and elapsed < seconds:
+            notify(
+                "notifications/progress",
+                {"progressToken": ctx.progress_token, "progress": elapsed, "total": seconds},
+            )
+    return text_result("slept")
+
+
+def tool_stderr_line(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    write_stderr(arg_str(args, "text").encode() + b"\n")
+    return text_result("ok")
+
+
+def tool_env(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    return text_result(os.environ.get(arg_str(args, "name"), ""))
+
+
+def tool_change_tools(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    with STATE.state_lock:
+        STATE.extra_tool_enabled = not STATE.extra_tool_enabled
+    notify("notifications/tools/list_changed", {})
+    return text_result("changed")
+
+
+def tool_extra(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    return text_result("extra")
+
+
+def tool_synthetic(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    return text_result(json.dumps(args, sort_keys=True))
+
+
+Handler = Callable[[JsonObject, CallContext], JsonObject | None]
+
+BASE_TOOLS: list[tuple[JsonObject, Handler]] = [
+    (
+        {
+            "name": "echo",
+            "description": "Return the text unchanged.",
+            "inputSchema": schema({"text": STRING}, ("text",)),
+            "outputSchema": schema({"text": STRING}, ("text",)),
+            "annotations": {"readOnlyHint": True},
+        },
+        tool_echo,
+    ),
+    (
+        {
+            "name": "add",
+            "description": "Return a + b.",
+            "inputSchema": schema({"a": NUMBER, "b": NUMBER}, ("a", "b")),
+        },
+        tool_add,
+    ),
+    (
+        {
+            "name": "crash",
+            "description": "Write a message to stderr and exit without replying.",
+            "inputSchema": schema(
+                {
+                    "exit_code": {**INTEGER, "default": 3},
+                    "message": {**STRING, "default": "crashing on purpose"},
+                }
+            ),
+        },
+        tool_crash,
+    ),
+    (
+        {
+            "name": "hang",
+            "description": "Reply only after `seconds`; never reply if cancelled first.",
+            "inputSchema": schema({"seconds": {**NUMBER, "default": 3600}}),
+        },
+        tool_hang,
+    ),
+    (
+        {
+            "name": "garbage",
+            "description": "Write non-JSON lines to stdout, then reply 'ok'.",
+            "inputSchema": schema({"lines": {**INTEGER, "default": 3}}),
+        },
+        tool_garbage,
+    ),
+    (
+        {
+            "name": "big_result",
+            "description": "Reply with one text item of exactly `megabytes` MiB of 'x'.",
+            "inputSchema": schema({"megabytes": {**NUMBER, "default": 1}}),
+        },
+        tool_big_result,
+    ),
+    (
+        {
+            "name": "big_stderr",
+            "description": "Write `megabytes` MiB to stderr, then reply 'ok'.",
+            "inputSchema": schema({"megabytes": {**NUMBER, "default": 1}}),
+        },
+        tool_big_stderr,
+    ),
+    (
+        {
+            "name": "notify_then_reply",
+            "description": "Send `count` log (and progress) notifications, then reply 'done'.",
+            "inputSchema": schema({"count": {**INTEGER, "default": 3}}),
+        },
+        tool_notify_then_reply,
+    ),
+    (
+        {
+            "name": "slow",
+            "description": "Sleep `seconds` (progress every 0.5 s if asked), then reply 'slept'.",
+            "inputSchema": schema({"seconds": {**NUMBER, "default": 1}}),
+        },
+        tool_slow,
+    ),
+    (
+        {
+            "name": "stderr_line",
+            "description": "Write one line to stderr, then reply 'ok'.",
+            "inputSchema": schema({"text": STRING}, ("text",)),
+        },
+        tool_stderr_line,
+    ),
+    (
+        {
+            "name": "env",
+            "description": "Reply with the value of an environment variable, or ''.",
+            "inputSchema": schema({"name": STRING}, ("name",)),
+        },
+        tool_env,
+    ),
+    (
+        {
+            "name": "change_tools",
+            "description": "Toggle `extra_tool` and send notifications/tools/list_changed.",
+            "inputSchema": schema({}),
+        },
+        tool_change_tools,
+    ),
+]
+
+EXTRA_TOOL: tuple[JsonObject, Handler] = (
+    {"name": "extra_tool", "description": "Exists only after change_tools.", "inputSchema": schema({})},
+    tool_extra,
+)
+
+
+def synthetic_tools(count: int) -> list[tuple[JsonObject, Handler]]:
+    return [
+        (
+            {
+                "name": f"synthetic_{i:04d}",
+                "description": f"Synthetic tool number {i}; echoes its arguments as JSON.",
+                "inputSchema": schema({"value": STRING}),
+            },
+            tool_synthetic,
+        )
+        for i in range(count)
+    ]
+
+
+# Built once at start, so tools/list stays fast with many synthetic tools.
+FIXED_TOOLS = BASE_TOOLS + synthetic_tools(int(os.environ.get("MISBEHAVE_TOOL_COUNT", "0") or 0))
+HANDLERS: dict[str, Handler] = {tool["name"]: handler for tool, handler in [*FIXED_TOOLS, EXTRA_TOOL]}
+PAGE_SIZE = int(os.environ.get("MISBEHAVE_PAGE_SIZE", "0") or 0)
+
+
+def current_tools() -> list[JsonObject]:
+    tools = [tool for tool, _ in FIXED_TOOLS]
+    if STATE.extra_tool_enabled:
+        tools.append(EXTRA_TOOL[0])
+    return tools
+
+
+# --- request handling ----------------------------------------------------------------------------
+
+
+def handle_initialize(request_id: Any, params: JsonObject) -> None:
+    if os.environ.get("MISBEHAVE_NEVER_INIT") == "1":
+        return
+    requested = params.get("protocolVersion")
+    version = requested if requested in SUPPORTED_PROTOCOL_VERSIONS else LATEST_PROTOCOL_VERSION
+    result = {
+        "protocolVersion": version,
+        "capabilities": {"tools": {"listChanged": True}, "logging": {}},
+        "serverInfo": {"name": "misbehave", "version": "1.0.0"},
+    }
+    reply(request_id, result)
+
+
+def handle_tools_list(request_id: Any, params: JsonObject) -> None:
+    tools = current_tools()
+    if PAGE_SIZE <= 0:
+        reply(request_id, {"tools": tools})
+        return
+    cursor = params.get("cursor")
+    try:
+        start = int(cursor) if cursor is not None else 0
+    except (TypeError, ValueError):
+        start = -1
+    if not 0 <= start <= len(tools):
+        reply_error(request_id, -32602, f"invalid cursor {cursor!r}")
+        return
+    result: JsonObject = {"tools": tools[start : start + PAGE_SIZE]}
+    if start + PAGE_SIZE < len(tools):
+        result["nextCursor"] = str(start + PAGE_SIZE)
+    reply(request_id, result)
+
+
+def run_tool_call(request_id: Any, params: JsonObject, cancelled: threading.Event) -> None:
+    name = params.get("name")
+    args = params.get("arguments") or {}
+    meta = params.get("_meta") or {}
+    ctx = CallContext(request_id, meta.get("progressToken") if isinstance(meta, dict) else None, cancelled)
+    handler = HANDLERS.get(name) if isinstance(name, str) else None
+    if handler is None or (name == "extra_tool" and not STATE.extra_tool_enabled):
+        result: JsonObject | None = error_result(f"unknown tool {name!r}")
+    elif not isinstance(args, dict):
+        result = error_result(f"tool {name!r}: arguments must be an object, got {args!r}")
+    else:
+        try:
+            result = handler(args, ctx)
+        except ToolArgumentError as exc:
+            result = error_result(f"tool {name!r}: {exc}")
+    if result is not None:
+        reply(request_id, result)
+    else:
+        with STATE.state_lock:
+            STATE.pending.pop(request_key(request_id), None)
+
+
+def handle_tools_call(request_id: Any, params: JsonObject) -> None:
+    cancelled = threading.Event()
+    with STATE.state_lock:
+        STATE.pending[request_key(request_id)] = cancelled
+    # Daemon thread: a pending hang must not keep the process alive after stdin closes.
+    threading.Thread(target=run_tool_call, args=(request_id, params, cancelled), daemon=True).start()
+
+
+def handle_set_level(request_id: Any, params: JsonObject) -> None:
+    level = params.get("level")
+    if level not in LOG_LEVELS:
+        reply_error(request_id, -32602, f"unknown log level {level!r}; expected one of {LOG_LEVELS}")
+        return
+    STATE.log_level = level
+    reply(request_id, {})
+
+
+def handle_cancelled(params: JsonObject) -> None:
+    key = request_key(params.get("requestId"))
+    with STATE.state_lock:
+        STATE.cancelled_ids.add(key)
+        pending = STATE.pending.get(key)
+    if pending is not None:
+        pending.set()
+
+
+REQUEST_HANDLERS: dict[str, Callable[[Any, JsonObject], None]] = {
+    "initialize": handle_initialize,
+    "ping": lambda request_id, params: reply(request_id, {}),
+    "tools/list": handle_tools_list,
+    "tools/call": handle_tools_call,
+    "logging/setLevel": handle_set_level,
+}
+
+
+def handle_line(line: bytes) -> None:
+    if not line.strip():
+        return
+    try:
+        message = json.loads(line)
+    except ValueError as exc:
+        reply_error(None, -32700, f"parse error: {exc}")
+        return
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+        reply_error(None, -32600, "invalid request: expected a JSON-RPC 2.0 object")
+        return
+    method = message.get("method")
+    if method is None:
+        return  # A response to something we never asked; ignore it.
+    params = message.get("params") or {}
+    if "id" not in message:
+        if method == "notifications/cancelled" and isinstance(params, dict):
+            handle_cancelled(params)
+        return  # Other notifications (initialized, roots/list_changed, ...) need nothing.
+    request_id = message["id"]
+    if not isinstance(params, dict):
+        reply_error(request_id, -32602, f"params of {method!r} must be an object")
+        return
+    handler = REQUEST_HANDLERS.get(method)
+    if handler is None:
+        reply_error(request_id, -32601, f"method not found: {method!r}")
+        return
+    handler(request_id, params)
+
+
+def main() -> None:
+    # As PID 1 in a container, SIGTERM is ignored unless a handler exists; stopping must work.
+    signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(128 + signum))
+    start_delay = float(os.environ.get("MISBEHAVE_START_DELAY", "0") or 0)
+    if start_delay > 0:
+        time.sleep(start_delay)
+    for line in iter(sys.stdin.buffer.readline, b""):
+        handle_line(line)
+    # EOF: leave at once, but never in the middle of a message another thread is writing.
+    STATE.write_lock.acquire(timeout=5)
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
