@@ -25,6 +25,10 @@ def _reject_parent_segments(path: str) -> str:
     return path
 
 
+def _repeated(values: list[str]) -> list[str]:
+    return sorted({value for value in values if values.count(value) > 1})
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -116,8 +120,7 @@ class CatalogEntry(_Strict):
 
     @model_validator(mode="after")
     def _unique_variable_names(self) -> CatalogEntry:
-        names = [var.name for var in self.env] + [var.name for var in self.secrets]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        duplicates = _repeated([var.name for var in self.env] + [var.name for var in self.secrets])
         if duplicates:
             raise ValueError(f"env and secrets declare the same name more than once: {', '.join(duplicates)}")
         return self
@@ -129,8 +132,7 @@ class CatalogEntry(_Strict):
             ("names", [volume.name for volume in self.volumes]),
             ("targets", [volume.target for volume in self.volumes]),
         ):
-            duplicates = sorted({value for value in values if values.count(value) > 1})
-            if duplicates:
+            if duplicates := _repeated(values):
                 raise ValueError(f"volumes declare the same {label} more than once: {', '.join(duplicates)}")
         return self
 

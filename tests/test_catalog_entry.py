@@ -1,0 +1,178 @@
+"""The entry model's validation rules, and the bundled catalog/*.toml files that rely on them."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from mcp_registry_server.catalog import CatalogEntry, bundled_catalog_dir, load_catalog
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_FILES = sorted((REPO_ROOT / "catalog").glob("*.toml"))
+
+# Servers the brief asks for, under our ids (postgres, context7 and everything are not container
+# servers in the snapshot; database-server, ref and others stand in for them).
+REQUIRED_IDS = {
+    "sqlite", "time", "git", "fetch", "filesystem", "memory", "github", "brave-search", "slack",
+    "puppeteer", "playwright", "sequential-thinking", "redis", "notion", "stripe", "atlassian",
+    "gitlab", "google-maps", "aws-docs", "duckduckgo", "wikipedia", "youtube-transcript", "grafana",
+    "kubernetes", "mongodb", "elasticsearch", "database-server", "ref",
+}  # fmt: skip
+OFFLINE_IDS = {"sqlite", "time", "git", "filesystem", "memory", "sequential-thinking"}
+
+
+def minimal(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": "demo",
+        "name": "Demo",
+        "description": "A demo server.",
+        "image": "docker.io/mcp/demo:1.0",
+    }
+    data.update(overrides)
+    return data
+
+
+# --- the model -----------------------------------------------------------------------------------
+
+
+def test_minimal_entry_gets_hardened_defaults() -> None:
+    entry = CatalogEntry.model_validate(minimal())
+    assert entry.network == "none"
+    assert entry.read_only_root is True
+    assert (entry.memory, entry.cpus, entry.pids_limit) == ("512m", 1.0, 256)
+    assert entry.volumes == [] and entry.secrets == [] and entry.tools == []
+
+
+def test_entry_is_frozen_and_rejects_unknown_keys() -> None:
+    entry = CatalogEntry.model_validate(minimal())
+    with pytest.raises(ValidationError):
+        entry.name = "Other"  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="imagee"):
+        CatalogEntry.model_validate(minimal(imagee="x"))
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "docker.io/mcp/sqlite",
+        "ghcr.io/github/github-mcp-server",
+        "localhost/test:dev",
+        "quay.io/a/b@sha256:0a",
+    ],
+)
+def test_image_references_accepted(image: str) -> None:
+    assert CatalogEntry.model_validate(minimal(image=image)).image == image
+
+
+@pytest.mark.parametrize("image", ["", "mcp sqlite", "docker.io/mcp/sqlite;rm -rf /", "-mcp/sqlite", "$(id)"])
+def test_bad_image_rejected(image: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        CatalogEntry.model_validate(minimal(image=image))
+    assert caught.value.errors()[0]["loc"] == ("image",)
+
+
+@pytest.mark.parametrize("entry_id", ["Demo", "-demo", "de mo", "a" * 65, "../x"])
+def test_bad_id_rejected(entry_id: str) -> None:
+    with pytest.raises(ValidationError):
+        CatalogEntry.model_validate(minimal(id=entry_id))
+
+
+@pytest.mark.parametrize("target", ["/data/../etc", "/..", "relative/path", "/data:rw", "/a,b"])
+def test_volume_target_must_be_absolute_and_stay_put(target: str) -> None:
+    volume = {"name": "data", "source": "vol", "target": target}
+    with pytest.raises(ValidationError) as caught:
+        CatalogEntry.model_validate(minimal(volumes=[volume]))
+    assert caught.value.errors()[0]["loc"][:3] == ("volumes", 0, "target")
+
+
+@pytest.mark.parametrize("source", ["", "/host:/ctr", "a,b", "x\x00y"])
+def test_volume_source_cannot_smuggle_mount_options(source: str) -> None:
+    volume = {"name": "data", "source": source, "target": "/data"}
+    with pytest.raises(ValidationError):
+        CatalogEntry.model_validate(minimal(volumes=[volume]))
+
+
+def test_writable_path_cannot_climb_out() -> None:
+    with pytest.raises(ValidationError, match="must not contain"):
+        CatalogEntry.model_validate(minimal(writable_paths=["/../etc"]))
+
+
+def test_volume_names_and_targets_are_unique() -> None:
+    first = {"name": "data", "source": "a", "target": "/data"}
+    with pytest.raises(ValidationError, match="same names"):
+        CatalogEntry.model_validate(minimal(volumes=[first, {**first, "target": "/other"}]))
+    with pytest.raises(ValidationError, match="same targets"):
+        CatalogEntry.model_validate(minimal(volumes=[first, {**first, "name": "other"}]))
+
+
+def test_env_and_secret_names_are_unique() -> None:
+    with pytest.raises(ValidationError, match="TOKEN"):
+        CatalogEntry.model_validate(minimal(env=[{"name": "TOKEN"}], secrets=[{"name": "TOKEN"}]))
+
+
+@pytest.mark.parametrize("memory", ["512", "1.5g", "2G", "lots"])
+def test_memory_needs_a_unit(memory: str) -> None:
+    with pytest.raises(ValidationError):
+        CatalogEntry.model_validate(minimal(memory=memory))
+
+
+def test_network_is_none_or_bridge() -> None:
+    with pytest.raises(ValidationError):
+        CatalogEntry.model_validate(minimal(network="host"))
+
+
+# --- the bundled catalog -------------------------------------------------------------------------
+
+
+def test_bundled_catalog_dir_is_the_project_catalog() -> None:
+    assert bundled_catalog_dir() == REPO_ROOT / "catalog"
+
+
+def test_every_bundled_entry_validates_with_unique_ids() -> None:
+    catalog = load_catalog([REPO_ROOT / "catalog"])
+    assert catalog.warnings == ()
+    assert len(BUNDLED_FILES) >= 25
+    assert len(catalog) == len(BUNDLED_FILES), "two bundled files declare the same id"
+    for path in BUNDLED_FILES:
+        entry = CatalogEntry.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+        assert entry.id == path.stem, f"{path.name} must be named after its id {entry.id!r}"
+        assert catalog.source_of(entry.id) == path
+
+
+def test_bundled_catalog_has_the_expected_servers() -> None:
+    catalog = load_catalog([REPO_ROOT / "catalog"])
+    assert REQUIRED_IDS <= set(catalog)
+
+
+@pytest.mark.parametrize("path", BUNDLED_FILES, ids=lambda path: path.stem)
+def test_bundled_entry_is_well_formed(path: Path) -> None:
+    entry = CatalogEntry.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+    registry = entry.image.split("/", 1)[0]
+    assert "." in registry or registry == "localhost", "images must be fully qualified (no short names)"
+    assert entry.source.startswith("https://github.com/")
+    assert entry.description and entry.tags
+    tool_names = [tool.name for tool in entry.tools]
+    assert len(tool_names) == len(set(tool_names))
+    for tool in entry.tools:
+        assert "\n" not in tool.description and len(tool.description) <= 160
+    expected_network = "none" if entry.id in OFFLINE_IDS else "bridge"
+    assert entry.network == expected_network
+
+
+def test_github_entry_needs_its_token_and_the_network() -> None:
+    github = load_catalog([REPO_ROOT / "catalog"])["github"]
+    assert github.network == "bridge"
+    assert "GITHUB_PERSONAL_ACCESS_TOKEN" in github.secret_names
+
+
+def test_filesystem_declares_its_volume_and_stays_offline() -> None:
+    filesystem = load_catalog([REPO_ROOT / "catalog"])["filesystem"]
+    assert filesystem.network == "none"
+    assert [volume.target for volume in filesystem.volumes] == ["/projects"]
+    assert filesystem.args == ["/projects"]
+    # Without the volume the server still needs its allowed directory to exist.
+    assert "/projects" in filesystem.writable_paths
