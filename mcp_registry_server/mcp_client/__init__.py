@@ -1,0 +1,42 @@
+"""Our own small JSON-RPC 2.0 MCP client over a child process's stdio.
+
+Layers, lowest first: `transport` moves newline-delimited JSON objects through the process's pipes
+and stops the process; `jsonrpc` pipelines requests, responses and notifications over one
+transport; `client` adds MCP's methods (initialize, listings, tools); `manager` runs many clients
+side by side, one task each. Errors live in `errors`.
+"""
+
+from .client import MCPClient
+from .errors import (
+    MCPClientClosedError,
+    MCPClientError,
+    MCPProcessExitedError,
+    MCPProtocolError,
+    MCPRemoteError,
+    MCPRequestCancelledError,
+    MCPTimeoutError,
+)
+from .jsonrpc import JSONRPCSession, NotificationHandler, ProgressHandler, RequestHandler
+from .manager import ClientManager, ConnectOptions, ProcessSource
+from .transport import ShutdownTimeouts, StdioTransport, TransportClosedError
+
+__all__ = [
+    "ClientManager",
+    "ConnectOptions",
+    "JSONRPCSession",
+    "MCPClient",
+    "MCPClientClosedError",
+    "MCPClientError",
+    "MCPProcessExitedError",
+    "MCPProtocolError",
+    "MCPRemoteError",
+    "MCPRequestCancelledError",
+    "MCPTimeoutError",
+    "NotificationHandler",
+    "ProcessSource",
+    "ProgressHandler",
+    "RequestHandler",
+    "ShutdownTimeouts",
+    "StdioTransport",
+    "TransportClosedError",
+]

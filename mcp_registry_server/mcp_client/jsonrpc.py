@@ -1,0 +1,501 @@
+"""JSON-RPC 2.0 session over a `StdioTransport`: pipelined requests, notifications, server requests.
+
+`JSONRPCSession.connect(process, ...)` is an async context manager owning a task group with three
+kinds of task: the reader (the only consumer of stdout), the stderr drainer, and handlers for
+messages from the server. The reader never awaits anything but the next message: a response wakes
+the caller waiting on its id (a dict lookup and an Event), a progress notification is queued for
+its request's `on_progress`, other notifications go in order to one `on_notification` task, and
+each server-to-client request runs `on_request` in its own task (ping is answered here).
+
+Contract: `request()` returns the `result` object or raises an `MCPClientError`. On timeout or
+caller cancellation the server is sent notifications/cancelled and the id is forgotten; when stdout
+ends every pending and later request fails at once with `MCPProcessExitedError`. Leaving the
+context stops the child (see `StdioTransport.aclose`: close stdin, wait, SIGTERM, SIGKILL, each
+bounded, shielded) and then cancels the remaining tasks. JSON-RPC batches are never sent.
+MCP's own methods (initialize, listing, tools) live one layer up, in `client.MCPClient`.
+"""
+
+# `timeout=` parameters (ASYNC109) are deliberate: a timed-out request must be reported by method
+# and cancelled on the server with notifications/cancelled, which a caller's cancel scope cannot do.
+# ruff: noqa: ASYNC109
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Self
+
+import anyio
+from anyio.abc import Process, TaskGroup
+from mcp_types import INTERNAL_ERROR, METHOD_NOT_FOUND
+
+from .errors import (
+    MCPClientClosedError,
+    MCPClientError,
+    MCPProcessExitedError,
+    MCPProtocolError,
+    MCPRemoteError,
+    MCPRequestCancelledError,
+    MCPTimeoutError,
+)
+from .transport import ShutdownTimeouts, StdioTransport, TransportClosedError
+
+__all__ = ["JSONRPCSession", "NotificationHandler", "ProgressHandler", "RequestHandler"]
+
+logger = logging.getLogger(__name__)
+
+NotificationHandler = Callable[[str, dict[str, Any] | None], Awaitable[None]]
+"""`(method, params)` for each notification from the server, called in arrival order."""
+RequestHandler = Callable[[str, dict[str, Any] | None], Awaitable[dict[str, Any]]]
+"""`(method, params) -> result` for a server-to-client request; raise `MCPRemoteError` to refuse."""
+ProgressHandler = Callable[[dict[str, Any]], Awaitable[None]]
+"""Receives the raw params of each notifications/progress for one request, in order."""
+
+# After stdout ends, how long to wait for stderr to finish and the exit code to appear.
+_EXIT_SETTLE_TIMEOUT = 0.05
+# Bound for writing notifications/cancelled when a request is abandoned.
+_CANCEL_SEND_TIMEOUT = 1.0
+# Notifications queued for a slow `on_notification` before newer ones are dropped.
+_NOTIFICATION_BUFFER = 10_000
+# Characters of stderr appended to error messages.
+_ERROR_STDERR_CHARS = 2000
+
+
+class _Pending:
+    """One request awaiting its response. The reader fills it in and sets `event`."""
+
+    __slots__ = ("deadline", "done", "error", "event", "method", "on_progress", "progress", "result", "sent")
+
+    def __init__(self, method: str, on_progress: ProgressHandler | None) -> None:
+        self.method = method
+        self.event = anyio.Event()
+        self.done = False
+        self.sent = False
+        self.result: dict[str, Any] | None = None
+        self.error: MCPClientError | None = None
+        self.on_progress = on_progress
+        self.progress: deque[dict[str, Any]] | None = deque() if on_progress is not None else None
+        self.deadline: _ProgressDeadline | None = None
+
+
+class _ProgressDeadline:
+    """Moves a request's deadline forward on progress, never past its hard maximum."""
+
+    __slots__ = ("hard_deadline", "scope", "timeout")
+
+    def __init__(self, scope: anyio.CancelScope, timeout: float, max_timeout: float) -> None:
+        self.scope = scope
+        self.timeout = timeout
+        self.hard_deadline = anyio.current_time() + max_timeout
+
+    def extend(self) -> None:
+        self.scope.deadline = min(anyio.current_time() + self.timeout, self.hard_deadline)
+
+
+class JSONRPCSession:
+    """One JSON-RPC peer over stdio. Create it (or `MCPClient`) with `connect()`."""
+
+    def __init__(
+        self,
+        transport: StdioTransport,
+        task_group: TaskGroup,
+        *,
+        name: str,
+        on_notification: NotificationHandler | None = None,
+        on_request: RequestHandler | None = None,
+        default_timeout: float | None = 60.0,
+        init_timeout: float | None = None,
+    ) -> None:
+        """Internal: `connect()` builds the session inside the task group that runs its tasks."""
+        self.name = name
+        self.default_timeout = default_timeout
+        self.init_timeout = init_timeout if init_timeout is not None else default_timeout
+        self._transport = transport
+        self._task_group = task_group
+        self._on_notification = on_notification
+        self._on_request = on_request
+        self._next_id = 1
+        self._pending: dict[int, _Pending] = {}
+        self._progress: dict[int, _Pending] = {}
+        self._incoming: dict[Any, anyio.CancelScope] = {}
+        self._notifications_in, self._notifications_out = anyio.create_memory_object_stream[
+            tuple[str, dict[str, Any] | None]
+        ](_NOTIFICATION_BUFFER)
+        self._dead: Callable[[], MCPClientError] | None = None
+        self._exited = anyio.Event()
+        self._closing = False
+        self.requests_sent = 0
+        self.notifications_dropped = 0
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(
+        cls,
+        process: Process,
+        *,
+        name: str,
+        on_notification: NotificationHandler | None = None,
+        on_request: RequestHandler | None = None,
+        default_timeout: float | None = 60.0,
+        init_timeout: float | None = None,
+        stderr_limit: int = 65536,
+        on_stderr_line: Callable[[str], None] | None = None,
+        shutdown_timeouts: ShutdownTimeouts | None = None,
+    ) -> AsyncIterator[Self]:
+        """Runs a client over `process` (which it now owns) and stops the process on exit.
+
+        `default_timeout` applies to requests without their own (None: wait forever);
+        `init_timeout` to `initialize()` (None: the default timeout).
+        """
+        transport = StdioTransport(
+            process,
+            stderr_limit=stderr_limit,
+            on_stderr_line=on_stderr_line,
+            shutdown_timeouts=shutdown_timeouts,
+        )
+        async with anyio.create_task_group() as task_group:
+            client = cls(
+                transport,
+                task_group,
+                name=name,
+                on_notification=on_notification,
+                on_request=on_request,
+                default_timeout=default_timeout,
+                init_timeout=init_timeout,
+            )
+            task_group.start_soon(transport.drain_stderr, name=f"{name}: stderr")
+            task_group.start_soon(client._read_loop, name=f"{name}: reader")
+            task_group.start_soon(client._deliver_notifications, name=f"{name}: notifications")
+            try:
+                yield client
+            finally:
+                # Must finish even if the owner is cancelled, or the process would leak; bounded.
+                with anyio.CancelScope(shield=True):
+                    client._closing = True
+                    await transport.aclose()
+                    client._fail_all(client._closed_error)
+                task_group.cancel_scope.cancel()
+
+    # --- state ---------------------------------------------------------------------------------
+
+    @property
+    def is_alive(self) -> bool:
+        """Whether requests can still be sent: not closed, and the process's stdout is open."""
+        return self._dead is None and not self._transport.at_eof
+
+    @property
+    def exit_code(self) -> int | None:
+        return self._transport.returncode
+
+    @property
+    def garbage_lines(self) -> int:
+        return self._transport.garbage_lines
+
+    @property
+    def in_flight(self) -> dict[int, str]:
+        """Ids of the requests awaiting a response, with their methods (for `cancel()`)."""
+        return {request_id: pending.method for request_id, pending in self._pending.items()}
+
+    def stderr_tail(self, max_chars: int = 4000) -> str:
+        return self._transport.stderr_tail(max_chars)
+
+    # --- requests ------------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        max_timeout: float | None = None,
+        on_progress: ProgressHandler | None = None,
+    ) -> dict[str, Any]:
+        """Sends a request and returns its `result` object.
+
+        `timeout` (default: the client's) runs from sending; with `on_progress`, each progress
+        notification restarts it, up to `max_timeout` in total (default 10 x `timeout`).
+        """
+        if self._dead is not None:
+            raise self._dead()
+        if timeout is None:
+            timeout = self.default_timeout if self.default_timeout is not None else math.inf
+        request_id = self._next_id
+        self._next_id = request_id + 1
+        pending = _Pending(method, on_progress)
+        if on_progress is not None:
+            params = dict(params or {})
+            params["_meta"] = {**(params.get("_meta") or {}), "progressToken": request_id}
+            self._progress[request_id] = pending
+        message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        self._pending[request_id] = pending
+        try:
+            with anyio.move_on_after(timeout) as scope:
+                if on_progress is not None:
+                    pending.deadline = _ProgressDeadline(
+                        scope, timeout, max_timeout if max_timeout is not None else 10 * timeout
+                    )
+                await self._send_request(message, pending)
+                await self._wait(pending)
+        except BaseException:
+            if not pending.done:
+                with anyio.CancelScope(shield=True):
+                    await self._abandon(request_id, pending, "cancelled by the client")
+            raise
+        if not pending.done:
+            await self._abandon(request_id, pending, f"timed out after {timeout:g} s")
+            raise MCPTimeoutError(
+                method, timeout, client_name=self.name, stderr_tail=self.stderr_tail(_ERROR_STDERR_CHARS)
+            )
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return pending.result
+
+    async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
+        """Sends a notification (no response expected)."""
+        if self._dead is not None:
+            raise self._dead()
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            message["params"] = params
+        try:
+            await self._transport.send(message)
+        except TransportClosedError:
+            raise await self._send_failure() from None
+
+    async def cancel(self, request_id: int, reason: str | None = None) -> None:
+        """Cancels a pending request (ids: `in_flight`); its caller gets `MCPRequestCancelledError`.
+
+        The server is sent notifications/cancelled. Cancelling the caller's task does the same.
+        """
+        pending = self._pending.get(request_id)
+        if pending is None:
+            return
+        # Resolved before the await below, so the caller cannot also time out and cancel it again.
+        pending.error = MCPRequestCancelledError(
+            f"{pending.method!r} was cancelled" + (f": {reason}" if reason else ""), client_name=self.name
+        )
+        pending.done = True
+        pending.event.set()
+        await self._abandon(request_id, pending, reason)
+
+    # --- internals: sending and waiting ----------------------------------------------------------
+
+    async def _send_request(self, message: dict[str, Any], pending: _Pending) -> None:
+        try:
+            await self._transport.send(message)
+        except TransportClosedError:
+            raise await self._send_failure() from None
+        pending.sent = True
+        self.requests_sent += 1
+
+    async def _send_failure(self) -> MCPClientError:
+        """The error for a write that failed: usually the process died and the reader will say how."""
+        with anyio.move_on_after(_EXIT_SETTLE_TIMEOUT * 4):
+            await self._exited.wait()
+        if self._dead is not None:
+            return self._dead()
+        return MCPProcessExitedError(
+            self._transport.returncode,
+            client_name=self.name,
+            stderr_tail=self.stderr_tail(_ERROR_STDERR_CHARS),
+        )
+
+    async def _wait(self, pending: _Pending) -> None:
+        if pending.on_progress is None:
+            await pending.event.wait()
+            return
+        assert pending.progress is not None
+        while not pending.done or pending.progress:
+            await pending.event.wait()
+            # Replaced before the callbacks run, so progress arriving meanwhile wakes us again.
+            pending.event = anyio.Event()
+            while pending.progress:
+                try:
+                    await pending.on_progress(pending.progress.popleft())
+                except Exception:
+                    logger.exception("%s: progress callback for %r failed", self.name, pending.method)
+
+    async def _abandon(self, request_id: int, pending: _Pending, reason: str | None) -> None:
+        """Forgets a request and, if the server got it, tells it to stop (bounded)."""
+        self._pending.pop(request_id, None)
+        self._progress.pop(request_id, None)
+        # The spec forbids cancelling initialize; a dead server has nothing to cancel.
+        if not pending.sent or pending.method == "initialize" or not self.is_alive:
+            return
+        params: dict[str, Any] = {"requestId": request_id}
+        if reason:
+            params["reason"] = reason
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_CANCEL_SEND_TIMEOUT):
+            try:
+                await self._transport.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params})
+            except TransportClosedError:
+                pass
+
+    # --- internals: the reader -----------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        receive = self._transport.receive
+        dispatch = self._dispatch
+        try:
+            while True:
+                try:
+                    message = await receive()
+                except anyio.EndOfStream:
+                    break
+                try:
+                    dispatch(message)
+                except Exception:
+                    logger.exception("%s: could not dispatch a message from the server", self.name)
+            if not self._closing:
+                with anyio.move_on_after(_EXIT_SETTLE_TIMEOUT):
+                    await self._transport.wait_exit_settled()
+                logger.info("%s: the server process ended (exit code %s)", self.name, self.exit_code)
+                self._fail_all(self._exit_error)
+        finally:
+            self._notifications_in.close()
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        method = message.get("method")
+        if method is None:
+            self._on_response(message)
+            return
+        params = message.get("params")
+        if not isinstance(method, str) or (params is not None and not isinstance(params, dict)):
+            logger.warning("%s: ignoring a malformed message: %.200r", self.name, message)
+            return
+        if "id" in message:
+            self._task_group.start_soon(self._answer, message["id"], method, params)
+            return
+        if method == "notifications/progress" and params is not None:
+            token = params.get("progressToken")
+            pending = self._progress.get(token) if type(token) is int else None
+            if pending is not None:
+                assert pending.progress is not None and pending.deadline is not None
+                pending.progress.append(params)
+                pending.deadline.extend()
+                pending.event.set()
+                return
+        elif method == "notifications/cancelled" and params is not None:
+            request_id = params.get("requestId")
+            if isinstance(request_id, int | str) and (scope := self._incoming.get(request_id)) is not None:
+                scope.cancel()
+        if self._on_notification is None:
+            return
+        try:
+            self._notifications_in.send_nowait((method, params))
+        except anyio.WouldBlock:
+            self.notifications_dropped += 1
+            logger.warning("%s: notification handler is behind; dropped %s", self.name, method)
+
+    def _on_response(self, message: dict[str, Any]) -> None:
+        request_id = message.get("id")
+        pending = self._pending.pop(request_id, None) if type(request_id) is int else None
+        if pending is None:
+            if "error" in message and request_id is None:
+                logger.warning("%s: the server reported an error: %.500r", self.name, message["error"])
+            elif "result" in message or "error" in message:
+                # Usually a late answer to a request that already timed out or was cancelled.
+                logger.debug("%s: response for unknown id %.100r", self.name, request_id)
+            else:
+                logger.warning("%s: ignoring a message that is neither request nor response", self.name)
+            return
+        if pending.on_progress is not None:
+            self._progress.pop(request_id, None)
+        error = message.get("error")
+        result = message.get("result")
+        if error is not None:
+            pending.error = self._remote_error(error)
+        elif isinstance(result, dict):
+            pending.result = result
+        else:
+            pending.error = MCPProtocolError(
+                f"{pending.method!r} got a response with no result object: {message!r:.200}",
+                client_name=self.name,
+            )
+        pending.done = True
+        pending.event.set()
+
+    def _remote_error(self, error: Any) -> MCPClientError:
+        if isinstance(error, dict) and isinstance(error.get("code"), int):
+            return MCPRemoteError(
+                error["code"], str(error.get("message", "")), error.get("data"), client_name=self.name
+            )
+        return MCPProtocolError(f"malformed error object: {error!r:.200}", client_name=self.name)
+
+    def _fail_all(self, error_factory: Callable[[], MCPClientError]) -> None:
+        """Fails every pending request, and all later ones, with a fresh error from the factory."""
+        if self._dead is None:
+            self._dead = error_factory
+        pending_requests, self._pending = self._pending, {}
+        self._progress.clear()
+        for pending in pending_requests.values():
+            pending.error = error_factory()
+            pending.done = True
+            pending.event.set()
+        self._exited.set()
+
+    def _exit_error(self) -> MCPClientError:
+        return MCPProcessExitedError(
+            self._transport.returncode,
+            client_name=self.name,
+            stderr_tail=self.stderr_tail(_ERROR_STDERR_CHARS),
+        )
+
+    def _closed_error(self) -> MCPClientError:
+        return MCPClientClosedError("the client was closed; the request was not completed", client_name=self.name)
+
+    # --- internals: messages from the server -----------------------------------------------------
+
+    async def _deliver_notifications(self) -> None:
+        async with self._notifications_out:
+            async for method, params in self._notifications_out:
+                assert self._on_notification is not None
+                try:
+                    await self._on_notification(method, params)
+                except Exception:
+                    logger.exception("%s: notification handler failed on %s", self.name, method)
+
+    async def _answer(self, request_id: Any, method: str, params: dict[str, Any] | None) -> None:
+        """Runs `on_request` for one server-to-client request and sends its reply."""
+        reply: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id}
+        with anyio.CancelScope() as scope:
+            hashable = isinstance(request_id, int | str)
+            if hashable:
+                self._incoming[request_id] = scope
+            try:
+                if method == "ping":
+                    reply["result"] = {}
+                elif self._on_request is None:
+                    raise MCPRemoteError(METHOD_NOT_FOUND, f"Method not found: {method}")
+                else:
+                    result = await self._on_request(method, params)
+                    if not isinstance(result, dict):
+                        raise TypeError(f"request handler returned {type(result).__name__}, not a dict")
+                    reply["result"] = result
+            except MCPRemoteError as exc:
+                reply["error"] = _error_object(exc.code, exc.message, exc.data)
+            except Exception as exc:
+                logger.exception("%s: handler for server request %s failed", self.name, method)
+                reply["error"] = _error_object(INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", None)
+            finally:
+                if hashable:
+                    self._incoming.pop(request_id, None)
+        if scope.cancelled_caught:
+            return  # the server cancelled its request; the spec says not to answer
+        try:
+            await self._transport.send(reply)
+        except TransportClosedError:
+            logger.debug("%s: could not answer %s; the server is gone", self.name, method)
+
+
+def _error_object(code: int, message: str, data: Any) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return error
