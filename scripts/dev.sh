@@ -16,8 +16,7 @@ eval "$podman_exports"
 
 case $job in
   workflow)
-    # Until the core registry lands, the main job is the smoke workflow over every test image.
-    exec .venv/bin/pytest -v tests/e2e/test_smoke_images.py ;;
+    exec .venv/bin/python scripts/test_full_workflow.py ;;
   test)
     .venv/bin/ruff check .
     .venv/bin/ruff format --check .

@@ -37,7 +37,7 @@ def labelled_containers(label: str = TEST_LABEL) -> list[str]:
 def remove_test_containers() -> None:
     names = labelled_containers()
     if names:
-        subprocess.run(["podman", "rm", "--force", "--time", "0", *names], capture_output=True, check=False)
+        subprocess.run(["podman", "rm", "--force", "--ignore", "--time", "0", *names], capture_output=True, check=False)
 
 
 @asynccontextmanager

@@ -1,0 +1,243 @@
+"""Start catalog entries as interactive Podman containers, make sure they go away, and clean up orphans.
+
+Contract:
+- `start_interactive_container` runs `podman run -i --rm …` (argv from `command.build_run_argv`)
+  with stdin, stdout and stderr piped, and hands the process to the caller, who owns it from then
+  on: it speaks JSON-RPC over the pipes, must drain stderr, and closes stdin to stop the server.
+  Env and secret values travel only in the environment of the `podman` process (argv has `--env
+  NAME`); they are never logged. The image must already be local (`--pull=never`); a missing image
+  is a `PodmanError` before anything starts.
+- `ensure_gone` runs after the caller has closed stdin: it waits up to `grace` for `--rm` to remove
+  the container, then force-removes it through the API, and reports whether it is confirmed gone.
+  It runs under a cancellation shield and every wait in it is bounded.
+- `remove_orphans` removes only containers labelled `io.mcp-registry.managed=true` whose owner label
+  names this host and a process that is provably dead (see `ownership`); containers of other hosts,
+  of live instances (this one included) and without our label are never touched.
+- `podman_status` reports availability for `registry_status` and for errors shown by `add`.
+
+`podman run` is the local podman CLI; the API (`PodmanAPI`) must talk to the same Podman, which is
+what socket discovery arranges on one machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import anyio
+from anyio.abc import Process
+
+from mcp_registry_server.catalog.entry import CatalogEntry
+from mcp_registry_server.podman.api import PodmanAPI
+from mcp_registry_server.podman.command import (
+    LABEL_MANAGED,
+    LABEL_OWNER,
+    build_run_argv,
+    container_name,
+    registry_labels,
+)
+from mcp_registry_server.podman.diagnostics import PODMAN_MISSING
+from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
+from mcp_registry_server.podman.ownership import Owner, own_owner_label, owner_is_alive
+from mcp_registry_server.settings import RegistrySettings
+
+__all__ = ["PodmanRunner", "PodmanStatus", "StartedContainer"]
+
+logger = logging.getLogger(__name__)
+
+_GONE_POLL_INTERVAL = 0.1
+# After a force removal that raced with `--rm`, how long the container may take to vanish.
+_REMOVAL_SETTLE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class StartedContainer:
+    """A `podman run -i` process the caller now owns, and what identifies its container."""
+
+    name: str
+    entry_id: str
+    argv: list[str]
+    process: Process
+    started_at: float  # anyio.current_time(), for uptime and init timeouts
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class PodmanStatus:
+    """Whether Podman can be used, for `registry_status` and user-facing errors."""
+
+    available: bool
+    version: str | None = None
+    api_version: str | None = None
+    socket: str | None = None
+    socket_origin: str | None = None
+    error: str | None = None
+    remedy: str | None = None
+
+    @classmethod
+    def from_error(cls, error: PodmanError, *, socket: str | None = None) -> PodmanStatus:
+        """The status to show when Podman failed (including when `open_podman_api` raised)."""
+        detail = f"{error.summary}\n{error.detail}" if error.detail else error.summary
+        return cls(available=False, socket=socket, error=detail, remedy=error.remedy)
+
+
+class PodmanRunner:
+    """Starts, stops and cleans up the registry's containers. See the module contract."""
+
+    def __init__(self, settings: RegistrySettings, api: PodmanAPI) -> None:
+        self.settings = settings
+        self.api = api
+
+    def owner_label(self) -> str:
+        """`<hostname>:<pid>:<start token>` of this process, as put on every container it starts."""
+        return own_owner_label(self.settings.hostname)
+
+    async def start_interactive_container(
+        self,
+        entry: CatalogEntry,
+        *,
+        prefix: str,
+        values: Mapping[str, str],
+        enabled_volumes: Mapping[str, str],
+    ) -> StartedContainer:
+        """Start `entry` in its hardened container; see the module contract.
+
+        `values` holds env and secret values by name; an env var without a value falls back to its
+        declared default, and a variable with neither is not passed. Raises ValueError for a bad
+        prefix, volume or variable, `PodmanError` when the image is not local, and
+        `PodmanUnavailable` when the podman executable cannot be run.
+        """
+        resolved = _resolve_values(entry, values)
+        name = container_name(prefix)
+        labels = registry_labels(
+            instance_id=self.settings.instance_id,
+            owner=self.owner_label(),
+            entry_id=entry.id,
+            prefix=prefix,
+            extra=self.settings.extra_labels,
+        )
+        argv = build_run_argv(
+            entry,
+            podman=self.settings.podman_executable,
+            name=name,
+            labels=labels,
+            env_names=list(resolved),
+            enabled_volumes=enabled_volumes,
+        )
+        if not await self.api.image_exists(entry.image):
+            raise PodmanError(
+                f"Image {entry.image} for {entry.id!r} is not available locally, so the server was not started.",
+                remedy=f"Pull it first (`podman pull {entry.image}`), or activate the entry again to let the "
+                "registry pull it.",
+            )
+        logger.info("Starting %s for %s: %s", name, entry.id, shlex.join(argv))
+        try:
+            process = await anyio.open_process(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={**os.environ, **resolved},
+            )
+        except OSError as error:
+            raise PodmanUnavailable(
+                f"Could not run {self.settings.podman_executable!r} ({error.strerror or error}), so {entry.id!r} "
+                "was not started.",
+                remedy=PODMAN_MISSING.remedy,
+            ) from error
+        return StartedContainer(
+            name=name,
+            entry_id=entry.id,
+            argv=argv,
+            process=process,
+            started_at=anyio.current_time(),
+            labels=labels,
+        )
+
+    async def ensure_gone(self, name: str, *, grace: float) -> bool:
+        """Wait up to `grace` for the container to leave, then force-remove it; True once confirmed gone.
+
+        A container that `podman run` has not created yet also looks gone: call this after the server
+        answered (or after the podman process exited), not straight after starting it.
+        """
+        with anyio.CancelScope(shield=True):
+            try:
+                if await self._gone_within(name, grace):
+                    return True
+                logger.warning("Container %s still exists %.1f s after its stdin closed; removing it", name, grace)
+                try:
+                    await self.api.remove_container(name, timeout=0)
+                except PodmanError as error:
+                    # `--rm` may be removing it at the same moment; the check below decides.
+                    logger.info("Force-removing %s failed, checking whether it left anyway: %s", name, error)
+                if await self._gone_within(name, _REMOVAL_SETTLE_SECONDS):
+                    return True
+                logger.error("Container %s could not be removed; remove it with `podman rm -f %s`", name, name)
+                return False
+            except PodmanError as error:
+                logger.error("Could not confirm that container %s is gone: %s", name, error)
+                return False
+
+    async def _gone_within(self, name: str, seconds: float) -> bool:
+        # Podman has no event we could wait on here short of an events stream; polling is bounded.
+        with anyio.move_on_after(seconds):
+            while True:
+                if not await self.api.container_exists(name):
+                    return True
+                await anyio.sleep(_GONE_POLL_INTERVAL)
+        return False
+
+    async def remove_orphans(self) -> list[str]:
+        """Remove containers of dead registry processes on this host; return their names."""
+        removed: list[str] = []
+        own = self.owner_label()
+        for info in await self.api.list_containers({LABEL_MANAGED: "true"}):
+            owner = Owner.parse(info.labels.get(LABEL_OWNER, ""))
+            if info.labels.get(LABEL_MANAGED) != "true" or owner is None or owner.label == own:
+                continue
+            if owner.host != self.settings.hostname:
+                continue
+            if await anyio.to_thread.run_sync(owner_is_alive, owner):
+                continue
+            try:
+                await self.api.remove_container(info.id, timeout=0)
+            except PodmanError as error:
+                logger.warning("Could not remove orphaned container %s: %s", info.name, error)
+                continue
+            logger.info("Removed orphaned container %s (owner %s is gone)", info.name, owner.label)
+            removed.append(info.name)
+        return removed
+
+    async def podman_status(self) -> PodmanStatus:
+        try:
+            version = await self.api.version()
+        except PodmanError as error:
+            return PodmanStatus.from_error(error, socket=self.api.endpoint.url)
+        return PodmanStatus(
+            available=True,
+            version=version.version,
+            api_version=version.api_version,
+            socket=self.api.endpoint.url,
+            socket_origin=self.api.endpoint.origin,
+        )
+
+
+def _resolve_values(entry: CatalogEntry, values: Mapping[str, str]) -> dict[str, str]:
+    """Declared env/secret names → the values to pass; undeclared names in `values` are ignored."""
+    resolved: dict[str, str] = {}
+    for var in entry.env:
+        value = values.get(var.name, var.default)
+        if value is not None:
+            resolved[var.name] = value
+    for secret in entry.secrets:
+        if secret.name in values:
+            resolved[secret.name] = values[secret.name]
+    for name, value in resolved.items():
+        if "\x00" in value:
+            # Say which variable, never what it holds.
+            raise ValueError(f"the value of {name} for {entry.id!r} contains a NUL character, which env cannot carry")
+    return resolved

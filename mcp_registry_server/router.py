@@ -1,0 +1,128 @@
+"""Names to servers: the active mounts and the table from exposed tool names to (mount, tool).
+
+Contract: a mount is one running MCP server under a unique prefix. Each of its tools is
+exposed as `<prefix>_<tool>`, made to fit `[A-Za-z0-9_.-]{1,128}`; when two tools would map to
+the same exposed name (only possible after that sanitising), the later one gets a numeric
+suffix, so collisions are never fatal. The exposed tool definitions keep the child's
+inputSchema, outputSchema and annotations unchanged. `resolve` is a dict lookup: it is on every
+call's path. The router holds no I/O; the registry service mutates it and tells the editor.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mcp_registry_server.catalog import CatalogEntry
+from mcp_registry_server.mcp_client import MCPClient
+
+PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+RESERVED_PREFIXES = frozenset({"registry"})
+_EXPOSED_FORBIDDEN = re.compile(r"[^A-Za-z0-9_.-]")
+MAX_EXPOSED_NAME = 128
+
+MountState = Literal["running", "failed"]
+
+
+def check_prefix(prefix: str) -> str | None:
+    """Return why `prefix` is unusable, or None if it is fine."""
+    if not isinstance(prefix, str) or not PREFIX_PATTERN.fullmatch(prefix):
+        return (
+            f"invalid prefix {prefix!r}: use 1-31 characters, a lowercase letter first, then lowercase "
+            "letters, digits or '-' (pattern ^[a-z][a-z0-9-]{0,30}$)"
+        )
+    if prefix in RESERVED_PREFIXES:
+        return f"prefix {prefix!r} is reserved for the registry's own tools; choose another"
+    return None
+
+
+def default_prefix(entry_id: str) -> str:
+    """A valid prefix derived from an entry id (`brave-search` stays, `aws.docs` → `aws-docs`)."""
+    candidate = re.sub(r"[^a-z0-9-]", "-", entry_id.lower()).strip("-") or "server"
+    if not candidate[0].isalpha():
+        candidate = f"s-{candidate}"
+    candidate = candidate[:31].rstrip("-")
+    return "server" if candidate in RESERVED_PREFIXES else candidate
+
+
+@dataclass(eq=False)
+class ActiveMount:
+    entry: CatalogEntry
+    prefix: str
+    container_name: str
+    client: MCPClient
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    started_at: float = field(default_factory=time.monotonic)
+    calls_served: int = 0
+    last_error: str | None = None
+    state: MountState = "running"
+
+    @property
+    def uptime_seconds(self) -> float:
+        return time.monotonic() - self.started_at
+
+
+def exposed_name(prefix: str, tool_name: str) -> str:
+    return _EXPOSED_FORBIDDEN.sub("_", f"{prefix}_{tool_name}")[:MAX_EXPOSED_NAME]
+
+
+class ToolRouter:
+    """The active mounts by prefix, and exposed tool name → (mount, child tool name)."""
+
+    def __init__(self) -> None:
+        self.mounts: dict[str, ActiveMount] = {}
+        self._routes: dict[str, tuple[ActiveMount, str]] = {}
+        self._exposed_tools: list[dict[str, Any]] = []
+
+    def add(self, mount: ActiveMount) -> list[str]:
+        """Register a mount; return its exposed tool names."""
+        if mount.prefix in self.mounts:
+            raise ValueError(f"prefix {mount.prefix!r} is already mounted")
+        self.mounts[mount.prefix] = mount
+        self._rebuild()
+        return self.names_of(mount)
+
+    def remove(self, prefix: str) -> ActiveMount | None:
+        mount = self.mounts.pop(prefix, None)
+        if mount is not None:
+            self._rebuild()
+        return mount
+
+    def replace_tools(self, mount: ActiveMount, tools: list[dict[str, Any]]) -> None:
+        """Take a mount's new tool list (after the child said its list changed)."""
+        mount.tools = tools
+        self._rebuild()
+
+    def resolve(self, name: str) -> tuple[ActiveMount, str] | None:
+        return self._routes.get(name)
+
+    def names_of(self, mount: ActiveMount) -> list[str]:
+        return [name for name, (owner, _) in self._routes.items() if owner is mount]
+
+    def exposed_names(self) -> list[str]:
+        return list(self._routes)
+
+    def exposed_tools(self) -> list[dict[str, Any]]:
+        """The child tool definitions under their exposed names (cached until the next change)."""
+        return self._exposed_tools
+
+    def _rebuild(self) -> None:
+        routes: dict[str, tuple[ActiveMount, str]] = {}
+        exposed: list[dict[str, Any]] = []
+        for mount in self.mounts.values():
+            for tool in mount.tools:
+                tool_name = tool.get("name")
+                if not isinstance(tool_name, str) or not tool_name:
+                    continue
+                name = exposed_name(mount.prefix, tool_name)
+                suffix = 2
+                while name in routes:
+                    tail = f"_{suffix}"
+                    name = exposed_name(mount.prefix, tool_name)[: MAX_EXPOSED_NAME - len(tail)] + tail
+                    suffix += 1
+                routes[name] = (mount, tool_name)
+                exposed.append({**tool, "name": name})
+        self._routes = routes
+        self._exposed_tools = exposed

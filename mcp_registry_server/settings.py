@@ -1,0 +1,95 @@
+"""The registry's configuration: one typed object, built once from the environment and passed in.
+
+Nothing below the CLI reads environment variables for behaviour; it takes a `RegistrySettings`.
+`RegistrySettings.from_environ` is the only place that knows the variable names:
+
+- `MCP_REGISTRY_CATALOG_PATH`  extra catalog dirs, os.pathsep-separated (later overrides earlier)
+- `MCP_REGISTRY_LABELS`        extra container labels, `key=value` pairs separated by commas
+- `MCP_REGISTRY_CALL_TIMEOUT`  seconds a tool call may take (progress extends it up to 10x)
+- `MCP_REGISTRY_INIT_TIMEOUT`  seconds a server has to answer `initialize` after it starts
+- `MCP_REGISTRY_PODMAN`        the podman executable (default: `podman` on PATH)
+- `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+from mcp_registry_server.catalog import default_catalog_dirs
+
+APP_NAME = "mcp-registry"
+
+
+def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number of seconds") from None
+    if not 0 < value <= 86_400:
+        raise ValueError(f"{name}={raw!r} must be between 0 and 86400 seconds")
+    return value
+
+
+def parse_labels(raw: str) -> dict[str, str]:
+    """Parse `a=1,b=2` into a dict; raise ValueError naming the bad pair."""
+    labels: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in raw.split(","))):
+        key, sep, value = pair.partition("=")
+        if not sep or not key or any(c in key for c in " \t\n\x00"):
+            raise ValueError(f"MCP_REGISTRY_LABELS: {pair!r} is not key=value")
+        labels[key] = value
+    return labels
+
+
+def _runtime_dir(environ: Mapping[str, str]) -> Path:
+    """Where private sockets live: $XDG_RUNTIME_DIR/mcp-registry, else a per-user temp dir."""
+    if environ.get("XDG_RUNTIME_DIR"):
+        return Path(environ["XDG_RUNTIME_DIR"]) / APP_NAME
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"{APP_NAME}-{uid}"
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    catalog_dirs: tuple[Path, ...]
+    config_dir: Path
+    runtime_dir: Path
+    podman_executable: str = "podman"
+    container_host: str | None = None
+    extra_labels: Mapping[str, str] = field(default_factory=dict)
+    call_timeout: float = 120.0
+    init_timeout: float = 60.0
+    # Removing a server: how long the child gets to exit after its stdin closes.
+    stop_grace: float = 2.0
+    instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
+    hostname: str = field(default_factory=socket.gethostname)
+
+    @property
+    def max_call_timeout(self) -> float:
+        """The hard bound on a call whose progress notifications keep extending its timeout."""
+        return self.call_timeout * 10
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> RegistrySettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            catalog_dirs=tuple(default_catalog_dirs(env)),
+            config_dir=Path(platformdirs.user_config_dir(APP_NAME)),
+            runtime_dir=_runtime_dir(env),
+            podman_executable=env.get("MCP_REGISTRY_PODMAN", "podman"),
+            container_host=env.get("CONTAINER_HOST") or None,
+            extra_labels=parse_labels(env.get("MCP_REGISTRY_LABELS", "")),
+            call_timeout=_positive_float(env, "MCP_REGISTRY_CALL_TIMEOUT", 120.0),
+            init_timeout=_positive_float(env, "MCP_REGISTRY_INIT_TIMEOUT", 60.0),
+        )

@@ -1,0 +1,198 @@
+"""The exact `podman run` command line: hardening flags cannot silently disappear, values never appear."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mcp_registry_server.catalog.entry import CatalogEntry
+from mcp_registry_server.podman.command import (
+    LABEL_MANAGED,
+    build_run_argv,
+    container_name,
+    registry_labels,
+)
+
+SECRET_VALUE = "s3cr3t-value-that-must-not-leak"
+LABELS = {"io.mcp-registry.managed": "true", "io.mcp-registry.test": "1"}
+
+
+def make_entry(**fields: object) -> CatalogEntry:
+    return CatalogEntry.model_validate(
+        {"id": "demo", "name": "Demo", "description": "A demo server.", "image": "docker.io/mcp/demo:1", **fields}
+    )
+
+
+RELAXED = make_entry(
+    command=["node", "/app/server.js"],
+    args=["--root", "/data"],
+    env=[{"name": "LOG_LEVEL", "default": "info"}, {"name": "API_URL"}],
+    secrets=[{"name": "API_TOKEN"}],
+    network="bridge",
+    volumes=[
+        {"name": "data", "target": "/data", "source": "demo-data"},
+        {"name": "config", "target": "/config", "source": "/home/me/.demo", "read_only": True},
+        {"name": "cache", "target": "/cache", "source": "demo-cache"},
+    ],
+    writable_paths=["/home/node", "/data"],
+    read_only_root=False,
+    memory="2g",
+    cpus=1.5,
+    pids_limit=512,
+)
+
+
+def test_default_entry_gets_every_hardening_flag_in_order() -> None:
+    argv = build_run_argv(
+        make_entry(),
+        podman="podman",
+        name="mcp-registry-demo-0123abcd",
+        labels=LABELS,
+        env_names=[],
+        enabled_volumes={},
+    )
+    assert argv == [
+        "podman",
+        "run",
+        "--init",
+        "-i",
+        "--rm",
+        "--name",
+        "mcp-registry-demo-0123abcd",
+        "--label",
+        "io.mcp-registry.managed=true",
+        "--label",
+        "io.mcp-registry.test=1",
+        "--pull=never",
+        "--log-driver=none",
+        "--cap-drop=ALL",
+        "--security-opt=no-new-privileges",
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        "--network=none",
+        "--memory=512m",
+        "--cpus=1",
+        "--pids-limit=256",
+        "docker.io/mcp/demo:1",
+    ]
+
+
+def test_relaxed_entry_relaxes_only_what_it_declares() -> None:
+    argv = build_run_argv(
+        RELAXED,
+        podman="/usr/bin/podman",
+        name="mcp-registry-demo-0123abcd",
+        labels={"io.mcp-registry.managed": "true"},
+        env_names=["LOG_LEVEL", "API_URL", "API_TOKEN"],
+        enabled_volumes={"data": "demo-data-2", "config": "/home/me/.demo"},  # "cache" stays off
+    )
+    assert argv == [
+        "/usr/bin/podman",
+        "run",
+        "--init",
+        "-i",
+        "--rm",
+        "--name",
+        "mcp-registry-demo-0123abcd",
+        "--label",
+        "io.mcp-registry.managed=true",
+        "--pull=never",
+        "--log-driver=none",
+        "--cap-drop=ALL",
+        "--security-opt=no-new-privileges",
+        "--tmpfs",
+        "/tmp",
+        "--network=bridge",
+        "--memory=2g",
+        "--cpus=1.5",
+        "--pids-limit=512",
+        "--tmpfs",
+        "/home/node",  # "/data" is skipped: the enabled volume takes its place
+        "--volume",
+        "demo-data-2:/data",
+        "--volume",
+        "/home/me/.demo:/config:ro",
+        "--env",
+        "LOG_LEVEL",
+        "--env",
+        "API_URL",
+        "--env",
+        "API_TOKEN",
+        "--entrypoint",
+        '["node", "/app/server.js"]',
+        "docker.io/mcp/demo:1",
+        "--root",
+        "/data",
+    ]
+
+
+def test_without_enabled_volume_the_writable_path_stays_a_tmpfs() -> None:
+    argv = build_run_argv(RELAXED, podman="podman", name="n", labels={}, env_names=[], enabled_volumes={})
+    assert "--volume" not in argv
+    tmpfs = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--tmpfs"]
+    assert tmpfs == ["/tmp", "/home/node", "/data"]
+
+
+def test_a_volume_on_tmp_replaces_the_default_tmpfs() -> None:
+    entry = make_entry(volumes=[{"name": "scratch", "target": "/tmp", "source": "scratch"}])
+    argv = build_run_argv(entry, podman="podman", name="n", labels={}, env_names=[], enabled_volumes={"scratch": "s"})
+    assert "--tmpfs" not in argv
+    assert ["--volume", "s:/tmp"] == argv[argv.index("--volume") : argv.index("--volume") + 2]
+
+
+def test_env_values_never_reach_argv() -> None:
+    # The caller passes names only; even names that look like assignments are refused.
+    argv = build_run_argv(
+        RELAXED, podman="podman", name="n", labels={}, env_names=["API_TOKEN"], enabled_volumes={"data": "d"}
+    )
+    assert not any(SECRET_VALUE in arg or "API_TOKEN=" in arg for arg in argv)
+    with pytest.raises(ValueError, match="not a plain NAME"):
+        build_run_argv(
+            RELAXED, podman="podman", name="n", labels={}, env_names=[f"API_TOKEN={SECRET_VALUE}"], enabled_volumes={}
+        )
+
+
+@pytest.mark.parametrize("name", ["PATH", "LD_PRELOAD", "CONTAINERS_CONF", "XDG_RUNTIME_DIR", "https_proxy"])
+def test_names_podman_itself_reads_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="podman itself reads it"):
+        build_run_argv(make_entry(), podman="podman", name="n", labels={}, env_names=[name], enabled_volumes={})
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["relative/dir", "./data", "~/data", "/home/me:/etc", "/a,b", "/home/../etc", "", "-v", "vol name"],
+)
+def test_invalid_volume_source_is_rejected(source: str) -> None:
+    with pytest.raises(ValueError, match="volume 'data'"):
+        build_run_argv(RELAXED, podman="podman", name="n", labels={}, env_names=[], enabled_volumes={"data": source})
+
+
+def test_undeclared_volume_is_rejected() -> None:
+    with pytest.raises(ValueError, match="declares no volume named 'other'"):
+        build_run_argv(RELAXED, podman="podman", name="n", labels={}, env_names=[], enabled_volumes={"other": "v"})
+
+
+def test_container_name_is_prefixed_and_random() -> None:
+    first, second = container_name("git"), container_name("git")
+    assert re.fullmatch(r"mcp-registry-git-[0-9a-f]{8}", first)
+    assert first != second
+    with pytest.raises(ValueError):
+        container_name("bad name")
+
+
+def test_registry_labels_put_ours_first_and_protect_them() -> None:
+    labels = registry_labels(
+        instance_id="abc", owner="host:1:2", entry_id="git", prefix="git", extra={"io.mcp-registry.test": "1"}
+    )
+    assert labels == {
+        "io.mcp-registry.managed": "true",
+        "io.mcp-registry.instance": "abc",
+        "io.mcp-registry.owner": "host:1:2",
+        "io.mcp-registry.entry": "git",
+        "io.mcp-registry.prefix": "git",
+        "io.mcp-registry.test": "1",
+    }
+    with pytest.raises(ValueError, match="reserved"):
+        registry_labels(instance_id="a", owner="o", entry_id="e", prefix="p", extra={LABEL_MANAGED: "false"})
