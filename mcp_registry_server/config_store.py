@@ -24,6 +24,7 @@ import difflib
 import os
 import re
 import secrets
+import stat
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ CONFIG_FILE = "config.toml"
 SECRETS_FILE = "secrets.toml"
 LOCK_FILE = ".lock"
 MAX_VALUE_BYTES = 64 * 1024
+MAX_FILE_BYTES = 16 * 1024 * 1024
 VOLUME_KEY_PREFIX = "volume:"
 _ON, _OFF = frozenset({"on", "true"}), frozenset({"off", "false"})
 _VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
@@ -236,11 +238,15 @@ class _FileState:
 
 def _read(path: Path, kind: _FileKind) -> _FileState:
     try:
-        raw = path.read_bytes()
+        raw = _read_regular_file(path)
     except FileNotFoundError:
         return _FileState(path)
     except OSError as exc:
         return _FileState(path, problem=f"could not be read ({exc.strerror or exc})")
+    if raw is None:
+        return _FileState(path, problem="could not be read (not a regular file)")
+    if len(raw) > MAX_FILE_BYTES:
+        return _FileState(path, problem=f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -250,6 +256,15 @@ def _read(path: Path, kind: _FileKind) -> _FileState:
     if problem := _shape_problem(doc, kind):
         return _FileState(path, problem=problem)
     return _FileState(path, doc)
+
+
+def _read_regular_file(path: Path) -> bytes | None:
+    """Up to MAX_FILE_BYTES + 1 bytes; None when `path` is not a regular file (a FIFO would block)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return handle.read(MAX_FILE_BYTES + 1)
 
 
 def _too_open(path: Path) -> int | None:

@@ -23,7 +23,7 @@ RESERVED_PREFIXES = frozenset({"registry"})
 _EXPOSED_FORBIDDEN = re.compile(r"[^A-Za-z0-9_.-]")
 MAX_EXPOSED_NAME = 128
 
-MountState = Literal["running", "failed"]
+MountState = Literal["running", "failed", "restarting"]
 
 
 def check_prefix(prefix: str) -> str | None:
@@ -58,6 +58,7 @@ class ActiveMount:
     calls_served: int = 0
     last_error: str | None = None
     state: MountState = "running"
+    restarts: int = 0
 
     @property
     def uptime_seconds(self) -> float:

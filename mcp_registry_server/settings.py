@@ -5,9 +5,12 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
 
 - `MCP_REGISTRY_CATALOG_PATH`  extra catalog dirs, os.pathsep-separated (later overrides earlier)
 - `MCP_REGISTRY_LABELS`        extra container labels, `key=value` pairs separated by commas
-- `MCP_REGISTRY_CALL_TIMEOUT`  seconds a tool call may take (progress extends it up to 10x)
+- `MCP_REGISTRY_CALL_TIMEOUT`  seconds a tool call may take without news from the server
+- `MCP_REGISTRY_MAX_CALL_TIMEOUT`  the hard bound when progress keeps extending a call (default 10x)
 - `MCP_REGISTRY_INIT_TIMEOUT`  seconds a server has to answer `initialize` after it starts
 - `MCP_REGISTRY_PODMAN`        the podman executable (default: `podman` on PATH)
+- `MCP_REGISTRY_AUTOSTART`     entries to activate at startup: `id[:prefix]`, comma-separated; list
+                               requests wait (up to the init timeout) for them to be ready
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -60,6 +63,17 @@ def _runtime_dir(environ: Mapping[str, str]) -> Path:
     return Path(tempfile.gettempdir()) / f"{APP_NAME}-{uid}"
 
 
+def parse_autostart(raw: str) -> tuple[tuple[str, str | None], ...]:
+    """Parse `sqlite,everything:ev` into ((entry id, prefix or None), ...)."""
+    specs: list[tuple[str, str | None]] = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        entry_id, _, prefix = item.partition(":")
+        if not entry_id:
+            raise ValueError(f"MCP_REGISTRY_AUTOSTART: {item!r} is not entry_id[:prefix]")
+        specs.append((entry_id, prefix or None))
+    return tuple(specs)
+
+
 @dataclass(frozen=True)
 class RegistrySettings:
     catalog_dirs: tuple[Path, ...]
@@ -69,27 +83,38 @@ class RegistrySettings:
     container_host: str | None = None
     extra_labels: Mapping[str, str] = field(default_factory=dict)
     call_timeout: float = 120.0
+    # Progress notifications restart a call's timeout, up to this bound; None: 10 x call_timeout.
+    max_call_timeout: float | None = None
     init_timeout: float = 60.0
+    autostart: tuple[tuple[str, str | None], ...] = ()
+    # Where tool lists of started servers are kept (see `tool_cache`); None: no cache.
+    cache_dir: Path | None = None
     # Removing a server: how long the child gets to exit after its stdin closes.
     stop_grace: float = 2.0
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
     hostname: str = field(default_factory=socket.gethostname)
 
     @property
-    def max_call_timeout(self) -> float:
+    def call_timeout_bound(self) -> float:
         """The hard bound on a call whose progress notifications keep extending its timeout."""
+        if self.max_call_timeout is not None:
+            return max(self.max_call_timeout, self.call_timeout)
         return self.call_timeout * 10
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> RegistrySettings:
         env = os.environ if environ is None else environ
+        max_call_timeout = _positive_float(env, "MCP_REGISTRY_MAX_CALL_TIMEOUT", 0.0) or None
         return cls(
             catalog_dirs=tuple(default_catalog_dirs(env)),
             config_dir=Path(platformdirs.user_config_dir(APP_NAME)),
+            cache_dir=Path(platformdirs.user_cache_dir(APP_NAME)),
             runtime_dir=_runtime_dir(env),
             podman_executable=env.get("MCP_REGISTRY_PODMAN", "podman"),
             container_host=env.get("CONTAINER_HOST") or None,
             extra_labels=parse_labels(env.get("MCP_REGISTRY_LABELS", "")),
             call_timeout=_positive_float(env, "MCP_REGISTRY_CALL_TIMEOUT", 120.0),
+            max_call_timeout=max_call_timeout,
             init_timeout=_positive_float(env, "MCP_REGISTRY_INIT_TIMEOUT", 60.0),
+            autostart=parse_autostart(env.get("MCP_REGISTRY_AUTOSTART", "")),
         )

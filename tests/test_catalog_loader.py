@@ -137,6 +137,18 @@ def test_non_utf8_and_unreadable_files_are_skipped(tmp_path: Path) -> None:
     assert "could not be read" in messages["directory.toml"]
 
 
+def test_fifos_devices_and_huge_files_are_skipped_without_blocking(tmp_path: Path) -> None:
+    write_entry(tmp_path, "good")
+    os.mkfifo(tmp_path / "fifo.toml")  # no writer: a plain read would block forever
+    (tmp_path / "zero.toml").symlink_to("/dev/zero")  # a read would never end
+    (tmp_path / "huge.toml").write_text("# padding\n" * 200_000)
+    catalog = load_catalog([tmp_path])
+    assert list(catalog) == ["good"]
+    messages = {warning.path.name: warning.message for warning in catalog.warnings}
+    assert "not a regular file" in messages["fifo.toml"] and "not a regular file" in messages["zero.toml"]
+    assert "larger than 1024 KiB" in messages["huge.toml"]
+
+
 def test_duplicate_id_in_one_directory_keeps_the_first_file(tmp_path: Path) -> None:
     first = write_entry(tmp_path, "alpha", filename="a.toml", name="First")
     write_entry(tmp_path, "alpha", filename="b.toml", name="Second")

@@ -352,6 +352,17 @@ def test_corrupt_file_is_left_alone_when_a_write_does_not_touch_it(store: Config
     assert any("secrets.toml" in warning and "ignored" in warning for warning in result.warnings)
 
 
+@POSIX_ONLY
+def test_a_fifo_in_place_of_a_file_is_reported_not_waited_on(store: ConfigStore, config_dir: Path) -> None:
+    config_dir.mkdir(parents=True)
+    os.mkfifo(config_dir / CONFIG_FILE)  # no writer: a plain read would block forever
+    store.load()
+    assert len(store.warnings) == 1 and "not a regular file" in store.warnings[0]
+    result = store.set_values(ENTRY, {"LOG_LEVEL": "debug"})
+    assert any("moved it to" in warning for warning in result.warnings)
+    assert parse(config_dir / CONFIG_FILE)["entries"]["github"]["env"] == {"LOG_LEVEL": "debug"}
+
+
 def test_two_corruptions_in_one_second_keep_both(store: ConfigStore, config_dir: Path) -> None:
     config_dir.mkdir(parents=True)
     for content in (b"one ===", b"two ==="):

@@ -206,6 +206,7 @@ def test_tools_list_has_schemas_and_annotations(server: MisbehaveProcess) -> Non
         "stderr_line",
         "env",
         "change_tools",
+        "cancellations",
     ]
     assert all(tool["inputSchema"]["type"] == "object" and tool["description"] for tool in tools)
     echo = tools[0]
@@ -228,8 +229,8 @@ def test_tools_list_paginates(start: Callable[..., MisbehaveProcess]) -> None:
         cursor = result.get("nextCursor")
         if cursor is None:
             break
-    assert pages == 6
-    assert names[0] == "echo" and names[-1] == "change_tools" and len(set(names)) == 12
+    assert pages == 7
+    assert names[0] == "echo" and names[-1] == "cancellations" and len(set(names)) == 13
     bad = proc.response(proc.request("tools/list", {"cursor": "not-a-cursor"}))
     assert bad["error"]["code"] == -32602
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mcp_registry_server.podman.api import _container_info, _progress_of, _pull_error
+from mcp_registry_server.podman.api import PodmanAPI, _container_info, _progress_of, _pull_error
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
 from mcp_registry_server.podman.service import PodmanEndpoint, candidate_endpoints, require_podman
 from mcp_registry_server.settings import RegistrySettings
@@ -87,3 +87,13 @@ def test_missing_podman_is_unavailable_with_the_install_remedy() -> None:
         require_podman(make_settings(podman_executable="/nonexistent/podman"))
     assert isinstance(caught.value, PodmanError)
     assert "Install Podman" in (caught.value.remedy or "")
+
+
+async def test_a_dead_socket_is_unavailable_not_a_failed_operation(tmp_path: Path) -> None:
+    api = PodmanAPI(PodmanEndpoint(f"unix://{tmp_path / 'gone.sock'}", "private"), timeout=5)
+    try:
+        with pytest.raises(PodmanUnavailable, match="cannot be reached") as caught:
+            await api.image_exists("localhost/anything")
+    finally:
+        api.close()
+    assert caught.value.remedy and "podman info" in caught.value.remedy

@@ -22,6 +22,9 @@ def test_defaults_are_filled() -> None:
     assert parse_arguments("registry_search", {"query": "x"}) == {"query": "x", "limit": 10}
     assert parse_arguments("registry_exec", {"tool_name": "a_b"}) == {"tool_name": "a_b", "arguments": {}}
     assert parse_arguments("registry_list", None) == {}
+    # An explicit null is "not given": the default applies (found by the hostile-input test).
+    assert parse_arguments("registry_search", {"query": "x", "limit": None}) == {"query": "x", "limit": 10}
+    assert parse_arguments("registry_exec", {"tool_name": "a_b", "arguments": None})["arguments"] == {}
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,12 @@ class CatalogEntry(_Strict):
     memory: Annotated[str, Field(pattern=r"^[0-9]+[kmg]$")] = "512m"
     cpus: Annotated[float, Field(gt=0, le=64)] = 1.0
     pids_limit: Annotated[int, Field(ge=16, le=65536)] = 256
+    # When the server exits on its own: "off" leaves the mount failed until it is removed;
+    # "on-failure" starts it again after `restart_backoff` seconds, doubling the wait after each
+    # attempt, at most `max_restarts` times over the mount's life.
+    restart: Literal["off", "on-failure"] = "off"
+    max_restarts: Annotated[int, Field(ge=0, le=100)] = 3
+    restart_backoff: Annotated[float, Field(gt=0, le=600)] = 1.0
     tags: list[str] = Field(default_factory=list)
     tools: list[KnownTool] = Field(default_factory=list)
     source: str = ""

@@ -8,8 +8,9 @@ Contract:
   the usual order: bundled < user data dir < each dir of `MCP_REGISTRY_CATALOG_PATH`, left to right.
   Two files in one directory with the same id are a mistake: the second is skipped.
 - A file that cannot be read, is not UTF-8, is not TOML or does not validate is skipped with a
-  `CatalogWarning` naming the file and the fields at fault. Loading never raises for bad content,
-  and a directory that does not exist contributes nothing.
+  `CatalogWarning` naming the file and the fields at fault. So is anything that is not a regular
+  file (a FIFO would block the read forever) or is larger than `MAX_ENTRY_BYTES`. Loading never
+  raises or hangs for bad content, and a directory that does not exist contributes nothing.
 - The result is an immutable `Catalog`: id -> entry, the file each entry came from, the warnings,
   and a search index built once, on first use.
 
@@ -20,6 +21,7 @@ configuration except `default_catalog_dirs`, which is given the environment expl
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -37,6 +39,8 @@ CATALOG_PATH_ENV = "MCP_REGISTRY_CATALOG_PATH"
 APP_NAME = "mcp-registry"
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 _FIX_HINT = "Fix or remove the file; until then its entry is not in the catalog."
+# An entry is a few KiB of TOML; anything much larger is not one.
+MAX_ENTRY_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -178,9 +182,13 @@ def _entry_files(directory: Path) -> tuple[list[Path], CatalogWarning | None]:
 
 def _read_entry_file(path: Path) -> CatalogEntry | CatalogWarning:
     try:
-        raw = path.read_bytes()
+        raw = _read_regular_file(path, MAX_ENTRY_BYTES)
     except OSError as error:
         return CatalogWarning(path, f"skipped: could not be read ({error.strerror or error}). {_FIX_HINT}")
+    if raw is None:
+        return CatalogWarning(path, f"skipped: could not be read (not a regular file). {_FIX_HINT}")
+    if len(raw) > MAX_ENTRY_BYTES:
+        return CatalogWarning(path, f"skipped: larger than {MAX_ENTRY_BYTES // 1024} KiB. {_FIX_HINT}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -193,6 +201,16 @@ def _read_entry_file(path: Path) -> CatalogEntry | CatalogWarning:
         return CatalogEntry.model_validate(data)
     except ValidationError as error:
         return _validation_warning(path, error)
+
+
+def _read_regular_file(path: Path, limit: int) -> bytes | None:
+    """Up to `limit` + 1 bytes of `path`; None when it is not a regular file (after symlinks)."""
+    # O_NONBLOCK: opening a FIFO that has no writer must not wait for one.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return handle.read(limit + 1)
 
 
 def _validation_warning(path: Path, error: ValidationError) -> CatalogWarning:

@@ -3,7 +3,7 @@
 Layers, lowest first: `transport` moves newline-delimited JSON objects through the process's pipes
 and stops the process; `jsonrpc` pipelines requests, responses and notifications over one
 transport; `client` adds MCP's methods (initialize, listings, tools); `manager` runs many clients
-side by side, one task each. Errors live in `errors`.
+side by side, one task each. `wire` encodes and decodes lines; errors live in `errors`.
 """
 
 from .client import MCPClient
@@ -19,6 +19,7 @@ from .errors import (
 from .jsonrpc import JSONRPCSession, NotificationHandler, ProgressHandler, RequestHandler
 from .manager import ClientManager, ConnectOptions, ProcessSource
 from .transport import ShutdownTimeouts, StdioTransport, TransportClosedError
+from .wire import RawJSON
 
 __all__ = [
     "ClientManager",
@@ -35,6 +36,7 @@ __all__ = [
     "NotificationHandler",
     "ProcessSource",
     "ProgressHandler",
+    "RawJSON",
     "RequestHandler",
     "ShutdownTimeouts",
     "StdioTransport",

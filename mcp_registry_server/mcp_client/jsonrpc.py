@@ -1,8 +1,8 @@
 """JSON-RPC 2.0 session over a `StdioTransport`: pipelined requests, notifications, server requests.
 
-`JSONRPCSession.connect(process, ...)` is an async context manager owning a task group with three
-kinds of task: the reader (the only consumer of stdout), the stderr drainer, and handlers for
-messages from the server. The reader never awaits anything but the next message: a response wakes
+`JSONRPCSession.connect(process, ...)` is an async context manager owning a task group with four
+kinds of task: the reader (the only consumer of stdout), the stderr drainer, the deadline watch,
+and handlers for messages from the server. The reader never awaits anything but the next message: a response wakes
 the caller waiting on its id (a dict lookup and an Event), a progress notification is queued for
 its request's `on_progress`, other notifications go in order to one `on_notification` task, and
 each server-to-client request runs `on_request` in its own task (ping is answered here).
@@ -13,6 +13,10 @@ ends every pending and later request fails at once with `MCPProcessExitedError`.
 context stops the child (see `StdioTransport.aclose`: close stdin, wait, SIGTERM, SIGKILL, each
 bounded, shielded) and then cancels the remaining tasks. JSON-RPC batches are never sent.
 MCP's own methods (initialize, listing, tools) live one layer up, in `client.MCPClient`.
+
+This is the registry's hot path, so a request costs no task and no cancel scope: timeouts are
+deadlines that one watch task enforces (it sleeps until the soonest one, and a request only wakes
+it when its deadline comes sooner), and a send only opens a cancel scope when the pipe is full.
 """
 
 # `timeout=` parameters (ASYNC109) are deliberate: a timed-out request must be reported by method
@@ -42,6 +46,7 @@ from .errors import (
     MCPTimeoutError,
 )
 from .transport import ShutdownTimeouts, StdioTransport, TransportClosedError
+from .wire import RawJSON, raw_response
 
 __all__ = ["JSONRPCSession", "NotificationHandler", "ProgressHandler", "RequestHandler"]
 
@@ -65,34 +70,42 @@ _ERROR_STDERR_CHARS = 2000
 
 
 class _Pending:
-    """One request awaiting its response. The reader fills it in and sets `event`."""
+    """One request awaiting its response. The reader (or the deadline watch) fills it in and sets `event`."""
 
-    __slots__ = ("deadline", "done", "error", "event", "method", "on_progress", "progress", "result", "sent")
+    __slots__ = (
+        "deadline",
+        "done",
+        "error",
+        "event",
+        "expired",
+        "hard_deadline",
+        "method",
+        "on_progress",
+        "progress",
+        "raw",
+        "result",
+        "sent",
+        "timeout",
+    )
 
-    def __init__(self, method: str, on_progress: ProgressHandler | None) -> None:
+    def __init__(self, method: str, on_progress: ProgressHandler | None, timeout: float, deadline: float) -> None:
         self.method = method
         self.event = anyio.Event()
         self.done = False
+        self.expired = False
         self.sent = False
-        self.result: dict[str, Any] | None = None
+        self.result: dict[str, Any] | RawJSON | None = None
+        self.raw = False
         self.error: MCPClientError | None = None
         self.on_progress = on_progress
         self.progress: deque[dict[str, Any]] | None = deque() if on_progress is not None else None
-        self.deadline: _ProgressDeadline | None = None
-
-
-class _ProgressDeadline:
-    """Moves a request's deadline forward on progress, never past its hard maximum."""
-
-    __slots__ = ("hard_deadline", "scope", "timeout")
-
-    def __init__(self, scope: anyio.CancelScope, timeout: float, max_timeout: float) -> None:
-        self.scope = scope
         self.timeout = timeout
-        self.hard_deadline = anyio.current_time() + max_timeout
+        self.deadline = deadline
+        self.hard_deadline = deadline
 
     def extend(self) -> None:
-        self.scope.deadline = min(anyio.current_time() + self.timeout, self.hard_deadline)
+        """Progress arrived: restart the timeout, never past the hard deadline."""
+        self.deadline = min(anyio.current_time() + self.timeout, self.hard_deadline)
 
 
 class JSONRPCSession:
@@ -125,6 +138,9 @@ class JSONRPCSession:
             tuple[str, dict[str, Any] | None]
         ](_NOTIFICATION_BUFFER)
         self._dead: Callable[[], MCPClientError] | None = None
+        # The deadline watch sleeps until `_watch_until`; a sooner deadline sets `_watch_wakeup`.
+        self._watch_until = math.inf
+        self._watch_wakeup = anyio.Event()
         self._exited = anyio.Event()
         self._closing = False
         self.requests_sent = 0
@@ -166,8 +182,10 @@ class JSONRPCSession:
                 default_timeout=default_timeout,
                 init_timeout=init_timeout,
             )
+            transport.raw_lines = client._raw_line
             task_group.start_soon(transport.drain_stderr, name=f"{name}: stderr")
             task_group.start_soon(client._read_loop, name=f"{name}: reader")
+            task_group.start_soon(client._watch_deadlines, name=f"{name}: deadlines")
             task_group.start_soon(client._deliver_notifications, name=f"{name}: notifications")
             try:
                 yield client
@@ -185,6 +203,15 @@ class JSONRPCSession:
     def is_alive(self) -> bool:
         """Whether requests can still be sent: not closed, and the process's stdout is open."""
         return self._dead is None and not self._transport.at_eof
+
+    async def wait_ended(self) -> None:
+        """Returns once no request can complete any more: the process's output ended, or we closed."""
+        await self._exited.wait()
+
+    @property
+    def pid(self) -> int:
+        """The server process's pid."""
+        return self._transport.pid
 
     @property
     def exit_code(self) -> int | None:
@@ -212,11 +239,13 @@ class JSONRPCSession:
         timeout: float | None = None,
         max_timeout: float | None = None,
         on_progress: ProgressHandler | None = None,
-    ) -> dict[str, Any]:
+        raw: bool = False,
+    ) -> Any:
         """Sends a request and returns its `result` object.
 
         `timeout` (default: the client's) runs from sending; with `on_progress`, each progress
-        notification restarts it, up to `max_timeout` in total (default 10 x `timeout`).
+        notification restarts it, up to `max_timeout` in total (default 10 x `timeout`). With
+        `raw`, a large result may come back as `RawJSON` (see `wire`) instead of a dict.
         """
         if self._dead is not None:
             raise self._dead()
@@ -224,8 +253,11 @@ class JSONRPCSession:
             timeout = self.default_timeout if self.default_timeout is not None else math.inf
         request_id = self._next_id
         self._next_id = request_id + 1
-        pending = _Pending(method, on_progress)
+        deadline = anyio.current_time() + timeout
+        pending = _Pending(method, on_progress, timeout, deadline)
+        pending.raw = raw
         if on_progress is not None:
+            pending.hard_deadline = deadline - timeout + (max_timeout if max_timeout is not None else 10 * timeout)
             params = dict(params or {})
             params["_meta"] = {**(params.get("_meta") or {}), "progressToken": request_id}
             self._progress[request_id] = pending
@@ -233,14 +265,11 @@ class JSONRPCSession:
         if params is not None:
             message["params"] = params
         self._pending[request_id] = pending
+        if deadline < self._watch_until:
+            self._watch_wakeup.set()
         try:
-            with anyio.move_on_after(timeout) as scope:
-                if on_progress is not None:
-                    pending.deadline = _ProgressDeadline(
-                        scope, timeout, max_timeout if max_timeout is not None else 10 * timeout
-                    )
-                await self._send_request(message, pending)
-                await self._wait(pending)
+            await self._send_request(message, pending)
+            await self._wait(pending)
         except BaseException:
             if not pending.done:
                 with anyio.CancelScope(shield=True):
@@ -288,9 +317,12 @@ class JSONRPCSession:
 
     async def _send_request(self, message: dict[str, Any], pending: _Pending) -> None:
         try:
-            await self._transport.send(message)
+            await self._transport.send(message, deadline=pending.deadline)
         except TransportClosedError:
             raise await self._send_failure() from None
+        except TimeoutError:
+            pending.expired = True  # the pipe stayed full: the server is not reading
+            return
         pending.sent = True
         self.requests_sent += 1
 
@@ -307,11 +339,13 @@ class JSONRPCSession:
         )
 
     async def _wait(self, pending: _Pending) -> None:
+        if pending.expired:
+            return
         if pending.on_progress is None:
             await pending.event.wait()
             return
         assert pending.progress is not None
-        while not pending.done or pending.progress:
+        while not (pending.done or pending.expired) or pending.progress:
             await pending.event.wait()
             # Replaced before the callbacks run, so progress arriving meanwhile wakes us again.
             pending.event = anyio.Event()
@@ -336,6 +370,35 @@ class JSONRPCSession:
                 await self._transport.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params})
             except TransportClosedError:
                 pass
+
+    async def _watch_deadlines(self) -> None:
+        """Expires requests whose deadline passed; sleeps until the soonest of the others."""
+        while True:
+            now = anyio.current_time()
+            soonest = math.inf
+            for pending in self._pending.values():
+                if pending.done or pending.expired:
+                    continue
+                if pending.deadline <= now:
+                    pending.expired = True
+                    pending.event.set()
+                elif pending.deadline < soonest:
+                    soonest = pending.deadline
+            self._watch_until = soonest
+            self._watch_wakeup = anyio.Event()
+            with anyio.move_on_after(soonest - now):
+                await self._watch_wakeup.wait()
+
+    def _raw_line(self, line: bytes) -> dict[str, Any] | None:
+        """A large response to a `raw=True` request, its result left as bytes; None for anything else."""
+        found = raw_response(line)
+        if found is None:
+            return None
+        request_id, result = found
+        pending = self._pending.get(request_id)
+        if pending is None or not pending.raw:
+            return None
+        return {"jsonrpc": "2.0", "id": request_id, "result": result}
 
     # --- internals: the reader -----------------------------------------------------------------
 
@@ -376,9 +439,9 @@ class JSONRPCSession:
             token = params.get("progressToken")
             pending = self._progress.get(token) if type(token) is int else None
             if pending is not None:
-                assert pending.progress is not None and pending.deadline is not None
+                assert pending.progress is not None
                 pending.progress.append(params)
-                pending.deadline.extend()
+                pending.extend()
                 pending.event.set()
                 return
         elif method == "notifications/cancelled" and params is not None:
@@ -411,7 +474,7 @@ class JSONRPCSession:
         result = message.get("result")
         if error is not None:
             pending.error = self._remote_error(error)
-        elif isinstance(result, dict):
+        elif isinstance(result, dict | RawJSON):
             pending.result = result
         else:
             pending.error = MCPProtocolError(

@@ -4,7 +4,10 @@
 stderr pipes. `receive()` returns the next JSON object read from stdout; lines have no length limit
 (bytes are buffered as chunks and joined once per line, so a 50 MB line costs one copy, not a rescan
 per chunk), and a line that is not a JSON object is logged, counted in `garbage_lines` and skipped.
-`send()` writes one compact JSON object plus b"\\n" under a lock, so messages never interleave.
+`send()` writes one compact JSON object plus b"\\n" as one unit, so messages never interleave; on
+anyio's asyncio backend it writes through the pipe's asyncio `StreamWriter` directly (a write that
+the pipe cannot take at once is buffered, in order) and only waits, up to its `deadline`, when the
+buffer is over its limit. Elsewhere it uses anyio's stream under a lock.
 `drain_stderr()` must run in a task for the transport's whole life: it keeps the child from
 blocking on a full stderr pipe and keeps the last `stderr_limit` bytes for `stderr_tail()`.
 
@@ -16,8 +19,9 @@ nothing about JSON-RPC: ids, requests and errors belong to the session above it.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
+import math
 from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
@@ -27,7 +31,9 @@ from typing import Any
 import anyio
 from anyio.abc import AsyncResource, Process
 
-__all__ = ["ShutdownTimeouts", "StdioTransport", "TransportClosedError"]
+from .wire import RAW_LINE_MIN, decode_line, encode_line
+
+__all__ = ["LineSplitter", "ShutdownTimeouts", "StdioTransport", "TransportClosedError"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +61,7 @@ class ShutdownTimeouts:
     """Time for the event loop to observe a SIGKILL; only an unkillable process runs this out."""
 
 
-class _LineSplitter:
+class LineSplitter:
     """Splits a byte stream on b"\\n" without rescanning: each chunk is searched once."""
 
     __slots__ = ("_partial", "pending_bytes")
@@ -90,6 +96,9 @@ class _LineSplitter:
         return tail
 
 
+_LineSplitter = LineSplitter
+
+
 class _StderrTail:
     """Keeps the last `limit` bytes of stderr and optionally hands complete lines to a callback."""
 
@@ -99,7 +108,7 @@ class _StderrTail:
         self._buffer = bytearray()
         self._limit = limit
         self._on_line = on_line
-        self._splitter = _LineSplitter() if on_line is not None else None
+        self._splitter = LineSplitter() if on_line is not None else None
         self.total_bytes = 0
 
     def feed(self, chunk: bytes) -> None:
@@ -151,13 +160,17 @@ class StdioTransport:
         self._stdout = process.stdout
         self._stderr = process.stderr
         self._send_lock = anyio.Lock(fast_acquire=True)
-        self._splitter = _LineSplitter()
+        self._writer = _asyncio_writer(process.stdin)
+        self._splitter = LineSplitter()
         self._lines: deque[bytes] = deque()
         self._stderr_tail = _StderrTail(stderr_limit, on_stderr_line)
         self._shutdown_timeouts = shutdown_timeouts or ShutdownTimeouts()
         self._stdout_eof = False
         self._stderr_eof = anyio.Event()
         self._closing = False
+        self.raw_lines: Callable[[bytes], dict[str, Any] | None] | None = None
+        """Offered each line of `RAW_LINE_MIN` bytes or more before it is parsed; a message it
+        returns is used as is (the session keeps large results of `raw=True` requests as bytes)."""
         self.garbage_lines = 0
         """Lines on stdout that were not a JSON object and were skipped."""
 
@@ -203,8 +216,10 @@ class StdioTransport:
         while True:
             while lines:
                 line = lines.popleft()
+                if self.raw_lines is not None and len(line) >= RAW_LINE_MIN and (kept := self.raw_lines(line)):
+                    return kept
                 try:
-                    message = json.loads(line)
+                    message = decode_line(line)
                 except (ValueError, RecursionError):
                     message = None
                 if type(message) is dict:
@@ -241,18 +256,33 @@ class StdioTransport:
 
     # --- writing -------------------------------------------------------------------------------
 
-    async def send(self, message: dict[str, Any]) -> None:
-        """Writes one message as a single line. Raises `TransportClosedError` if stdin is gone."""
-        try:
-            data = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
-        except UnicodeEncodeError:
-            # A lone surrogate cannot be UTF-8; \u escapes keep the message valid JSON.
-            data = json.dumps(message, separators=(",", ":")).encode() + b"\n"
-        async with self._send_lock:
+    async def send(self, message: dict[str, Any], *, deadline: float = math.inf) -> None:
+        """Writes one message as a single line.
+
+        Raises `TransportClosedError` if stdin is gone, and `TimeoutError` if the child has not
+        taken the bytes by `deadline` (an `anyio.current_time()`; the message may still go out).
+        """
+        data = encode_line(message)
+        writer = self._writer
+        if writer is not None:
+            # write() hands the whole line to the event loop's pipe transport at once, so lines
+            # never interleave and no lock is needed; only a full buffer makes us wait.
+            if writer.transport.is_closing():
+                raise TransportClosedError(f"cannot write to the stdin of pid {self._process.pid}")
+            writer.write(data)
+            if writer.transport.get_write_buffer_size() <= writer.transport.get_write_buffer_limits()[1]:
+                return
+        with anyio.move_on_after(deadline - anyio.current_time()) as scope:
             try:
-                await self._stdin.send(data)
-            except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError) as exc:
+                if writer is not None:
+                    await writer.drain()
+                else:
+                    async with self._send_lock:
+                        await self._stdin.send(data)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError, RuntimeError) as exc:
                 raise TransportClosedError(f"cannot write to the stdin of pid {self._process.pid}") from exc
+        if scope.cancelled_caught:
+            raise TimeoutError(f"pid {self._process.pid} did not read its stdin in time")
 
     # --- shutdown ------------------------------------------------------------------------------
 
@@ -299,6 +329,16 @@ class StdioTransport:
         # child look hung. A poll every few milliseconds costs nothing next to a process exit.
         while self._process.returncode is None:  # noqa: ASYNC110 - no event exists for returncode
             await anyio.sleep(_EXIT_POLL_INTERVAL)
+
+
+def _asyncio_writer(stream: Any) -> asyncio.StreamWriter | None:
+    """The asyncio `StreamWriter` under anyio's process stdin, or None on other backends.
+
+    anyio's `send()` ends every write with a checkpoint (one more pass of the event loop); for a
+    small message that costs more than the write itself, and the registry sends one per call.
+    """
+    writer = getattr(stream, "_stream", None)
+    return writer if isinstance(writer, asyncio.StreamWriter) else None
 
 
 async def _close_quietly(stream: AsyncResource) -> None:

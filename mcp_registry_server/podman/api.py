@@ -177,13 +177,14 @@ class PodmanAPI:
                 f"The Podman API at {self.endpoint.url} did not answer within {self.timeout:g} s while {what}.",
                 remedy="Check that Podman works (`podman info`); restart the Podman service if it hangs.",
             ) from None
-        except requests.ConnectionError as error:
-            raise PodmanUnavailable(
-                f"The Podman API at {self.endpoint.url} cannot be reached ({what}).",
-                remedy="Check that the Podman service is running (`podman info`), then restart the registry.",
-                detail=_error_text(error),
-            ) from error
         except (APIError, PodmanPyError, requests.RequestException) as error:
+            # podman-py wraps a refused or vanished socket in APIError("GET operation failed").
+            if isinstance(error, requests.ConnectionError) or isinstance(error.__cause__, requests.ConnectionError):
+                raise PodmanUnavailable(
+                    f"The Podman API at {self.endpoint.url} cannot be reached ({what}).",
+                    remedy="Check that the Podman service is running (`podman info`), then restart the registry.",
+                    detail=_error_text(error.__cause__ or error),
+                ) from error
             if raw_errors:
                 raise
             known = explain(_error_text(error))

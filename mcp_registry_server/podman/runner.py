@@ -9,7 +9,9 @@ Contract:
   is a `PodmanError` before anything starts.
 - `ensure_gone` runs after the caller has closed stdin: it waits up to `grace` for `--rm` to remove
   the container, then force-removes it through the API, and reports whether it is confirmed gone.
-  It runs under a cancellation shield and every wait in it is bounded.
+  It runs under a cancellation shield and every wait in it is bounded. It only ever sees containers
+  labelled with this registry instance: a container that took the name first (so our `podman run`
+  failed) is someone else's and is left alone.
 - `remove_orphans` removes only containers labelled `io.mcp-registry.managed=true` whose owner label
   names this host and a process that is provably dead (see `ownership`); containers of other hosts,
   of live instances (this one included) and without our label are never touched.
@@ -34,6 +36,7 @@ from anyio.abc import Process
 from mcp_registry_server.catalog.entry import CatalogEntry
 from mcp_registry_server.podman.api import PodmanAPI
 from mcp_registry_server.podman.command import (
+    LABEL_INSTANCE,
     LABEL_MANAGED,
     LABEL_OWNER,
     build_run_argv,
@@ -170,7 +173,8 @@ class PodmanRunner:
                     return True
                 logger.warning("Container %s still exists %.1f s after its stdin closed; removing it", name, grace)
                 try:
-                    await self.api.remove_container(name, timeout=0)
+                    if container_id := await self._own_container_id(name):
+                        await self.api.remove_container(container_id, timeout=0)
                 except PodmanError as error:
                     # `--rm` may be removing it at the same moment; the check below decides.
                     logger.info("Force-removing %s failed, checking whether it left anyway: %s", name, error)
@@ -186,10 +190,19 @@ class PodmanRunner:
         # Podman has no event we could wait on here short of an events stream; polling is bounded.
         with anyio.move_on_after(seconds):
             while True:
-                if not await self.api.container_exists(name):
+                if await self._own_container_id(name) is None:
                     return True
                 await anyio.sleep(_GONE_POLL_INTERVAL)
         return False
+
+    async def _own_container_id(self, name: str) -> str | None:
+        """The id of the container called `name` that this registry instance started, if it exists."""
+        if not await self.api.container_exists(name):
+            return None
+        for info in await self.api.list_containers({LABEL_INSTANCE: self.settings.instance_id}):
+            if info.name == name:
+                return info.id
+        return None
 
     async def remove_orphans(self) -> list[str]:
         """Remove containers of dead registry processes on this host; return their names."""

@@ -144,7 +144,9 @@ def parse_arguments(tool_name: str, arguments: Any) -> dict[str, Any]:
         raise ArgumentError(f"{tool_name}: missing required argument(s): {', '.join(missing)}")
     parsed: dict[str, Any] = {}
     for name, spec in properties.items():
-        value = arguments.get(name, spec.get("default"))
+        value = arguments.get(name)
+        if value is None:  # an explicit null means "not given", as the required check above assumes
+            value = spec.get("default")
         if value is None:
             parsed[name] = None
             continue

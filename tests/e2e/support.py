@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+import anyio
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from mcp_registry_server.podman.command import LABEL_OWNER
+from mcp_registry_server.podman.ownership import Owner, owner_is_alive
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_CATALOG_DIR = REPO_ROOT / "tests" / "catalog"
@@ -35,21 +40,42 @@ def labelled_containers(label: str = TEST_LABEL) -> list[str]:
 
 
 def remove_test_containers() -> None:
-    names = labelled_containers()
+    """Remove leftover test containers, but not those a live registry runs (a concurrent test session's)."""
+    completed = subprocess.run(
+        ["podman", "ps", "-a", "--filter", f"label={TEST_LABEL}", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    names: list[str] = []
+    for info in json.loads(completed.stdout or "[]"):
+        owner = Owner.parse((info.get("Labels") or {}).get(LABEL_OWNER, ""))
+        if owner is not None and owner.host == socket.gethostname() and owner_is_alive(owner):
+            continue
+        names += info.get("Names") or []
     if names:
         subprocess.run(["podman", "rm", "--force", "--ignore", "--time", "0", *names], capture_output=True, check=False)
 
 
+REGISTRY_EXECUTABLE = Path(sys.executable).with_name("mcp-registry")
+
+
 @asynccontextmanager
-async def connect_registry(env: dict[str, str], *args: str, **session_options: Any) -> AsyncIterator[ClientSession]:
+async def connect_registry(
+    env: dict[str, str], *args: str, errlog: TextIO | None = None, **session_options: Any
+) -> AsyncIterator[ClientSession]:
     """Start `mcp-registry` (this venv's console script) over stdio; yield an initialised SDK session.
 
-    Used inside a test body, so the SDK's task groups open and close in the same task.
+    `errlog` receives the registry's stderr (its log); by default it goes to ours. Used inside a
+    test body, so the SDK's task groups open and close in the same task.
     """
-    executable = Path(sys.executable).with_name("mcp-registry")
-    params = StdioServerParameters(command=str(executable), args=list(args), env=env)
-    async with stdio_client(params) as (read, write), ClientSession(read, write, **session_options) as session:
-        await session.initialize()
+    params = StdioServerParameters(command=str(REGISTRY_EXECUTABLE), args=list(args), env=env)
+    async with (
+        stdio_client(params, errlog=errlog or sys.stderr) as (read, write),
+        ClientSession(read, write, **session_options) as session,
+    ):
+        with anyio.fail_after(60):  # a registry that hangs at startup fails the test, not the run
+            await session.initialize()
         yield session
 
 

@@ -260,6 +260,13 @@ def tool_change_tools(args: JsonObject, ctx: CallContext) -> JsonObject | None:
     return text_result("changed")
 
 
+def tool_cancellations(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    """Which requests the client cancelled (their ids), so tests can see the relay reached us."""
+    with STATE.state_lock:
+        received = sorted(STATE.cancelled_ids)
+    return {"content": [{"type": "text", "text": json.dumps(received)}], "structuredContent": {"cancelled": received}}
+
+
 def tool_extra(args: JsonObject, ctx: CallContext) -> JsonObject | None:
     return text_result("extra")
 
@@ -373,6 +380,14 @@ BASE_TOOLS: list[tuple[JsonObject, Handler]] = [
             "inputSchema": schema({}),
         },
         tool_change_tools,
+    ),
+    (
+        {
+            "name": "cancellations",
+            "description": "List the ids of requests this server received notifications/cancelled for.",
+            "inputSchema": schema({}),
+        },
+        tool_cancellations,
     ),
 ]
 

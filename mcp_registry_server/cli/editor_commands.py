@@ -1,0 +1,121 @@
+"""`install <editor>` and `uninstall <editor>`: show or make the change to the editor's MCP config file.
+
+The planning, diffing and safe writing are `editors.installer`'s; this module picks the file,
+builds the entry (`editors.targets.server_launch`), and tells the user what changed, where the
+backup is, and what to do next in the editor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from mcp_registry_server.cli.output import CLIError, Style, emit_json, warn
+from mcp_registry_server.editors.installer import EditorConfigError, EditPlan, apply, plan_install, plan_uninstall
+from mcp_registry_server.editors.targets import EDITORS, Editor, is_carried, server_launch
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _target(options: argparse.Namespace) -> tuple[Editor, Path]:
+    editor = EDITORS[options.editor]
+    path = Path(options.config).expanduser() if options.config else editor.config_path()
+    return editor, path
+
+
+def _extra_env(assignments: list[str]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for assignment in assignments:
+        name, sep, value = assignment.partition("=")
+        if not sep or not _ENV_NAME.fullmatch(name):
+            raise CLIError(f"--env {assignment!r} is not NAME=VALUE.", exit_code=2)
+        env[name] = value
+    return env
+
+
+def _report(plan: EditPlan, *, dry_run: bool, backup: Path | None, as_json: bool, extra: dict[str, Any]) -> None:
+    if as_json:
+        emit_json(
+            {
+                "editor": plan.editor.id,
+                "name": plan.name,
+                "path": str(plan.path),
+                "action": plan.action,
+                "changed": plan.changed,
+                "dry_run": dry_run,
+                "backup": str(backup) if backup else None,
+                "deleted": plan.changed and plan.after is None,
+                "entry": plan.entry,
+                "diff": plan.diff(),
+                **extra,
+            }
+        )
+        return
+    if dry_run and plan.changed:
+        sys.stdout.write(plan.diff())
+        print(Style(sys.stdout).dim("(dry run: nothing was written)"))
+
+
+def install(options: argparse.Namespace) -> int:
+    editor, path = _target(options)
+    options_env = _extra_env(options.env)
+    launch = server_launch(os.environ, command=options.command, extra_env=options_env, carry_env=not options.no_env)
+    if not (os.path.isfile(launch.command) and os.access(launch.command, os.X_OK)):
+        warn(f"{launch.command} is not an executable file; {editor.name} will fail to start the registry.")
+    existed_dir = path.parent.is_dir()
+    try:
+        plan = plan_install(editor, path, editor.entry(launch), options.name)
+        backup = None if options.dry_run else apply(plan)
+    except EditorConfigError as error:
+        raise CLIError(str(error)) from None
+    carried = sorted(name for name in launch.env if is_carried(name) and name not in options_env)
+    _report(plan, dry_run=options.dry_run, backup=backup, as_json=options.json, extra={"carried_env": carried})
+    if options.json or options.dry_run:
+        if options.dry_run and not plan.changed and not options.json:
+            print(f"{editor.name} already runs mcp-registry this way ({path}); nothing to change.")
+        return 0
+    style = Style(sys.stdout)
+    if not plan.changed:
+        print(f"{editor.name} already runs mcp-registry this way ({path}); nothing changed.")
+    else:
+        verb = "Added mcp-registry to" if plan.action == "add" else "Updated mcp-registry in"
+        print(f"{style.green(verb)} {editor.name}: {path}")
+        if backup:
+            print(f"  backup: {backup}")
+        if not existed_dir:
+            print(f"  created {path.parent} ({editor.name} has not been run here yet, or keeps its config elsewhere)")
+    print(f"  runs:   {launch.command} {' '.join(launch.args)}")
+    for name, value in sorted(launch.env.items()):
+        origin = "from this shell" if name in carried else "--env"
+        print(f"  env:    {name}={value}  {style.dim('(' + origin + ')')}")
+    print(f"\n{style.bold('next')}: {editor.next_step}")
+    print('Then ask the assistant to "search the registry for sqlite and activate it".')
+    return 0
+
+
+def uninstall(options: argparse.Namespace) -> int:
+    editor, path = _target(options)
+    try:
+        plan = plan_uninstall(editor, path, options.name)
+        backup = None if options.dry_run else apply(plan)
+    except EditorConfigError as error:
+        raise CLIError(str(error)) from None
+    _report(plan, dry_run=options.dry_run, backup=backup, as_json=options.json, extra={})
+    if options.json or options.dry_run:
+        if options.dry_run and not plan.changed and not options.json:
+            print(f"{editor.name} has no {options.name!r} entry in {path}; nothing to remove.")
+        return 0
+    if not plan.changed:
+        print(f"{editor.name} has no {options.name!r} entry in {path}; nothing changed.")
+        return 0
+    style = Style(sys.stdout)
+    print(f"{style.green('Removed')} mcp-registry from {editor.name}: {path}")
+    if plan.after is None:
+        print("  the file held nothing else, so it was deleted")
+    if backup:
+        print(f"  backup: {backup}")
+    return 0

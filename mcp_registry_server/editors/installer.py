@@ -1,0 +1,270 @@
+"""Put the registry's entry into an editor's MCP config file, or take it out: planned, shown, then written safely.
+
+Contract:
+- `plan_install(editor, path, entry)` and `plan_uninstall(editor, path)` read the file and return an
+  `EditPlan` (the text before and after, and what changes) without writing anything; `--dry-run`
+  prints `plan.diff()`. The edit goes through `jsonc`, so every byte outside our entry stays as it
+  was (comments, trailing commas, other servers, formatting), and the result is parsed again and
+  compared with the intended data before anything is written.
+- `apply(plan)` re-reads the file and refuses if it changed since the plan (the editor may have
+  written it meanwhile), copies the current file to `<name>.mcp-registry-backup-<UTC time>` with
+  the same permissions (the newest `KEEP_BACKUPS` are kept), writes the new text to a temp file
+  in the same directory and renames it over the file, so the editor never sees half a file. A
+  symlinked config (dotfiles) is written through: the link stays, its target changes.
+- Installing the same entry again changes and writes nothing. Fields a user added to our entry
+  that `install` does not manage (Zed's "enabled", a "timeout", extra env variables) are kept.
+- Uninstall removes our entry, then the servers object if that left it empty; a file left holding
+  only an empty object (one `install` created from nothing) is deleted, after its backup.
+- Every failure is an `EditorConfigError` that names the file, says what is wrong, and that
+  nothing was changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import difflib
+import os
+import secrets
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from mcp_registry_server.editors import jsonc
+from mcp_registry_server.editors.targets import Editor, is_carried
+
+__all__ = ["DEFAULT_NAME", "KEEP_BACKUPS", "EditPlan", "EditorConfigError", "apply", "plan_install", "plan_uninstall"]
+
+DEFAULT_NAME = "mcp-registry"
+KEEP_BACKUPS = 5
+BACKUP_MARK = ".mcp-registry-backup-"
+
+Action = Literal["add", "update", "unchanged", "remove", "absent"]
+
+
+class EditorConfigError(Exception):
+    """An editor config file could not be read or written; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class EditPlan:
+    editor: Editor
+    path: Path  # as the user knows it (may be a symlink)
+    real_path: Path  # the file that is actually rewritten
+    name: str
+    action: Action
+    before: str | None  # None: the file does not exist
+    after: str | None  # None: the file is to be deleted
+    entry: dict[str, Any] | None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    def diff(self) -> str:
+        before = (self.before or "").splitlines(keepends=True)
+        after = (self.after or "").splitlines(keepends=True)
+        source = str(self.path) if self.before is not None else "/dev/null"
+        target = str(self.path) if self.after is not None else "/dev/null"
+        lines = difflib.unified_diff(before, after, fromfile=source, tofile=target)
+        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _real_path(path: Path) -> Path:
+    path = path.expanduser()
+    return path.resolve() if path.is_symlink() else path
+
+
+def _read(path: Path) -> str | None:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise EditorConfigError(f"Could not read {path}: {error.strerror or error}. Nothing was changed.") from error
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise EditorConfigError(
+            f"{path} is not UTF-8 text (byte {error.start}), so it cannot be edited safely. Nothing was changed."
+        ) from None
+
+
+def _parse(path: Path, text: str) -> Any:
+    try:
+        root = jsonc.parse(text)
+    except jsonc.JSONCError as error:
+        raise EditorConfigError(
+            f"{path} is not valid JSON: {error}. Fix it (or move it away) and run the command again; "
+            "nothing was changed."
+        ) from None
+    if root is None:
+        return {}
+    if root.kind != "object":
+        raise EditorConfigError(f"{path} holds a JSON {root.kind}, not an object. Nothing was changed.")
+    return jsonc.to_python(root)
+
+
+def _servers(data: Any, editor: Editor, path: Path) -> dict[str, Any] | None:
+    """The object that holds one member per server, or None when it does not exist yet."""
+    node = data
+    for depth, key in enumerate(editor.servers_path):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+        if not isinstance(node, dict):
+            where = ".".join(editor.servers_path[: depth + 1])
+            raise EditorConfigError(
+                f"In {path}, '{where}' is a {type(node).__name__}, not an object, so the registry cannot be added "
+                "next to the other servers. Fix that key by hand; nothing was changed."
+            )
+    return node
+
+
+def merged_entry(editor: Editor, entry: Mapping[str, Any], existing: Any) -> dict[str, Any]:
+    """`entry`, plus what a user added to the installed one that `install` does not manage."""
+    merged = dict(entry)
+    if not isinstance(existing, dict):
+        return merged
+    old_env = existing.get("env")
+    if isinstance(old_env, dict):
+        kept = {k: v for k, v in old_env.items() if not is_carried(k) and k not in merged.get("env", {})}
+        if kept:
+            merged["env"] = {**merged.get("env", {}), **kept}
+    for key, value in existing.items():
+        if key not in editor.managed_fields:
+            merged[key] = value
+    return merged
+
+
+def _edit(path: Path, after: str, expected: Any, alternatives: tuple[Any, ...] = ()) -> str:
+    """Check that `after` parses to `expected` (or one of `alternatives`) before it may be written."""
+    actual = _parse(path, after)
+    if actual != expected and actual not in alternatives:
+        raise EditorConfigError(
+            f"Editing {path} did not give the expected result, so nothing was written. This is a bug in "
+            "mcp-registry: please report it with the file's layout (not its secrets)."
+        )
+    return after
+
+
+def plan_install(editor: Editor, path: Path, entry: Mapping[str, Any], name: str = DEFAULT_NAME) -> EditPlan:
+    real = _real_path(path)
+    before = _read(real)
+    text = before or ""
+    data = _parse(path, text)
+    servers = _servers(data, editor, path)
+    existing = servers.get(name) if servers is not None else None
+    wanted = merged_entry(editor, entry, existing)
+    if existing == wanted:
+        return EditPlan(editor, path, real, name, "unchanged", before, before, wanted)
+    try:
+        after = jsonc.set_member(text, editor.servers_path, name, wanted)
+    except jsonc.JSONCError as error:
+        raise EditorConfigError(f"Cannot add the registry to {path}: {error}. Nothing was changed.") from None
+    expected = copy.deepcopy(data)
+    node = expected
+    for key in editor.servers_path:
+        node = node.setdefault(key, {})
+    node[name] = wanted
+    after = _edit(path, after, expected)
+    return EditPlan(editor, path, real, name, "add" if existing is None else "update", before, after, wanted)
+
+
+def plan_uninstall(editor: Editor, path: Path, name: str = DEFAULT_NAME) -> EditPlan:
+    real = _real_path(path)
+    before = _read(real)
+    if before is None:
+        return EditPlan(editor, path, real, name, "absent", None, None, None)
+    data = _parse(path, before)
+    servers = _servers(data, editor, path)
+    if servers is None or name not in servers:
+        return EditPlan(editor, path, real, name, "absent", before, before, None)
+    after = jsonc.remove_member(before, editor.servers_path, name)
+    # Emptied objects on the path are pruned unless a comment keeps them; both results are right.
+    kept = copy.deepcopy(data)
+    trail = [kept]
+    for key in editor.servers_path:
+        trail.append(trail[-1][key])
+    del trail[-1][name]
+    pruned = copy.deepcopy(kept)
+    trail = [pruned]
+    for key in editor.servers_path:
+        trail.append(trail[-1][key])
+    for depth in range(len(editor.servers_path), 0, -1):
+        if trail[depth]:
+            break
+        del trail[depth - 1][editor.servers_path[depth - 1]]
+    after = _edit(path, after, pruned, (kept,))
+    newline = "\r\n" if "\r\n" in before else "\n"
+    final = None if after == jsonc.empty_document(newline) else after
+    return EditPlan(editor, path, real, name, "remove", before, final, servers[name])
+
+
+def _backup(path: Path, now: datetime) -> Path:
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    backup = path.with_name(f"{path.name}{BACKUP_MARK}{stamp}")
+    counter = 1
+    while backup.exists():
+        backup = path.with_name(f"{path.name}{BACKUP_MARK}{stamp}-{counter}")
+        counter += 1
+    shutil.copy2(path, backup)  # copies the mode too: a private config stays private
+    return backup
+
+
+def _prune_backups(path: Path) -> None:
+    # The names sort by time (copy2 keeps the original's mtime, so that cannot be used).
+    backups = sorted(candidate for candidate in path.parent.glob(f"{path.name}{BACKUP_MARK}*") if candidate.is_file())
+    for old in backups[:-KEEP_BACKUPS]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
+def _write_atomic(path: Path, text: str, mode: int) -> None:
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(temp, flags, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def apply(plan: EditPlan, now: datetime | None = None) -> Path | None:
+    """Write `plan`; return the backup of the previous file (None when there was none or no change)."""
+    if not plan.changed:
+        return None
+    path = plan.real_path
+    try:
+        if _read(path) != plan.before:
+            raise EditorConfigError(
+                f"{plan.path} changed while mcp-registry was editing it (is {plan.editor.name} writing it right "
+                "now?). Nothing was changed; run the command again."
+            )
+        backup = None
+        mode = 0o600
+        if plan.before is not None:
+            mode = path.stat().st_mode & 0o7777
+            backup = _backup(path, now or datetime.now(UTC))
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        if plan.after is None:
+            path.unlink()
+        else:
+            _write_atomic(path, plan.after, mode)
+        _prune_backups(path)
+    except OSError as error:
+        raise EditorConfigError(
+            f"Could not write {plan.path}: {error.strerror or error}. The file keeps its previous contents."
+        ) from error
+    return backup

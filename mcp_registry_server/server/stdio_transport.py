@@ -1,0 +1,338 @@
+"""The editor's stdio for the SDK server, without worker threads, with a lane that may take messages first.
+
+`stdio_server(lane)` is a drop-in for `mcp.server.stdio.stdio_server()`: it yields the
+`(read_stream, write_stream)` pair of `SessionMessage`s that `Server.run` consumes. The SDK's
+version moves every line through a worker thread (readline, write, flush: three thread hops per
+call); this one reads and writes the pipes directly, non-blocking, in the event loop.
+
+Contract:
+- Like the SDK's, it claims fd 0 and 1 while serving: the wire moves to private descriptors, fd 0
+  reads /dev/null and fd 1 writes to stderr, so a stray `print` cannot corrupt the protocol. Both
+  are restored (with their blocking mode) on exit.
+- Every complete input line is first offered to `lane.offer(line)` (see `DirectLane`); a line it
+  takes never reaches the SDK. Other lines are validated exactly as the SDK does
+  (`jsonrpc_message_adapter.validate_json`, invalid UTF-8 replaced); a line that fails is passed
+  on as the exception, which the SDK server reports. Blank lines are skipped.
+- Output is one line per message, written whole under one lock, so the lane's messages and the
+  SDK's never interleave. `lane.observe(message)` sees each message the SDK writes, before it is
+  written. Once the editor's end is gone, writes are dropped and the read side ends at EOF. The
+  output pipe's buffer is raised to 1 MiB where Linux allows it.
+- Pipes, sockets and terminals are driven non-blocking from the event loop; anything the loop
+  cannot poll (a regular file, /dev/null) falls back to a blocking call in a worker thread. On
+  asyncio, stdin is read by a reader callback that stays registered, so a line for the lane is
+  handled in the same pass of the loop that saw it arrive; lines for the SDK queue up (reading
+  pauses while more than `_SDK_BUFFER` wait) for one task that hands them on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import sys
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any, Protocol
+
+import anyio
+import anyio.to_thread
+import mcp_types as types
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from mcp.shared.message import SessionMessage
+
+from mcp_registry_server.mcp_client.transport import LineSplitter
+from mcp_registry_server.mcp_client.wire import encode_line
+
+__all__ = ["Lane", "MessageSink", "WireWriter", "stdio_server"]
+
+logger = logging.getLogger(__name__)
+
+_READ_SIZE = 1 << 20
+_PIPE_SIZE = 1 << 20
+# Messages read ahead for the SDK while it is busy; lane messages never wait behind them.
+_SDK_BUFFER = 64
+
+
+class MessageSink(Protocol):
+    async def send_message(self, message: dict[str, Any]) -> None: ...
+
+    async def send_raw_result(self, request_id: int | str, result: bytes | memoryview) -> None: ...
+
+
+class Lane(Protocol):
+    """Takes some incoming lines itself and answers them through the sink it is bound to."""
+
+    def bind(self, sink: MessageSink, tasks: TaskGroup) -> None:
+        """Called once, before the first `offer`: where to write, and where to run its tasks."""
+
+    def offer(self, line: bytes) -> bool:
+        """True when the lane took `line`; it must not block (start a task for the work)."""
+
+    def observe(self, message: types.JSONRPCMessage) -> None:
+        """Sees every message the SDK sends, before it is written."""
+
+
+class _Fd:
+    """One private pipe end, driven non-blocking from the event loop when it can be polled."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.was_blocking = os.get_blocking(fd)
+        os.set_blocking(fd, False)
+        self.pollable = True
+
+    def restore(self) -> None:
+        with suppress(OSError):
+            os.set_blocking(self.fd, self.was_blocking)
+
+    async def read(self) -> bytes:
+        """The next bytes available (b"" at EOF)."""
+        while True:
+            try:
+                return os.read(self.fd, _READ_SIZE)
+            except BlockingIOError:
+                if not await self._wait(anyio.wait_readable):
+                    return await anyio.to_thread.run_sync(self._read_blocking)
+
+    def write_now(self, data: bytes | memoryview) -> int:
+        """Writes what the pipe takes without waiting; returns how many bytes that was."""
+        try:
+            return os.write(self.fd, data)
+        except BlockingIOError:
+            return 0
+
+    async def write_all(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self.fd, view) :]
+            except BlockingIOError:
+                if not await self._wait(anyio.wait_writable):
+                    await anyio.to_thread.run_sync(self._write_blocking, view)
+                    return
+
+    async def _wait(self, wait: Any) -> bool:
+        """Waits for the fd; False (and blocking mode from now on) when the loop cannot poll it."""
+        if self.pollable:
+            try:
+                await wait(self.fd)
+                return True
+            except OSError:  # epoll refuses regular files
+                self.pollable = False
+                os.set_blocking(self.fd, True)
+        return False
+
+    def _read_blocking(self) -> bytes:
+        return os.read(self.fd, _READ_SIZE)
+
+    def _write_blocking(self, view: memoryview) -> None:
+        while view:
+            view = view[os.write(self.fd, view) :]
+
+
+class WireWriter:
+    """Writes whole lines to the editor; the SDK's `write_stream` and the lane's `MessageSink`."""
+
+    def __init__(self, out: _Fd, lane: Lane | None) -> None:
+        self._out = out
+        self._lane = lane
+        self._lock = anyio.Lock(fast_acquire=True)
+        self._broken = False
+
+    async def write_line(self, data: bytes) -> None:
+        """Writes `data` (one JSON text and its b"\\n") unless the editor is gone."""
+        if self._broken:
+            return
+        try:
+            if not self._lock.locked():
+                # Nobody is mid-line: one write usually takes it all, and nothing can come between.
+                written = self._out.write_now(data)
+                if written == len(data):
+                    return
+                data = memoryview(data)[written:]
+            async with self._lock:
+                await self._out.write_all(data)
+        except OSError as error:  # EPIPE: the editor closed its end
+            self._broken = True
+            logger.debug("the editor's stdin is gone; dropping output (%s)", error)
+
+    async def send_message(self, message: dict[str, Any]) -> None:
+        await self.write_line(encode_line(message))
+
+    async def send_raw_result(self, request_id: int | str, result: bytes | memoryview) -> None:
+        """A response whose result is JSON bytes as received, written without a copy of them."""
+        if self._broken:
+            return
+        head = b'{"jsonrpc":"2.0","id":' + encode_line(request_id)[:-1] + b',"result":'
+        async with self._lock:
+            try:
+                for part in (head, result, b"}\n"):
+                    await self._out.write_all(part)
+            except OSError as error:
+                self._broken = True
+                logger.debug("the editor's stdin is gone; dropping output (%s)", error)
+
+    # The SDK's write stream: `send(SessionMessage)` and an async context.
+    async def send(self, item: SessionMessage) -> None:
+        message = item.message
+        if self._lane is not None:
+            self._lane.observe(message)
+        await self.write_line(message.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n")
+
+    async def aclose(self) -> None:
+        pass
+
+    async def __aenter__(self) -> WireWriter:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        pass
+
+
+def _widen_pipe(fd: int) -> None:
+    """Asks for a 1 MiB pipe buffer (Linux), so a large result crosses in 16x fewer wake-ups."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if set_size is not None:
+        with suppress(OSError):
+            fcntl.fcntl(fd, set_size, _PIPE_SIZE)
+
+
+def _claim(fd: int, diversion: int) -> int:
+    """Moves the wire on `fd` to a private descriptor and points `fd` at `diversion`."""
+    private = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.dup2(diversion, fd)
+    return private
+
+
+def _parse_for_sdk(line: bytes) -> SessionMessage | Exception:
+    """What the SDK's own stdio transport makes of a line: a message, or the validation error."""
+    try:
+        return SessionMessage(
+            types.jsonrpc_message_adapter.validate_json(line.decode("utf-8", errors="replace"), by_name=False)
+        )
+    except Exception as exc:
+        return exc
+
+
+async def _read_lines(
+    stdin: _Fd, lane: Lane | None, to_sdk: MemoryObjectSendStream[SessionMessage | Exception]
+) -> None:
+    async with to_sdk:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None and stdin.pollable:
+            try:
+                await _read_lines_asyncio(loop, stdin.fd, lane, to_sdk)
+                return
+            except _NotPollable:
+                stdin.pollable = False
+        splitter = LineSplitter()
+        while True:
+            try:
+                chunk = await stdin.read()
+            except OSError as error:
+                logger.debug("reading the editor's stdout failed: %s", error)
+                chunk = b""
+            for line in splitter.feed(chunk) if chunk else [splitter.flush()]:
+                if line.strip() and not (lane is not None and lane.offer(line)):
+                    await to_sdk.send(_parse_for_sdk(line))
+            if not chunk:
+                return
+
+
+class _NotPollable(Exception):
+    pass
+
+
+async def _read_lines_asyncio(
+    loop: asyncio.AbstractEventLoop,
+    fd: int,
+    lane: Lane | None,
+    to_sdk: MemoryObjectSendStream[SessionMessage | Exception],
+) -> None:
+    """`_read_lines` with a reader callback that stays registered; see the module docstring."""
+    splitter = LineSplitter()
+    backlog: deque[bytes] = deque()
+    arrived = anyio.Event()
+    eof = paused = False
+
+    def on_readable() -> None:
+        nonlocal eof, paused
+        while True:
+            try:
+                chunk = os.read(fd, _READ_SIZE)
+            except BlockingIOError:
+                break
+            except OSError as error:
+                logger.debug("reading the editor's stdout failed: %s", error)
+                chunk = b""
+            for line in splitter.feed(chunk) if chunk else [splitter.flush()]:
+                if line.strip() and not (lane is not None and lane.offer(line)):
+                    backlog.append(line)
+            if not chunk:
+                eof = True
+                loop.remove_reader(fd)
+                break
+            if len(chunk) < _READ_SIZE:
+                break  # the pipe is empty: skip the read that would only say so
+        if len(backlog) > _SDK_BUFFER and not eof:
+            paused = True
+            loop.remove_reader(fd)
+        if backlog or eof:
+            arrived.set()
+
+    try:
+        loop.add_reader(fd, on_readable)
+    except OSError as error:  # epoll refuses regular files
+        raise _NotPollable from error
+    try:
+        while True:
+            await arrived.wait()
+            arrived = anyio.Event()
+            while backlog:
+                await to_sdk.send(_parse_for_sdk(backlog.popleft()))
+                if paused and len(backlog) <= _SDK_BUFFER // 2:
+                    paused = False
+                    loop.add_reader(fd, on_readable)
+            if eof:
+                return
+    finally:
+        loop.remove_reader(fd)
+
+
+@asynccontextmanager
+async def stdio_server(
+    lane: Lane | None = None,
+) -> AsyncIterator[tuple[MemoryObjectReceiveStream[SessionMessage | Exception], WireWriter]]:
+    """Serves MCP over this process's stdin and stdout; see the module docstring."""
+    sys.stdout.flush()
+    null = os.open(os.devnull, os.O_RDONLY)
+    try:
+        stdin_fd = _claim(0, null)
+    finally:
+        os.close(null)
+    stdout_fd = _claim(1, 2)
+    _widen_pipe(stdout_fd)
+    stdin, stdout = _Fd(stdin_fd), _Fd(stdout_fd)
+    to_sdk, from_editor = anyio.create_memory_object_stream[SessionMessage | Exception](_SDK_BUFFER)
+    writer = WireWriter(stdout, lane)
+    try:
+        async with anyio.create_task_group() as tasks:
+            if lane is not None:
+                lane.bind(writer, tasks)
+            tasks.start_soon(_read_lines, stdin, lane, to_sdk, name="editor stdin")
+            try:
+                yield from_editor, writer
+            finally:
+                tasks.cancel_scope.cancel()
+    finally:
+        for private, fd in ((stdin, 0), (stdout, 1)):
+            private.restore()
+            with suppress(OSError):
+                os.dup2(private.fd, fd)
+                os.close(private.fd)

@@ -1,0 +1,96 @@
+"""What happens when an active server exits on its own: mark its mount failed, maybe restart it.
+
+Contract: `supervise_mount(mount, is_mounted, restart)` runs for the whole life of one mount, as a
+task in the registry's task group, and returns once the mount is removed. When the mount's
+server ends while the mount is still active, the mount becomes `failed` with the exit code and
+the tail of the server's stderr in `last_error`. If the catalog entry says
+`restart = "on-failure"`, the supervisor waits `restart_backoff` seconds (doubling after each
+attempt, capped at `MAX_BACKOFF`) with the mount `restarting`, then awaits `restart(mount)`,
+which replaces the mount's client and container in place, so its exposed tools keep routing
+to it. At most `max_restarts` attempts are made over the mount's life; after that the mount
+stays failed and `last_error` says so. Nothing raised by `restart` escapes: a failed attempt is
+recorded and counts as an attempt, because a supervisor that raised would take the registry down.
+A mount the registry itself marked failed before its server ended is left as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+from mcp_registry_server.catalog import CatalogEntry
+from mcp_registry_server.mcp_client import MCPClient
+from mcp_registry_server.router import ActiveMount
+
+__all__ = ["MAX_BACKOFF", "backoff_delay", "supervise_mount"]
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = 300.0
+_STDERR_CHARS = 1000
+
+
+def backoff_delay(entry: CatalogEntry, attempt: int) -> float:
+    """Seconds to wait before restart number `attempt + 1`."""
+    return min(entry.restart_backoff * 2**attempt, MAX_BACKOFF)
+
+
+def exit_description(client: MCPClient) -> str:
+    code = client.exit_code
+    how = "closed its output" if code is None else f"exited with code {code}"
+    tail = client.stderr_tail(_STDERR_CHARS).strip()
+    return f"The server {how}." + (f"\n--- last stderr output ---\n{tail}" if tail else "")
+
+
+async def supervise_mount(
+    mount: ActiveMount,
+    is_mounted: Callable[[ActiveMount], bool],
+    restart: Callable[[ActiveMount], Awaitable[bool]],
+) -> None:
+    """Watch one mount until it is removed; see the module contract.
+
+    `restart(mount)` returns False when the mount was removed meanwhile (nothing to do).
+    """
+    entry = mount.entry
+    while True:
+        client = mount.client
+        await client.wait_ended()
+        if not is_mounted(mount) or mount.client is not client:
+            return
+        if mount.state == "failed":
+            return  # the registry already gave up on it (a handshake that failed) and said why
+        reason = exit_description(client)
+        mount.state = "failed"
+        mount.last_error = reason
+        logger.warning("%s (%s): %s", mount.prefix, entry.id, reason)
+        while True:
+            if entry.restart != "on-failure":
+                return
+            if mount.restarts >= entry.max_restarts:
+                mount.last_error = (
+                    f"{reason}\nNot restarted again: it was restarted {mount.restarts} time(s), the entry's "
+                    f"max_restarts. Remove it with registry_remove and add it again."
+                )
+                logger.warning("%s: giving up after %d restart(s)", mount.prefix, mount.restarts)
+                return
+            delay = backoff_delay(entry, mount.restarts)
+            mount.restarts += 1
+            attempt = f"restart {mount.restarts} of {entry.max_restarts}"
+            mount.state = "restarting"
+            mount.last_error = f"{reason}\nRestarting ({attempt}) in {delay:g} s."
+            logger.info("%s: %s in %.2f s", mount.prefix, attempt, delay)
+            await anyio.sleep(delay)
+            try:
+                if not await restart(mount):
+                    return
+            except Exception as error:
+                reason = f"The {attempt} failed: {error}"
+                mount.state = "failed"
+                mount.last_error = reason
+                logger.warning("%s: %s", mount.prefix, reason)
+                continue
+            mount.last_error = f"Restarted ({attempt}) after: {reason}"
+            logger.info("%s: %s done; now %s", mount.prefix, attempt, mount.container_name)
+            break

@@ -1,0 +1,31 @@
+"""`RegistrySettings.from_environ`: the timeouts a user can set, and the hard bound on a call."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcp_registry_server.settings import RegistrySettings
+
+
+def test_timeout_defaults_and_the_progress_bound() -> None:
+    settings = RegistrySettings.from_environ({})
+    assert (settings.call_timeout, settings.init_timeout) == (120.0, 60.0)
+    assert settings.max_call_timeout is None and settings.call_timeout_bound == 1200.0
+
+
+def test_timeouts_from_the_environment() -> None:
+    settings = RegistrySettings.from_environ(
+        {"MCP_REGISTRY_CALL_TIMEOUT": "2.5", "MCP_REGISTRY_INIT_TIMEOUT": "7", "MCP_REGISTRY_MAX_CALL_TIMEOUT": "30"}
+    )
+    assert (settings.call_timeout, settings.init_timeout, settings.call_timeout_bound) == (2.5, 7.0, 30.0)
+    # Without its own bound, progress may extend a call to 10x its timeout.
+    assert RegistrySettings.from_environ({"MCP_REGISTRY_CALL_TIMEOUT": "3"}).call_timeout_bound == 30.0
+    # A bound below the plain timeout would cut calls short; the timeout wins.
+    low = RegistrySettings.from_environ({"MCP_REGISTRY_CALL_TIMEOUT": "10", "MCP_REGISTRY_MAX_CALL_TIMEOUT": "5"})
+    assert low.call_timeout_bound == 10.0
+
+
+@pytest.mark.parametrize("raw", ["soon", "-1", "0", "1e9"])
+def test_bad_timeouts_are_refused_with_the_variable_named(raw: str) -> None:
+    with pytest.raises(ValueError, match="MCP_REGISTRY_MAX_CALL_TIMEOUT"):
+        RegistrySettings.from_environ({"MCP_REGISTRY_MAX_CALL_TIMEOUT": raw})
