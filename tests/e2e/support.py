@@ -105,6 +105,21 @@ def podman_stdio_params(image: str, *extra_args: str, env: dict[str, str]) -> St
     )
 
 
+def run_repo_script(script: str, env: dict[str, str], *, timeout: float = 300) -> str:
+    """Run `scripts/<script>` with this venv's Python; assert it succeeded and return its stdout."""
+    completed = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+    print(completed.stdout)
+    assert completed.returncode == 0, f"{completed.stdout[-6000:]}\n{completed.stderr[-4000:]}"
+    return completed.stdout
+
+
 def text_of(result: Any) -> str:
     """All text content of a tool result, joined (for assertions)."""
     return "\n".join(item.text for item in result.content if getattr(item, "type", None) == "text")

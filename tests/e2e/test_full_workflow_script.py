@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from tests.e2e.support import REPO_ROOT
+from tests.e2e.support import run_repo_script
 
 
 def test_full_workflow_script_passes(podman_env: dict[str, str], test_images: dict[str, str]) -> None:
-    completed = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts" / "test_full_workflow.py")],
-        capture_output=True,
-        text=True,
-        env=podman_env,
-        timeout=300,
-        check=False,
-    )
-    print(completed.stdout)
-    assert completed.returncode == 0, f"{completed.stdout}\n{completed.stderr[-4000:]}"
-    assert "[ok  ] no container remains" in completed.stdout
-    assert "workflow passed" in completed.stdout
+    stdout = run_repo_script("test_full_workflow.py", podman_env)
+    assert "[ok  ] no container remains" in stdout
+    assert "workflow passed" in stdout
