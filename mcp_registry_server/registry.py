@@ -411,9 +411,6 @@ class Registry:
         if live != cached:
             self.router.replace_tools(mount, live)
             await self._editor.list_changed("tools")
-        for capability in ("resources", "prompts"):
-            if capability in client.server_capabilities:
-                await self._editor.list_changed(capability)
 
     def _is_mounted(self, mount: ActiveMount) -> bool:
         return self.router.mounts.get(mount.prefix) is mount
