@@ -8,15 +8,19 @@ call); this one reads and writes the pipes directly, non-blocking, in the event 
 Contract:
 - Like the SDK's, it claims fd 0 and 1 while serving: the wire moves to private descriptors, fd 0
   reads /dev/null and fd 1 writes to stderr, so a stray `print` cannot corrupt the protocol. Both
-  are restored (with their blocking mode) on exit.
-- Every complete input line is first offered to `lane.offer(line)` (see `DirectLane`); a line it
-  takes never reaches the SDK. Other lines are validated exactly as the SDK does
-  (`jsonrpc_message_adapter.validate_json`, invalid UTF-8 replaced); a line that fails is passed
-  on as the exception, which the SDK server reports. Blank lines are skipped.
+  are restored (with their blocking mode) on exit. Given explicit descriptors (tests), it uses
+  those and claims nothing.
+- Every complete input line is parsed once, as the SDK's stdio transport does
+  (`jsonrpc_message_adapter.validate_json`, invalid UTF-8 replaced). A line that is not a
+  JSON-RPC message is answered here, never silently dropped, so an editor never waits forever:
+  not JSON: -32700 with `id: null`; JSON that is not a valid request or notification (a batch, a
+  list as params, a bad id): -32600, with the request's id when it has a usable one, else null. A
+  malformed response (to a request of ours) cannot be answered and is logged. Blank lines are
+  skipped. A valid message is offered to `lane.offer(message)` (see `DirectLane`); one it takes
+  never reaches the SDK.
 - Output is one line per message, written whole under one lock, so the lane's messages and the
-  SDK's never interleave. `lane.observe(message)` sees each message the SDK writes, before it is
-  written. Once the editor's end is gone, writes are dropped and the read side ends at EOF. The
-  output pipe's buffer is raised to 1 MiB where Linux allows it.
+  SDK's never interleave. Once the editor's end is gone, writes are dropped and the read side
+  ends at EOF. The output pipe's buffer is raised to 1 MiB where Linux allows it.
 - Pipes, sockets and terminals are driven non-blocking from the event loop; anything the loop
   cannot poll (a regular file, /dev/null) falls back to a blocking call in a worker thread. On
   asyncio, stdin is read by a reader callback that stays registered, so a line for the lane is
@@ -34,6 +38,7 @@ import sys
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import anyio
@@ -41,12 +46,15 @@ import anyio.to_thread
 import mcp_types as types
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from mcp.shared.dispatcher import as_request_id
 from mcp.shared.message import SessionMessage
+from mcp_types import INVALID_REQUEST, PARSE_ERROR
+from pydantic import ValidationError
 
 from mcp_registry_server.mcp_client.transport import LineSplitter
-from mcp_registry_server.mcp_client.wire import encode_line
+from mcp_registry_server.mcp_client.wire import decode_line
 
-__all__ = ["Lane", "MessageSink", "WireWriter", "stdio_server"]
+__all__ = ["Lane", "WireWriter", "stdio_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,23 +64,14 @@ _PIPE_SIZE = 1 << 20
 _SDK_BUFFER = 64
 
 
-class MessageSink(Protocol):
-    async def send_message(self, message: dict[str, Any]) -> None: ...
-
-    async def send_raw_result(self, request_id: int | str, result: bytes | memoryview) -> None: ...
-
-
 class Lane(Protocol):
-    """Takes some incoming lines itself and answers them through the sink it is bound to."""
+    """Takes some incoming messages itself and answers them through the writer it is bound to."""
 
-    def bind(self, sink: MessageSink, tasks: TaskGroup) -> None:
+    def bind(self, writer: WireWriter, tasks: TaskGroup) -> None:
         """Called once, before the first `offer`: where to write, and where to run its tasks."""
 
-    def offer(self, line: bytes) -> bool:
-        """True when the lane took `line`; it must not block (start a task for the work)."""
-
-    def observe(self, message: types.JSONRPCMessage) -> None:
-        """Sees every message the SDK sends, before it is written."""
+    def offer(self, message: types.JSONRPCMessage) -> bool:
+        """True when the lane took `message`; it must not block (start a task for the work)."""
 
 
 class _Fd:
@@ -134,11 +133,10 @@ class _Fd:
 
 
 class WireWriter:
-    """Writes whole lines to the editor; the SDK's `write_stream` and the lane's `MessageSink`."""
+    """Writes whole lines to the editor: the SDK's `write_stream`, and the lane's and our own replies."""
 
-    def __init__(self, out: _Fd, lane: Lane | None) -> None:
+    def __init__(self, out: _Fd) -> None:
         self._out = out
-        self._lane = lane
         self._lock = anyio.Lock(fast_acquire=True)
         self._broken = False
 
@@ -159,28 +157,9 @@ class WireWriter:
             self._broken = True
             logger.debug("the editor's stdin is gone; dropping output (%s)", error)
 
-    async def send_message(self, message: dict[str, Any]) -> None:
-        await self.write_line(encode_line(message))
-
-    async def send_raw_result(self, request_id: int | str, result: bytes | memoryview) -> None:
-        """A response whose result is JSON bytes as received, written without a copy of them."""
-        if self._broken:
-            return
-        head = b'{"jsonrpc":"2.0","id":' + encode_line(request_id)[:-1] + b',"result":'
-        async with self._lock:
-            try:
-                for part in (head, result, b"}\n"):
-                    await self._out.write_all(part)
-            except OSError as error:
-                self._broken = True
-                logger.debug("the editor's stdin is gone; dropping output (%s)", error)
-
     # The SDK's write stream: `send(SessionMessage)` and an async context.
     async def send(self, item: SessionMessage) -> None:
-        message = item.message
-        if self._lane is not None:
-            self._lane.observe(message)
-        await self.write_line(message.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n")
+        await self.write_line(item.message.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n")
 
     async def aclose(self) -> None:
         pass
@@ -207,18 +186,86 @@ def _claim(fd: int, diversion: int) -> int:
     return private
 
 
-def _parse_for_sdk(line: bytes) -> SessionMessage | Exception:
-    """What the SDK's own stdio transport makes of a line: a message, or the validation error."""
+@dataclass(frozen=True)
+class _Reply:
+    """Our answer to a malformed line, to be written to the editor."""
+
+    error: types.JSONRPCError
+
+
+def _parse(line: bytes) -> types.JSONRPCMessage | _Reply | None:
+    """The message on `line` as the SDK's stdio transport reads it; for a malformed line, the reply
+    it gets (None when there is nobody to answer: a malformed response)."""
+    text = line.decode("utf-8", errors="replace")
     try:
-        return SessionMessage(
-            types.jsonrpc_message_adapter.validate_json(line.decode("utf-8", errors="replace"), by_name=False)
-        )
-    except Exception as exc:
-        return exc
+        message = types.jsonrpc_message_adapter.validate_json(text, by_name=False)
+    except ValidationError as error:
+        return _malformed(text, error)
+    if isinstance(message, types.JSONRPCNotification) and '"id"' in text:
+        # The models ignore an unusable `id` (true, a list, …) and would take a request for a notification.
+        decoded = _decoded(text)
+        if isinstance(decoded, dict) and "id" in decoded:
+            return _invalid_request(None, "its id must be a string or an integer")
+    return message
+
+
+def _malformed(text: str, error: ValidationError) -> _Reply | None:
+    if error.errors()[0]["type"] == "json_invalid":
+        return _error_reply(None, PARSE_ERROR, "Parse error: the line is not JSON")
+    decoded = _decoded(text)
+    if not isinstance(decoded, dict):
+        what = "a batch (an array); MCP does not use batches" if isinstance(decoded, list) else "not a JSON object"
+        return _invalid_request(None, what)
+    if "method" not in decoded and ("result" in decoded or "error" in decoded):
+        logger.warning("ignoring a malformed response from the editor (id %.40r)", decoded.get("id"))
+        return None
+    why = "it is not a valid JSON-RPC 2.0 request or notification (params must be an object)"
+    return _invalid_request(as_request_id(decoded.get("id")), why)
+
+
+def _decoded(text: str) -> Any:
+    try:
+        return decode_line(text.encode())
+    except (ValueError, RecursionError):
+        return None
+
+
+def _invalid_request(request_id: types.RequestId | None, why: str) -> _Reply:
+    return _error_reply(request_id, INVALID_REQUEST, f"Invalid Request: {why}")
+
+
+def _error_reply(request_id: types.RequestId | None, code: int, message: str) -> _Reply:
+    error = types.ErrorData(code=code, message=message)
+    return _Reply(types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error))
+
+
+_Routed = SessionMessage | _Reply
+
+
+def _route(line: bytes, lane: Lane | None, backlog: deque[_Routed]) -> None:
+    """Puts a line's message where it goes: the lane, or the backlog (for the SDK, or our reply)."""
+    if not line.strip():
+        return
+    message = _parse(line)
+    if message is None:
+        return
+    if isinstance(message, _Reply):
+        backlog.append(message)
+    elif lane is None or not lane.offer(message):
+        backlog.append(SessionMessage(message))
+
+
+async def _forward(
+    item: _Routed, to_sdk: MemoryObjectSendStream[SessionMessage | Exception], writer: WireWriter
+) -> None:
+    if isinstance(item, _Reply):
+        await writer.send(SessionMessage(item.error))
+    else:
+        await to_sdk.send(item)
 
 
 async def _read_lines(
-    stdin: _Fd, lane: Lane | None, to_sdk: MemoryObjectSendStream[SessionMessage | Exception]
+    stdin: _Fd, lane: Lane | None, to_sdk: MemoryObjectSendStream[SessionMessage | Exception], writer: WireWriter
 ) -> None:
     async with to_sdk:
         try:
@@ -227,11 +274,12 @@ async def _read_lines(
             loop = None
         if loop is not None and stdin.pollable:
             try:
-                await _read_lines_asyncio(loop, stdin.fd, lane, to_sdk)
+                await _read_lines_asyncio(loop, stdin.fd, lane, to_sdk, writer)
                 return
             except _NotPollable:
                 stdin.pollable = False
         splitter = LineSplitter()
+        backlog: deque[_Routed] = deque()
         while True:
             try:
                 chunk = await stdin.read()
@@ -239,8 +287,9 @@ async def _read_lines(
                 logger.debug("reading the editor's stdout failed: %s", error)
                 chunk = b""
             for line in splitter.feed(chunk) if chunk else [splitter.flush()]:
-                if line.strip() and not (lane is not None and lane.offer(line)):
-                    await to_sdk.send(_parse_for_sdk(line))
+                _route(line, lane, backlog)
+            while backlog:
+                await _forward(backlog.popleft(), to_sdk, writer)
             if not chunk:
                 return
 
@@ -254,10 +303,11 @@ async def _read_lines_asyncio(
     fd: int,
     lane: Lane | None,
     to_sdk: MemoryObjectSendStream[SessionMessage | Exception],
+    writer: WireWriter,
 ) -> None:
     """`_read_lines` with a reader callback that stays registered; see the module docstring."""
     splitter = LineSplitter()
-    backlog: deque[bytes] = deque()
+    backlog: deque[_Routed] = deque()
     arrived = anyio.Event()
     eof = paused = False
 
@@ -272,8 +322,7 @@ async def _read_lines_asyncio(
                 logger.debug("reading the editor's stdout failed: %s", error)
                 chunk = b""
             for line in splitter.feed(chunk) if chunk else [splitter.flush()]:
-                if line.strip() and not (lane is not None and lane.offer(line)):
-                    backlog.append(line)
+                _route(line, lane, backlog)
             if not chunk:
                 eof = True
                 loop.remove_reader(fd)
@@ -295,7 +344,7 @@ async def _read_lines_asyncio(
             await arrived.wait()
             arrived = anyio.Event()
             while backlog:
-                await to_sdk.send(_parse_for_sdk(backlog.popleft()))
+                await _forward(backlog.popleft(), to_sdk, writer)
                 if paused and len(backlog) <= _SDK_BUFFER // 2:
                     paused = False
                     loop.add_reader(fd, on_readable)
@@ -307,25 +356,27 @@ async def _read_lines_asyncio(
 
 @asynccontextmanager
 async def stdio_server(
-    lane: Lane | None = None,
+    lane: Lane | None = None, *, fds: tuple[int, int] | None = None
 ) -> AsyncIterator[tuple[MemoryObjectReceiveStream[SessionMessage | Exception], WireWriter]]:
-    """Serves MCP over this process's stdin and stdout; see the module docstring."""
-    sys.stdout.flush()
-    null = os.open(os.devnull, os.O_RDONLY)
-    try:
-        stdin_fd = _claim(0, null)
-    finally:
-        os.close(null)
-    stdout_fd = _claim(1, 2)
-    _widen_pipe(stdout_fd)
-    stdin, stdout = _Fd(stdin_fd), _Fd(stdout_fd)
+    """Serves MCP over this process's stdin and stdout, or over `fds` (read, write); see the module docstring."""
+    claimed = fds is None
+    if fds is None:
+        sys.stdout.flush()
+        null = os.open(os.devnull, os.O_RDONLY)
+        try:
+            stdin_fd = _claim(0, null)
+        finally:
+            os.close(null)
+        fds = (stdin_fd, _claim(1, 2))
+    _widen_pipe(fds[1])
+    stdin, stdout = _Fd(fds[0]), _Fd(fds[1])
     to_sdk, from_editor = anyio.create_memory_object_stream[SessionMessage | Exception](_SDK_BUFFER)
-    writer = WireWriter(stdout, lane)
+    writer = WireWriter(stdout)
     try:
         async with anyio.create_task_group() as tasks:
             if lane is not None:
                 lane.bind(writer, tasks)
-            tasks.start_soon(_read_lines, stdin, lane, to_sdk, name="editor stdin")
+            tasks.start_soon(_read_lines, stdin, lane, to_sdk, writer, name="editor stdin")
             try:
                 yield from_editor, writer
             finally:
@@ -333,6 +384,7 @@ async def stdio_server(
     finally:
         for private, fd in ((stdin, 0), (stdout, 1)):
             private.restore()
-            with suppress(OSError):
-                os.dup2(private.fd, fd)
-                os.close(private.fd)
+            if claimed:
+                with suppress(OSError):
+                    os.dup2(private.fd, fd)
+                    os.close(private.fd)

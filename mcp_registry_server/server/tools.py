@@ -1,161 +1,223 @@
-"""The registry's own tools as the editor sees them: names, descriptions, input schemas.
+"""The registry's own tools as the editor sees them: names, descriptions, annotations, arguments.
 
-Each definition is a plain MCP tool dict. `parse_arguments` is the one place where editor
-arguments are checked against these schemas, so every registry tool rejects wrong types,
-missing fields and unknown fields with the same clear message.
+Each tool's arguments are a pydantic model, which is both the `inputSchema` the editor gets
+(`model_json_schema`, titles left out to keep the list small) and the one place editor arguments
+are checked (`parse_arguments`): strict JSON types, every `pattern` and bound in the schema,
+unknown fields refused, defaults filled (a fresh `{}` for each call). An explicit `null` counts
+as "not given", so the default applies. Failures raise `ArgumentError` with one clear line per
+problem, which the caller returns as a tool error for the model to read.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-_STRING = {"type": "string"}
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import CoreSchema
 
-REGISTRY_TOOLS: list[dict[str, Any]] = [
-    {
-        "name": "registry_search",
-        "description": "Search the catalog of MCP servers by name, tag, description or tool name. "
-        "Returns ranked entries with their known tools and whether they are active.",
-        "inputSchema": {
-            "type": "object",
-            "properties": {
-                "query": {**_STRING, "description": "Words to look for, e.g. 'sqlite' or 'list tables'."},
-                "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
-            },
-            "required": ["query"],
-            "additionalProperties": False,
-        },
-        "annotations": {"readOnlyHint": True, "openWorldHint": False},
-    },
-    {
-        "name": "registry_list",
-        "description": "List every catalog entry (id and name), marking the active ones.",
-        "inputSchema": {"type": "object", "properties": {}, "additionalProperties": False},
-        "annotations": {"readOnlyHint": True, "openWorldHint": False},
-    },
-    {
-        "name": "registry_info",
-        "description": "Show one catalog entry in full: description, image, known tools, the configuration "
-        "and secrets it needs (names only), volumes and network.",
-        "inputSchema": {
-            "type": "object",
-            "properties": {"entry_id": {**_STRING, "description": "Catalog entry id, e.g. 'sqlite'."}},
-            "required": ["entry_id"],
-            "additionalProperties": False,
-        },
-        "annotations": {"readOnlyHint": True, "openWorldHint": False},
-    },
-    {
-        "name": "registry_add",
-        "description": "Activate a catalog entry: start its MCP server in a hardened Podman container and "
-        "make its tools callable as <prefix>_<tool> (directly, and through registry_exec).",
-        "inputSchema": {
-            "type": "object",
-            "properties": {
-                "entry_id": {**_STRING, "description": "Catalog entry id, e.g. 'sqlite'."},
-                "prefix": {
-                    **_STRING,
-                    "pattern": "^[a-z][a-z0-9-]{0,30}$",
-                    "description": "Name prefix for the server's tools (default: derived from the entry id).",
-                },
-            },
-            "required": ["entry_id"],
-            "additionalProperties": False,
-        },
-        "annotations": {"readOnlyHint": False, "destructiveHint": False, "openWorldHint": True},
-    },
-    {
-        "name": "registry_exec",
-        "description": "Call a tool of an active server by its exposed name, e.g. "
-        "registry_exec('sqlite_list_tables', {}). Returns the server's result unchanged.",
-        "inputSchema": {
-            "type": "object",
-            "properties": {
-                "tool_name": {**_STRING, "description": "Exposed tool name: <prefix>_<tool>."},
-                "arguments": {"type": "object", "description": "The tool's arguments.", "default": {}},
-            },
-            "required": ["tool_name"],
-            "additionalProperties": False,
-        },
-        "annotations": {"openWorldHint": True},
-    },
-    {
-        "name": "registry_remove",
-        "description": "Deactivate a server: stop its container (nothing is left behind) and withdraw its tools.",
-        "inputSchema": {
-            "type": "object",
-            "properties": {"entry_id_or_prefix": {**_STRING, "description": "The entry id or the prefix."}},
-            "required": ["entry_id_or_prefix"],
-            "additionalProperties": False,
-        },
-        "annotations": {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": True},
-    },
-    {
-        "name": "registry_status",
-        "description": "Podman availability, and for each active server: entry, prefix, container, image, "
-        "uptime, tool count, calls served and last error.",
-        "inputSchema": {"type": "object", "properties": {}, "additionalProperties": False},
-        "annotations": {"readOnlyHint": True, "openWorldHint": False},
-    },
-    {
-        "name": "registry_config_set",
-        "description": "Store configuration for a catalog entry: environment values and secrets by name "
-        "(secret values are kept in a private file and never shown), or 'volume:<name>' to enable a "
-        "declared volume. An empty value unsets. Applied the next time the entry is added.",
-        "inputSchema": {
-            "type": "object",
-            "properties": {
-                "entry_id": {**_STRING, "description": "Catalog entry id."},
-                "values": {"type": "object", "description": "NAME: value pairs."},
-            },
-            "required": ["entry_id", "values"],
-            "additionalProperties": False,
-        },
-        "annotations": {"readOnlyHint": False, "destructiveHint": False, "openWorldHint": False},
-    },
+__all__ = [
+    "REGISTRY_TOOLS",
+    "REGISTRY_TOOL_NAMES",
+    "AddArgs",
+    "ArgumentError",
+    "ConfigSetArgs",
+    "ExecArgs",
+    "InfoArgs",
+    "NoArgs",
+    "RemoveArgs",
+    "SearchArgs",
+    "parse_arguments",
 ]
 
-REGISTRY_TOOL_NAMES = frozenset(tool["name"] for tool in REGISTRY_TOOLS)
-_SCHEMAS = {tool["name"]: tool["inputSchema"] for tool in REGISTRY_TOOLS}
-_JSON_TYPES: dict[str, type | tuple[type, ...]] = {"string": str, "integer": int, "object": dict}
-_TYPE_WORDS = {"string": "a string", "integer": "an integer", "object": "an object"}
+_NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, Field(max_length=4096, pattern=_NO_NUL)]
+"""A string argument: at most 4096 characters, no NUL bytes."""
 
 
 class ArgumentError(ValueError):
     """The editor's arguments do not fit the tool's input schema."""
 
 
-def parse_arguments(tool_name: str, arguments: Any) -> dict[str, Any]:
-    """Check `arguments` against the tool's schema and fill defaults; raise ArgumentError."""
-    schema = _SCHEMAS[tool_name]
+class _Arguments(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_absent(cls, data: Any) -> Any:
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
+class NoArgs(_Arguments):
+    pass
+
+
+class SearchArgs(_Arguments):
+    query: Text = Field(description="Words to look for, e.g. 'sqlite' or 'list tables'.")
+    limit: int = Field(10, ge=1, le=100)
+
+
+class InfoArgs(_Arguments):
+    entry_id: Text = Field(description="Catalog entry id, e.g. 'sqlite'.")
+
+
+class AddArgs(_Arguments):
+    entry_id: Text = Field(description="Catalog entry id, e.g. 'sqlite'.")
+    prefix: str | None = Field(
+        None,
+        pattern=r"^[a-z][a-z0-9-]{0,30}$",
+        description="Name prefix for the server's tools (default: derived from the entry id).",
+    )
+
+
+class ExecArgs(_Arguments):
+    tool_name: Text = Field(description="Exposed tool name: <prefix>_<tool>.")
+    arguments: dict[str, Any] = Field(default_factory=dict, description="The tool's arguments.")
+
+
+class RemoveArgs(_Arguments):
+    entry_id_or_prefix: Text = Field(description="The entry id or the prefix.")
+
+
+class ConfigSetArgs(_Arguments):
+    entry_id: Text = Field(description="Catalog entry id.")
+    values: dict[str, Any] = Field(description="NAME: value pairs.")
+
+
+class _CompactSchema(GenerateJsonSchema):
+    """JSON Schema without the generated `title`s and with `X | None` shown as plain `X`."""
+
+    def generate(self, schema: CoreSchema, mode: Any = "validation") -> JsonSchemaValue:
+        return _compact(super().generate(schema, mode))
+
+
+def _compact(node: Any) -> Any:
+    if isinstance(node, dict):
+        variants = node.get("anyOf")
+        if isinstance(variants, list) and {"type": "null"} in variants and len(variants) == 2:
+            (kept,) = [v for v in variants if v != {"type": "null"}]
+            node = {**{k: v for k, v in node.items() if k != "anyOf"}, **kept}
+            if node.get("default", ...) is None:
+                del node["default"]
+        return {k: _compact(v) for k, v in node.items() if k != "title"}
+    if isinstance(node, list):
+        return [_compact(v) for v in node]
+    return node
+
+
+@dataclass(frozen=True)
+class RegistryTool:
+    name: str
+    description: str
+    arguments: type[_Arguments]
+    annotations: dict[str, bool]
+
+    def definition(self) -> dict[str, Any]:
+        schema = self.arguments.model_json_schema(schema_generator=_CompactSchema)
+        schema.setdefault("properties", {})
+        return {
+            "name": self.name,
+            "description": self.description,
+            "inputSchema": schema,
+            "annotations": self.annotations,
+        }
+
+
+_READ_ONLY = {"readOnlyHint": True, "openWorldHint": False}
+_TOOLS = (
+    RegistryTool(
+        "registry_search",
+        "Search the catalog of MCP servers by name, tag, description or tool name. "
+        "Returns ranked entries with their known tools and whether they are active.",
+        SearchArgs,
+        _READ_ONLY,
+    ),
+    RegistryTool(
+        "registry_list", "List every catalog entry (id and name), marking the active ones.", NoArgs, _READ_ONLY
+    ),
+    RegistryTool(
+        "registry_info",
+        "Show one catalog entry in full: description, image, known tools, the configuration "
+        "and secrets it needs (names only), volumes and network.",
+        InfoArgs,
+        _READ_ONLY,
+    ),
+    RegistryTool(
+        "registry_add",
+        "Activate a catalog entry: start its MCP server in a hardened Podman container and "
+        "make its tools callable as <prefix>_<tool> (directly, and through registry_exec).",
+        AddArgs,
+        {"readOnlyHint": False, "destructiveHint": False, "openWorldHint": True},
+    ),
+    RegistryTool(
+        "registry_exec",
+        "Call a tool of an active server by its exposed name, e.g. "
+        "registry_exec('sqlite_list_tables', {}). Returns the server's result.",
+        ExecArgs,
+        {"openWorldHint": True},
+    ),
+    RegistryTool(
+        "registry_remove",
+        "Deactivate a server: stop its container (nothing is left behind) and withdraw its tools.",
+        RemoveArgs,
+        {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": True},
+    ),
+    RegistryTool(
+        "registry_status",
+        "Podman availability, and for each active server: entry, prefix, container, image, "
+        "uptime, tool count, calls served and last error.",
+        NoArgs,
+        _READ_ONLY,
+    ),
+    RegistryTool(
+        "registry_config_set",
+        "Store configuration for a catalog entry: environment values and secrets by name "
+        "(secret values are kept in a private file and never shown), or 'volume:<name>' to enable a "
+        "declared volume. An empty value unsets. Applied the next time the entry is added.",
+        ConfigSetArgs,
+        {"readOnlyHint": False, "destructiveHint": False, "openWorldHint": False},
+    ),
+)
+
+REGISTRY_TOOLS: list[dict[str, Any]] = [tool.definition() for tool in _TOOLS]
+REGISTRY_TOOL_NAMES = frozenset(tool.name for tool in _TOOLS)
+_ARGUMENTS = {tool.name: tool.arguments for tool in _TOOLS}
+
+_TYPE_WORDS = {"string_type": "a string", "int_type": "an integer", "dict_type": "an object", "bool_type": "a boolean"}
+
+
+def parse_arguments(tool_name: str, arguments: Any) -> Any:
+    """`arguments` checked against the tool's model and returned as that model; raise ArgumentError."""
+    model = _ARGUMENTS[tool_name]
     if arguments is None:
         arguments = {}
     if not isinstance(arguments, dict):
         raise ArgumentError(f"{tool_name}: arguments must be an object, not {type(arguments).__name__}")
-    properties: dict[str, dict[str, Any]] = schema["properties"]
-    unknown = sorted(set(arguments) - set(properties))
-    if unknown:
-        expected = ", ".join(properties) or "none"
-        raise ArgumentError(
-            f"{tool_name}: unexpected argument(s) {', '.join(map(repr, unknown))[:200]}; expected: {expected}"
-        )
-    missing = [name for name in schema.get("required", []) if arguments.get(name) is None]
+    try:
+        return model.model_validate(arguments)
+    except ValidationError as error:
+        raise ArgumentError(_describe(tool_name, model, error)) from None
+
+
+def _describe(tool_name: str, model: type[_Arguments], error: ValidationError) -> str:
+    problems = error.errors(include_url=False, include_input=False)
+    missing = [str(p["loc"][0]) for p in problems if p["type"] == "missing"]
+    unknown = [str(p["loc"][0]) for p in problems if p["type"] == "extra_forbidden"]
+    lines = []
     if missing:
-        raise ArgumentError(f"{tool_name}: missing required argument(s): {', '.join(missing)}")
-    parsed: dict[str, Any] = {}
-    for name, spec in properties.items():
-        value = arguments.get(name)
-        if value is None:  # an explicit null means "not given", as the required check above assumes
-            value = spec.get("default")
-        if value is None:
-            parsed[name] = None
+        lines.append(f"missing required argument(s): {', '.join(missing)}")
+    if unknown:
+        expected = ", ".join(model.model_fields) or "none"
+        lines.append(f"unexpected argument(s) {', '.join(map(repr, unknown))[:200]}; expected: {expected}")
+    for problem in problems:
+        if problem["type"] in {"missing", "extra_forbidden"}:
             continue
-        expected_type = _JSON_TYPES[spec["type"]]
-        if not isinstance(value, expected_type) or (spec["type"] == "integer" and isinstance(value, bool)):
-            raise ArgumentError(f"{tool_name}: {name} must be {_TYPE_WORDS[spec['type']]}, not {type(value).__name__}")
-        if spec["type"] == "integer" and not spec.get("minimum", value) <= value <= spec.get("maximum", value):
-            raise ArgumentError(f"{tool_name}: {name} must be between {spec['minimum']} and {spec['maximum']}")
-        if spec["type"] == "string" and ("\x00" in value or len(value) > 4096):
-            raise ArgumentError(f"{tool_name}: {name} must be at most 4096 characters without NUL bytes")
-        parsed[name] = value
-    return parsed
+        name = ".".join(str(part) for part in problem["loc"])
+        if (word := _TYPE_WORDS.get(problem["type"])) is not None:
+            lines.append(f"{name} must be {word}")
+        elif problem["type"] == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == _NO_NUL:
+            lines.append(f"{name} must not contain NUL bytes")
+        else:
+            lines.append(f"{name}: {problem['msg']}")
+    return f"{tool_name}: " + "; ".join(lines)

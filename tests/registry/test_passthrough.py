@@ -6,7 +6,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from mcp_registry_server.passthrough import NAMESPACE, namespaced_template, namespaced_uri, template_pattern
+from mcp_registry_server.registry.passthrough import NAMESPACE, namespaced_template, namespaced_uri, template_pattern
 
 
 @pytest.mark.parametrize(

@@ -9,27 +9,32 @@ Contract:
   carries `_meta["io.mcp-registry/origin"] = {"prefix", "uri" | "uriTemplate"}` to say where it
   came from. Reads of a namespaced URI go to that prefix with the original URI, and the
   contents' `uri` fields are mapped back, so the bytes are exactly the child's.
+- `resources/read` and `prompts/get` go through `CallRouter.request`, so a child's questions
+  during them reach the editor as for a tool call (see `asks`).
 - A URI that no list names (e.g. expanded from a template) is routed by matching the mounts'
   templates; failing that, to the only mount that offers resources; otherwise it is unknown.
 - Prompts are exposed as `<prefix>_<name>` (the same naming as tools); `get` and completion
   route by that name, or by resource URI/template for `ref/resource`.
-- Every failure reaching the editor is an `MCPError` with a message that says what to do.
+- Every failure reaching the editor is a `RequestError` with a message that says what to do; a
+  child's own JSON-RPC error goes back with its code, message and data.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, unquote
 
 import anyio
-from mcp.shared.exceptions import MCPError
-from mcp_types.jsonrpc import INVALID_PARAMS
+from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
 
 from mcp_registry_server.mcp_client import MCPClientError, MCPRemoteError
-from mcp_registry_server.router import ActiveMount, exposed_name
+from mcp_registry_server.registry.asks import AskMode, InputRequired
+from mcp_registry_server.registry.calls import CallOutcome, CallRouter
+from mcp_registry_server.registry.editor_link import ProgressCallback
+from mcp_registry_server.registry.errors import RequestError
+from mcp_registry_server.registry.router import ActiveMount, exposed_name, unique_name
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +75,9 @@ def _with_origin(item: dict[str, Any], prefix: str, key: str, original: str) -> 
 class Passthrough:
     """Routes resources, templates, prompts and completions of the active mounts."""
 
-    def __init__(self, mounts: dict[str, ActiveMount]) -> None:
+    def __init__(self, mounts: dict[str, ActiveMount], calls: CallRouter) -> None:
         self._mounts = mounts  # the router's live mapping: prefix → mount
+        self._calls = calls  # prompts/get and resources/read go through it, questions and all
         self._cache: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._resource_routes: dict[str, tuple[ActiveMount, str]] = {}
         self._exposed_uri: dict[tuple[str, str], str] = {}
@@ -158,7 +164,7 @@ class Passthrough:
             prefix, _, rest = uri[len(NAMESPACE) :].partition("/")
             mount = self._mounts.get(prefix)
             if mount is None:
-                raise MCPError(RESOURCE_NOT_FOUND, f"Resource {uri!r}: no active server has prefix {prefix!r}.")
+                raise RequestError(RESOURCE_NOT_FOUND, f"Resource {uri!r}: no active server has prefix {prefix!r}.")
             return mount, unquote(rest)
         if uri not in self._resource_routes and not self._template_routes:
             await self.list_resources()
@@ -173,12 +179,12 @@ class Passthrough:
             return offering[0], uri
         if matches:
             prefixes = ", ".join(sorted({mount.prefix for mount, _ in matches}))
-            raise MCPError(
+            raise RequestError(
                 RESOURCE_NOT_FOUND,
                 f"Resource {uri!r} matches templates of several servers ({prefixes}); read it as "
                 f"{NAMESPACE}<prefix>/<uri> to choose one.",
             )
-        raise MCPError(
+        raise RequestError(
             RESOURCE_NOT_FOUND, f"Resource {uri!r} is not offered by any active server (see resources/list)."
         )
 
@@ -186,23 +192,35 @@ class Passthrough:
         """The URI the editor knows for a child's URI (for notifications/resources/updated)."""
         return self._exposed_uri.get((prefix, child_uri), child_uri)
 
-    async def read_resource(self, uri: str) -> dict[str, Any]:
+    async def read_resource(
+        self, uri: str, progress: ProgressCallback | None = None, *, mode: AskMode = "relay"
+    ) -> CallOutcome | InputRequired:
         mount, child_uri = await self.route_uri(uri)
-        result = await _relay(mount, "resources/read", {"uri": child_uri})
-        if child_uri != uri and isinstance(result.get("contents"), list):
-            result = {
-                **result,
-                "contents": [
-                    {**item, "uri": uri} if isinstance(item, dict) and item.get("uri") == child_uri else item
-                    for item in result["contents"]
-                ],
-            }
-        return result
+
+        def expose(result: dict[str, Any]) -> dict[str, Any]:
+            """The contents under the URI the editor asked for, so the bytes are exactly the child's."""
+            if child_uri == uri or not isinstance(result.get("contents"), list):
+                return result
+            contents = [
+                {**item, "uri": uri} if isinstance(item, dict) and item.get("uri") == child_uri else item
+                for item in result["contents"]
+            ]
+            return {**result, "contents": contents}
+
+        return await self._calls.request(mount, "resources/read", {"uri": child_uri}, progress, mode=mode, shape=expose)
 
     async def subscribe(self, uri: str, method: str) -> dict[str, Any]:
         mount, child_uri = await self.route_uri(uri)
         self._exposed_uri.setdefault((mount.prefix, child_uri), uri)
         return await _relay(mount, method, {"uri": child_uri})
+
+    async def unsubscribe_quietly(self, uri: str) -> None:
+        """Best effort, bounded and shielded: for a subscription whose editor stream has ended."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(LIST_TIMEOUT):
+            try:
+                await self.subscribe(uri, "resources/unsubscribe")
+            except RequestError as error:
+                logger.debug("unsubscribing %s failed: %s", uri, error.message)
 
     # -- prompts --------------------------------------------------------------------------
 
@@ -215,7 +233,7 @@ class Passthrough:
                 name = prompt.get("name")
                 if not isinstance(name, str) or not name:
                     continue
-                public = _unique(exposed_name(mount.prefix, name), routes)
+                public = unique_name(exposed_name(mount.prefix, name), routes)
                 routes[public] = (mount, name)
                 exposed.append({**prompt, "name": public})
         self._prompt_routes = routes
@@ -227,14 +245,21 @@ class Passthrough:
         if name in self._prompt_routes:
             return self._prompt_routes[name]
         known = ", ".join(self._prompt_routes) or "none"
-        raise MCPError(INVALID_PARAMS, f"Unknown prompt {name!r}. Available prompts: {known}.")
+        raise RequestError(INVALID_PARAMS, f"Unknown prompt {name!r}. Available prompts: {known}.")
 
-    async def get_prompt(self, name: str, arguments: dict[str, Any] | None) -> dict[str, Any]:
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None,
+        progress: ProgressCallback | None = None,
+        *,
+        mode: AskMode = "relay",
+    ) -> CallOutcome | InputRequired:
         mount, child_name = await self.route_prompt(name)
         params: dict[str, Any] = {"name": child_name}
         if arguments:
             params["arguments"] = arguments
-        return await _relay(mount, "prompts/get", params)
+        return await self._calls.request(mount, "prompts/get", params, progress, mode=mode)
 
     # -- completion -----------------------------------------------------------------------
 
@@ -247,7 +272,7 @@ class Passthrough:
             mount, child_uri = await self._route_template_ref(str(ref.get("uri")))
             child_ref = {**ref, "uri": child_uri}
         else:
-            raise MCPError(INVALID_PARAMS, f"completion/complete: unknown ref type {ref.get('type')!r}.")
+            raise RequestError(INVALID_PARAMS, f"completion/complete: unknown ref type {ref.get('type')!r}.")
         await mount.client.wait_initialized()
         if "completions" not in mount.client.server_capabilities:
             return {"completion": {"values": [], "hasMore": False}}
@@ -262,22 +287,12 @@ class Passthrough:
         return await self.route_uri(uri_or_template)
 
 
-def _unique(name: str, taken: Iterable[str]) -> str:
-    taken = set(taken)
-    candidate, suffix = name, 2
-    while candidate in taken:
-        tail = f"_{suffix}"
-        candidate = name[: 128 - len(tail)] + tail
-        suffix += 1
-    return candidate
-
-
 async def _relay(mount: ActiveMount, method: str, params: dict[str, Any]) -> dict[str, Any]:
     """One request to a child; its JSON-RPC errors go back to the editor as they were."""
     try:
         return await mount.client.request(method, params)
     except MCPRemoteError as error:
-        raise MCPError(error.code, error.message, error.data) from error
+        raise RequestError(error.code, error.message, error.data) from error
     except MCPClientError as error:
         mount.last_error = str(error)
-        raise MCPError(-32603, f"{method} to {mount.prefix!r} failed: {error}") from error
+        raise RequestError(INTERNAL_ERROR, f"{method} to {mount.prefix!r} failed: {error}") from error

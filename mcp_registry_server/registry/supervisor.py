@@ -22,7 +22,7 @@ import anyio
 
 from mcp_registry_server.catalog import CatalogEntry
 from mcp_registry_server.mcp_client import MCPClient
-from mcp_registry_server.router import ActiveMount
+from mcp_registry_server.registry.router import ActiveMount
 
 __all__ = ["MAX_BACKOFF", "backoff_delay", "supervise_mount"]
 

@@ -3,15 +3,19 @@
 Contract: a mount is one running MCP server under a unique prefix. Each of its tools is
 exposed as `<prefix>_<tool>`, made to fit `[A-Za-z0-9_.-]{1,128}`; when two tools would map to
 the same exposed name (only possible after that sanitising), the later one gets a numeric
-suffix, so collisions are never fatal. The exposed tool definitions keep the child's
-inputSchema, outputSchema and annotations unchanged. `resolve` is a dict lookup: it is on every
-call's path. The router holds no I/O; the registry service mutates it and tells the editor.
+suffix (`unique_name`), so collisions are never fatal. The exposed tool definitions keep the
+child's inputSchema, outputSchema, annotations and icons unchanged. The exposed list is ordered
+by prefix, then by the child's tool name, so the same mounts always give the same list, byte for
+byte, whatever order they were added in (editors' prompt caches stay valid). `resolve` is a dict
+lookup: it is on every call's path. The router holds no I/O; the registry mutates it and tells
+the editor.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -59,6 +63,9 @@ class ActiveMount:
     last_error: str | None = None
     state: MountState = "running"
     restarts: int = 0
+    open_requests: list[Any] = field(default_factory=list)
+    """Editor requests waiting on this mount, oldest first (`asks.OpenRequest`): a child's
+    question mid-call belongs to the oldest."""
 
     @property
     def uptime_seconds(self) -> float:
@@ -67,6 +74,16 @@ class ActiveMount:
 
 def exposed_name(prefix: str, tool_name: str) -> str:
     return _EXPOSED_FORBIDDEN.sub("_", f"{prefix}_{tool_name}")[:MAX_EXPOSED_NAME]
+
+
+def unique_name(name: str, taken: Collection[str]) -> str:
+    """`name`, or `name_2`, `name_3`, ... (still at most 128 characters): the first not in `taken`."""
+    candidate, suffix = name, 2
+    while candidate in taken:
+        tail = f"_{suffix}"
+        candidate = name[: MAX_EXPOSED_NAME - len(tail)] + tail
+        suffix += 1
+    return candidate
 
 
 class ToolRouter:
@@ -112,18 +129,11 @@ class ToolRouter:
     def _rebuild(self) -> None:
         routes: dict[str, tuple[ActiveMount, str]] = {}
         exposed: list[dict[str, Any]] = []
-        for mount in self.mounts.values():
-            for tool in mount.tools:
-                tool_name = tool.get("name")
-                if not isinstance(tool_name, str) or not tool_name:
-                    continue
-                name = exposed_name(mount.prefix, tool_name)
-                suffix = 2
-                while name in routes:
-                    tail = f"_{suffix}"
-                    name = exposed_name(mount.prefix, tool_name)[: MAX_EXPOSED_NAME - len(tail)] + tail
-                    suffix += 1
-                routes[name] = (mount, tool_name)
+        for mount in sorted(self.mounts.values(), key=lambda mount: mount.prefix):
+            named = [tool for tool in mount.tools if isinstance(tool.get("name"), str) and tool["name"]]
+            for tool in sorted(named, key=lambda tool: tool["name"]):
+                name = unique_name(exposed_name(mount.prefix, tool["name"]), routes)
+                routes[name] = (mount, tool["name"])
                 exposed.append({**tool, "name": name})
         self._routes = routes
         self._exposed_tools = exposed

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
-from mcp_registry_server.tool_cache import ToolCache
+import pytest
+
+from mcp_registry_server.registry.tool_cache import ToolCache
 
 TOOLS = [{"name": "echo", "inputSchema": {"type": "object"}}]
 
@@ -24,7 +27,9 @@ def key(**changes: Any) -> str:
 
 def test_key_is_stable_and_changes_with_everything_it_names() -> None:
     assert key() == key()
-    assert key(values={"TOKEN": "s3cret"}) == key()
+    # The key is canonical JSON: the order in which a mapping was built must not matter.
+    assert key(values={"A": "1", "TOKEN": "s3cret"}) == key(values={"TOKEN": "s3cret", "A": "1"})
+    assert key(entry={"args": [], "id": "x"}) == key()
     for change in (
         {"image_digest": "sha256:def"},
         {"entry": {"id": "x", "args": ["--flag"]}},
@@ -52,8 +57,12 @@ def test_unreadable_or_malformed_entries_are_misses(tmp_path: Path) -> None:
         assert cache.get(key()) is None
 
 
-def test_put_into_an_unwritable_place_only_logs(tmp_path: Path) -> None:
+def test_put_into_an_unwritable_place_only_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    ToolCache(blocker / "tools").put(key(), TOOLS)  # a file where the directory should be
-    assert ToolCache(blocker / "tools").get(key()) is None
+    with caplog.at_level(logging.WARNING):
+        ToolCache(blocker / "tools").put(key(), TOOLS)  # a file where the directory should be: must not raise
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().startswith(f"could not store the tool list in {blocker / 'tools'}: ")
+    assert blocker.read_text() == ""  # the file in the way is left alone

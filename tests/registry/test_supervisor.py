@@ -12,8 +12,8 @@ import anyio.lowlevel
 import pytest
 
 from mcp_registry_server.catalog import CatalogEntry
-from mcp_registry_server.router import ActiveMount
-from mcp_registry_server.supervisor import MAX_BACKOFF, backoff_delay, supervise_mount
+from mcp_registry_server.registry.router import ActiveMount
+from mcp_registry_server.registry.supervisor import MAX_BACKOFF, backoff_delay, supervise_mount
 
 
 class FakeClient:

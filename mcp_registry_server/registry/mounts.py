@@ -1,0 +1,349 @@
+"""Mount lifecycle: activate a catalog entry in a container, keep it running, remove it.
+
+Contract:
+- `add(entry_id, prefix)` starts the entry's container, handshakes with the server, lists its
+  tools and puts the mount in the router; the editor is then told that its lists changed. With
+  the tools cached from an earlier run of the same image and configuration (`ToolCache`), the
+  mount is usable at once and the handshake finishes in the background; calls wait for it.
+- A failed add leaves nothing behind: the client is closed and the container removed.
+- Each mount gets a supervisor task (`supervise_mount`) that marks it failed when its server
+  exits and restarts it in place when its entry says `restart = "on-failure"`.
+- `remove(target)` takes the mount out of the router, stops its client and confirms the
+  container is gone. `shutdown()` does that for every mount at once, bounded and shielded.
+- Changes (add, restart, remove) are serialised by one lock; calls never take it.
+- Every user-facing failure is a `RegistryError` that says what happened and what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from mcp_registry_server import __version__
+from mcp_registry_server.catalog import CatalogEntry
+from mcp_registry_server.config_store import ConfigStore
+from mcp_registry_server.container_logs import ContainerLogWriter
+from mcp_registry_server.mcp_client import ClientManager, MCPClient, MCPClientError
+from mcp_registry_server.podman.api import PodmanAPI
+from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
+from mcp_registry_server.podman.runner import PodmanRunner
+from mcp_registry_server.registry.catalog_view import CatalogView
+from mcp_registry_server.registry.child_events import ChildEvents
+from mcp_registry_server.registry.editor_link import EditorLink, ProgressCallback
+from mcp_registry_server.registry.errors import RegistryError
+from mcp_registry_server.registry.passthrough import Passthrough
+from mcp_registry_server.registry.podman_link import PodmanLink
+from mcp_registry_server.registry.router import ActiveMount, ToolRouter, check_prefix, default_prefix
+from mcp_registry_server.registry.supervisor import supervise_mount
+from mcp_registry_server.registry.tool_cache import ToolCache
+from mcp_registry_server.settings import RegistrySettings
+
+__all__ = ["CLIENT_INFO", "MountLifecycle"]
+
+logger = logging.getLogger(__name__)
+
+CLIENT_INFO = {"name": "mcp-registry", "version": __version__}
+# How long shutdown waits for all children to close and their containers to go.
+_SHUTDOWN_TIMEOUT = 4.5
+
+
+class MountLifecycle:
+    """Adds, restarts and removes mounts. See the module docstring."""
+
+    def __init__(
+        self,
+        settings: RegistrySettings,
+        config: ConfigStore,
+        catalog: CatalogView,
+        router: ToolRouter,
+        passthrough: Passthrough,
+        podman: PodmanLink,
+        clients: ClientManager,
+        events: ChildEvents,
+        editor: EditorLink,
+        tasks: TaskGroup,
+    ) -> None:
+        self._settings = settings
+        self._config = config
+        self._catalog = catalog
+        self._router = router
+        self._passthrough = passthrough
+        self._podman = podman
+        self._clients = clients
+        self._events = events
+        self._editor = editor
+        self._tasks = tasks  # runs one supervisor per mount and the background handshakes
+        self._changes = anyio.Lock()
+        self._logs: dict[str, ContainerLogWriter] = {}
+        self._autostarted = anyio.Event()
+        self.tool_cache = ToolCache(settings.cache_dir / "tools") if settings.cache_dir else None
+
+    # -- autostart ------------------------------------------------------------------------
+
+    async def autostart(self) -> None:
+        """Activate the entries named in settings.autostart, one after another; failures are logged."""
+        try:
+            for entry_id, prefix in self._settings.autostart:
+                try:
+                    await self.add(entry_id, prefix)
+                except RegistryError as error:
+                    logger.warning("autostart of %s failed: %s", entry_id, error)
+        finally:
+            self._autostarted.set()
+
+    async def wait_for_autostart(self) -> None:
+        """Let requests see autostarted servers; bounded, and instant without autostart."""
+        if self._settings.autostart and not self._autostarted.is_set():
+            with anyio.move_on_after(self._settings.init_timeout):
+                await self._autostarted.wait()
+
+    # -- add ------------------------------------------------------------------------------
+
+    async def add(self, entry_id: Any, prefix: Any = None, progress: ProgressCallback | None = None) -> dict[str, Any]:
+        entry = self._catalog.entry(entry_id)
+        if prefix is None:
+            prefix = default_prefix(entry.id)
+        problem = check_prefix(prefix)
+        if problem:
+            raise RegistryError(problem)
+        async with self._changes:
+            active = self._catalog.active_prefix_of(entry.id)
+            if active is not None:
+                mount = self._router.mounts[active]
+                return {
+                    "entry": entry.id,
+                    "prefix": active,
+                    "already_active": True,
+                    "message": f"{entry.id} is already active as prefix {active!r}; nothing changed.",
+                    "tools": self._router.names_of(mount),
+                }
+            if prefix in self._router.mounts:
+                raise RegistryError(
+                    f"Prefix {prefix!r} is already used by {self._router.mounts[prefix].entry.id}. "
+                    "Pass another prefix or remove that server first."
+                )
+            resolved = self._config.resolved_values(entry)
+            if resolved.missing_required:
+                names = ", ".join(resolved.missing_required)
+                raise RegistryError(
+                    f"{entry.id} needs values for: {names}. Set them with "
+                    f'registry_config_set("{entry.id}", {{"NAME": "value"}}), then add again.'
+                )
+            api, runner = await self._podman.connect()
+            digest = await self._ensure_image(api, entry.image, progress)
+            cache_key = None
+            if self.tool_cache is not None and digest:
+                cache_key = ToolCache.key(
+                    image_digest=digest,
+                    entry=entry.model_dump(mode="json"),
+                    values=resolved.container_env,
+                    volumes=resolved.enabled_volumes,
+                    capabilities=self._editor.client_capabilities(),
+                )
+            mount = await self._start_mount(
+                runner, entry, prefix, resolved.container_env, resolved.enabled_volumes, cache_key=cache_key
+            )
+            names = self._router.add(mount)
+            self._tasks.start_soon(supervise_mount, mount, self.is_mounted, self._restart)
+        await self._announce()
+        return {"entry": entry.id, "prefix": prefix, "container": mount.container_name, "tools": names}
+
+    async def _ensure_image(self, api: PodmanAPI, image: str, progress: ProgressCallback | None) -> str | None:
+        """Pulls `image` unless it is local; returns its digest (None if Podman cannot say)."""
+        try:
+            if digest := await api.image_digest(image):
+                return digest
+            if progress:
+                await progress(0, None, f"pulling {image}")
+
+            async def forward(completed: float | None, total: float | None, message: str) -> None:
+                if progress:
+                    await progress(completed or 0, total, message)
+
+            await api.pull(image, on_progress=forward)
+            return await api.image_digest(image)
+        except PodmanUnavailable as error:
+            raise RegistryError(f"Podman stopped answering, so no server can be started.\n{error}") from error
+        except PodmanError as error:
+            raise RegistryError(f"Image {image} is not available locally and could not be pulled: {error}") from error
+
+    async def _start_mount(
+        self,
+        runner: PodmanRunner,
+        entry: CatalogEntry,
+        prefix: str,
+        values: Mapping[str, str],
+        enabled_volumes: Mapping[str, str],
+        *,
+        cache_key: str | None = None,
+    ) -> ActiveMount:
+        """Starts the container and its client. With the tools cached under `cache_key`, returns at once
+        with those tools and finishes the handshake in the background (`_finish_handshake`); calls to
+        the mount wait for it. Otherwise returns after the handshake, and caches the tools."""
+        try:
+            container = await runner.start_interactive_container(
+                entry, prefix=prefix, values=values, enabled_volumes=enabled_volumes
+            )
+        except (PodmanError, OSError, ValueError) as error:
+            raise RegistryError(f"Could not start a container for {entry.id}: {error}") from error
+        # The child's stderr, for `mcp-registry logs <prefix>` (containers run with --log-driver=none).
+        self._logs[prefix] = log = ContainerLogWriter.open(container.name)
+        log.write_line(f"[mcp-registry] started {entry.id} as {prefix}: {shlex.join(container.argv)}")
+        try:
+            client = await self._clients.start(
+                prefix,
+                container.process,
+                name=prefix,
+                default_timeout=self._settings.call_timeout,
+                init_timeout=self._settings.init_timeout,
+                on_notification=lambda method, params: self._events.on_notification(prefix, method, params),
+                on_request=lambda method, params: self._events.on_request(prefix, method, params),
+                on_stderr_line=log.write_line,
+            )
+            mount = ActiveMount(entry=entry, prefix=prefix, container_name=container.name, client=client)
+            cached = self.tool_cache.get(cache_key) if self.tool_cache is not None and cache_key else None
+            if cached is not None and cache_key is not None:
+                client.hold_until_initialized()
+                mount.tools = cached
+                self._tasks.start_soon(self._finish_handshake, mount, cache_key)
+                return mount
+            mount.tools = await self._handshake(client)
+            if self.tool_cache is not None and cache_key:
+                self.tool_cache.put(cache_key, mount.tools)
+            return mount
+        except (MCPClientError, OSError) as error:
+            await self.discard(prefix, container.name)
+            raise RegistryError(
+                f"{entry.id} started but did not complete the MCP handshake: {error}. "
+                "The container was removed. Check the entry's configuration (registry_info) and try again."
+            ) from error
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.discard(prefix, container.name)
+            raise
+
+    async def _handshake(self, client: MCPClient) -> list[dict[str, Any]]:
+        """initialize, tools/list and the editor's log level; returns the tools."""
+        # Declare to the child only what the editor declared: it relays those requests.
+        timeout = self._settings.init_timeout
+        await client.initialize(CLIENT_INFO, self._editor.client_capabilities(), timeout=timeout)
+        tools = await client.list_tools(timeout=timeout)
+        if self._events.log_level and "logging" in client.server_capabilities:
+            await client.request("logging/setLevel", {"level": self._events.log_level})
+        return tools
+
+    async def _finish_handshake(self, mount: ActiveMount, cache_key: str) -> None:
+        """The background half of an add from the tool cache: handshake, then correct the tools.
+
+        A live list that differs from the cached one replaces it (and the editor is told); a failed
+        handshake marks the mount failed, removes its container, and fails the calls waiting on it.
+        """
+        client, cached = mount.client, mount.tools
+        try:
+            live = await self._handshake(client)
+        except (MCPClientError, OSError) as error:
+            if self.is_mounted(mount) and mount.client is client:
+                mount.state = "failed"
+                mount.last_error = (
+                    f"{mount.entry.id} did not complete the MCP handshake: {error}. Its container was removed; "
+                    f'check the configuration (registry_info), then registry_remove("{mount.prefix}") and add it again.'
+                )
+                await self.discard(mount.prefix, mount.container_name)
+            return
+        except Exception:
+            logger.exception("finishing the handshake of %s failed", mount.prefix)
+            return
+        if self.tool_cache is not None:
+            self.tool_cache.put(cache_key, live)
+        if not (self.is_mounted(mount) and mount.client is client):
+            return
+        if live != cached:
+            self._router.replace_tools(mount, live)
+            await self._editor.list_changed("tools")
+
+    def is_mounted(self, mount: ActiveMount) -> bool:
+        return self._router.mounts.get(mount.prefix) is mount
+
+    # -- restart and remove ---------------------------------------------------------------
+
+    async def _restart(self, mount: ActiveMount) -> bool:
+        """Replace an exited mount's client and container in place; False if it was removed meanwhile."""
+        async with self._changes:
+            if not self.is_mounted(mount):
+                return False
+            await self.discard(mount.prefix, mount.container_name)
+            resolved = self._config.resolved_values(mount.entry)
+            if resolved.missing_required:
+                raise RegistryError(f"{mount.entry.id} needs values for: {', '.join(resolved.missing_required)}.")
+            _, runner = await self._podman.connect()
+            fresh = await self._start_mount(
+                runner, mount.entry, mount.prefix, resolved.container_env, resolved.enabled_volumes
+            )
+            mount.client, mount.container_name, mount.started_at = fresh.client, fresh.container_name, fresh.started_at
+            mount.state = "running"
+            self._router.replace_tools(mount, fresh.tools)
+            self._passthrough.invalidate(mount.prefix)
+        await self._announce()
+        return True
+
+    async def discard(self, prefix: str, container_name: str) -> bool:
+        """Close a client and make sure its container is gone; True when confirmed."""
+        with anyio.CancelScope(shield=True):
+            await self._clients.stop(prefix)
+            if (log := self._logs.pop(prefix, None)) is not None:
+                log.close()
+            if self._podman.runner is None:
+                return False
+            try:
+                return await self._podman.runner.ensure_gone(container_name, grace=self._settings.stop_grace)
+            except PodmanError as error:
+                logger.warning("could not confirm that %s is gone: %s", container_name, error)
+                return False
+
+    async def _announce(self) -> None:
+        """Tell the editor that a mount's arrival or departure changed its lists.
+
+        All three kinds: with the tools cached, the child's capabilities are not known yet here.
+        """
+        for kind in ("tools", "resources", "prompts"):
+            await self._editor.list_changed(kind)
+
+    async def remove(self, target: Any) -> dict[str, Any]:
+        async with self._changes:
+            mount = self._find_mount(target)
+            self._router.remove(mount.prefix)
+            self._passthrough.invalidate(mount.prefix)
+            gone = await self.discard(mount.prefix, mount.container_name)
+        await self._announce()
+        return {
+            "entry": mount.entry.id,
+            "prefix": mount.prefix,
+            "container": mount.container_name,
+            "container_removed": gone,
+        }
+
+    def _find_mount(self, target: Any) -> ActiveMount:
+        if isinstance(target, str):
+            if target in self._router.mounts:
+                return self._router.mounts[target]
+            prefix = self._catalog.active_prefix_of(target)
+            if prefix is not None:
+                return self._router.mounts[prefix]
+        active = ", ".join(f"{p} ({m.entry.id})" for p, m in self._router.mounts.items()) or "none"
+        raise RegistryError(f"Nothing active matches {repr(target)[:80]}. Active prefixes: {active}.")
+
+    async def shutdown(self) -> None:
+        """Close every child and confirm its container is gone, all at once and bounded."""
+        started = time.monotonic()
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_SHUTDOWN_TIMEOUT):
+            async with anyio.create_task_group() as closing:
+                for prefix, mount in list(self._router.mounts.items()):
+                    self._router.remove(prefix)
+                    closing.start_soon(self.discard, prefix, mount.container_name)
+        logger.info("closed all servers in %.2f s", time.monotonic() - started)

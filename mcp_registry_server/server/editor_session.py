@@ -1,0 +1,216 @@
+"""Who the editor is and how to reach it, in both protocol eras: the registry's `EditorLink`.
+
+The SDK's server owns the editor's connection; this module watches it as a server middleware
+(`observe`, cheap on every request) and keeps what the registry and the direct lane need:
+- a handshake-era editor (2024-11-05 … 2025-11-25): at `initialize`, its client parameters, the
+  negotiated version and the SDK session whose standalone channel reaches the editor; from that,
+  `lane_connection()`, a `Connection` with the same state for the direct lane's runner;
+- a 2026-07-28 editor (no handshake; each request carries its envelope): the capabilities and
+  version of its latest request. Change notifications reach it only on `subscriptions/listen`
+  streams, so they are published on the subscription bus; it cannot be sent requests, so
+  `request` refuses (a call's questions reach it as an `InputRequiredResult`, see `asks`) and
+  log messages outside a request are dropped, as the 2026-07-28 protocol says.
+
+As `EditorLink`: `client_capabilities()` are what children may use through us (sampling,
+elicitation, roots); notifications are best effort (an editor that went away never breaks the
+registry); `request` raises the registry's `RequestError` with the editor's own error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server.connection import Connection
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.session import ServerSession
+from mcp.server.subscriptions import (
+    InMemorySubscriptionBus,
+    PromptsListChanged,
+    ResourcesListChanged,
+    ResourceUpdated,
+    ServerEvent,
+    ToolsListChanged,
+)
+from mcp.shared.dispatcher import CallOptions
+from mcp.shared.exceptions import MCPError
+from mcp_types import METHOD_NOT_FOUND
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from mcp_registry_server.registry import RequestError
+
+__all__ = ["EditorSession"]
+
+logger = logging.getLogger(__name__)
+
+# Client capabilities a child may use through the registry; the editor's other extensions stay with it.
+_RELAYABLE_CAPABILITIES = frozenset({"sampling", "elicitation", "roots"})
+_SERVER_REQUEST = TypeAdapter(types.ServerRequest)
+_SERVER_NOTIFICATION = TypeAdapter(types.ServerNotification)
+_EVENTS: dict[str, type[ServerEvent]] = {
+    "tools": ToolsListChanged,
+    "resources": ResourcesListChanged,
+    "prompts": PromptsListChanged,
+}
+
+
+@dataclass
+class _HandshakeEditor:
+    session: ServerSession
+    protocol_version: str
+    client_params: types.InitializeRequestParams
+    lifespan_state: Any
+    connection: Connection | None = None
+
+
+class EditorSession:
+    """The editor as seen through the SDK server; see the module docstring."""
+
+    def __init__(self, bus: InMemorySubscriptionBus) -> None:
+        self.bus = bus
+        self._handshake: _HandshakeEditor | None = None
+        self._modern_capabilities: dict[str, Any] | None = None
+        self.protocol_version: str | None = None
+        """The editor's protocol version: negotiated at initialize, or its latest request's."""
+
+    # -- watching the SDK server ------------------------------------------------------------
+
+    async def observe(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        """Server middleware: passes everything on, and learns who the editor is."""
+        method = ctx.method
+        if method == "initialize":
+            result = await call_next(ctx)
+            self._handshake_done(ctx, result)
+            return result
+        if method == "notifications/initialized" and self._handshake is not None:
+            if self._handshake.connection is not None:
+                self._handshake.connection.initialized.set()
+        elif ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and ctx.request_id is not None:
+            self.protocol_version = ctx.protocol_version
+            declared = ctx.session.client_capabilities
+            self._modern_capabilities = (
+                declared.model_dump(by_alias=True, mode="json", exclude_none=True) if declared else {}
+            )
+        return await call_next(ctx)
+
+    def _handshake_done(self, ctx: ServerRequestContext[Any, Any], result: HandlerResult) -> None:
+        version = result.get("protocolVersion") if isinstance(result, Mapping) else None
+        try:
+            params = types.InitializeRequestParams.model_validate(ctx.params or {}, by_name=False)
+        except ValidationError:
+            return  # the SDK answered it with an error; nothing was negotiated
+        if isinstance(version, str):
+            self.protocol_version = version
+            self._handshake = _HandshakeEditor(ctx.session, version, params, ctx.lifespan_context)
+
+    def lane_connection(self) -> tuple[Connection, Any] | None:
+        """For the direct lane: a `Connection` in the state the SDK's own has after the handshake,
+        and the server's lifespan state; None until a handshake-era editor has been answered."""
+        editor = self._handshake
+        if editor is None:
+            return None
+        if editor.connection is None:
+            connection = Connection(
+                _SessionOutbound(editor.session),
+                protocol_version=editor.protocol_version,
+                client_params=editor.client_params,
+            )
+            editor.connection = connection
+        return editor.connection, editor.lifespan_state
+
+    @property
+    def is_modern(self) -> bool:
+        return self.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+    # -- EditorLink ---------------------------------------------------------------------------
+
+    def client_capabilities(self) -> dict[str, Any]:
+        if self._handshake is not None:
+            declared = self._handshake.client_params.capabilities
+            wire = declared.model_dump(by_alias=True, mode="json", exclude_none=True)
+        else:
+            wire = self._modern_capabilities or {}
+        return {k: v for k, v in wire.items() if k in _RELAYABLE_CAPABILITIES}
+
+    async def list_changed(self, kind: str) -> None:
+        if self.is_modern:
+            await self.bus.publish(_EVENTS[kind]())
+            return
+        if self._handshake is not None:
+            senders = {
+                "tools": self._handshake.session.send_tool_list_changed,
+                "resources": self._handshake.session.send_resource_list_changed,
+                "prompts": self._handshake.session.send_prompt_list_changed,
+            }
+            await _best_effort(senders[kind]())
+
+    async def resource_updated(self, uri: str) -> None:
+        if self.is_modern:
+            await self.bus.publish(ResourceUpdated(uri=uri))
+        elif self._handshake is not None:
+            await _best_effort(self._handshake.session.send_resource_updated(uri))
+
+    async def log(self, level: str, data: Any, logger_name: str) -> None:
+        if self._handshake is None or self.is_modern:
+            return  # 2026-07-28 delivers log messages only within the request that opted in
+        params = types.LoggingMessageNotificationParams(level=level, data=data, logger=logger_name)  # type: ignore[arg-type]
+        await _best_effort(self._handshake.session.send_notification(types.LoggingMessageNotification(params=params)))
+
+    async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
+        if self._handshake is None or self.is_modern:
+            raise RequestError(
+                METHOD_NOT_FOUND,
+                f"{method} cannot reach this editor now: it speaks {self.protocol_version or 'no protocol yet'}, "
+                "where a server's questions reach the editor only as part of a call's result.",
+            )
+        return await _send_request(self._handshake.session, method, params)
+
+
+async def _send_request(session: ServerSession, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A raw server→client request through the SDK session, typed on the way out and back."""
+    try:
+        request = _SERVER_REQUEST.validate_python({"method": method, "params": params}, by_name=False)
+    except ValidationError as error:
+        raise RequestError(types.INVALID_PARAMS, f"Invalid {method} params: {error}") from error
+    try:
+        # The SDK checks the editor's answer against the editor's protocol version; `_AnyResult`
+        # then keeps it whole (sampling answers come in two shapes, with and without tool use).
+        result = await session.send_request(request, _AnyResult)
+    except MCPError as error:
+        raise RequestError(error.error.code, error.error.message, error.error.data) from error
+    return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+async def _best_effort(send: Any) -> None:
+    try:
+        await send
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError, MCPError, OSError) as error:
+        logger.debug("could not notify the editor: %s", error)
+
+
+class _AnyResult(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _SessionOutbound:
+    """The `Outbound` of the lane's `Connection`: the SDK session's standalone channel, typed."""
+
+    def __init__(self, session: ServerSession) -> None:
+        self._session = session
+
+    async def send_raw_request(
+        self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None
+    ) -> dict[str, Any]:
+        try:
+            return await _send_request(self._session, method, params)
+        except RequestError as error:
+            raise MCPError(error.code, error.message, error.data) from error
+
+    async def notify(self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None) -> None:
+        notification = _SERVER_NOTIFICATION.validate_python({"method": method, "params": params}, by_name=False)
+        await self._session.send_notification(notification)

@@ -1,0 +1,260 @@
+"""The MCP request handlers the SDK server runs for the editor: every method, both protocol eras.
+
+Each handler is the one implementation of its method: both dispatch paths (the SDK's own and
+the direct lane) reach it through the SDK's `ServerRunner`, which validates the request before
+and shapes the result after (see `lane`). Handlers answer from memory where they can
+(`tools/list` never waits on Podman) and wait, bounded, for `MCP_REGISTRY_AUTOSTART` before
+anything that can reach a mount, so a client that calls right after `initialize` finds its
+autostarted servers.
+
+Tool calls: a `registry_*` name runs the registry tool; any other name is routed like
+`registry_exec`. Failures the user can act on come back as tool results with `isError: true`
+and a message that says what to do; nothing a caller sends can raise out of `call_tool`.
+A child's question during a call, prompt or read reaches a handshake-era editor as a request;
+a 2026-07-28 editor gets an `InputRequiredResult` and its retry (`inputResponses`, the echoed
+`requestState`, sealed by the SDK's `RequestStateBoundary`) resumes the parked request.
+The other methods raise `MCPError` for the JSON-RPC error the editor should get.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import mcp_types as types
+from mcp.server.context import ServerRequestContext
+from mcp.server.subscriptions import ListenHandler
+from mcp.shared.exceptions import MCPError
+from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from mcp_registry_server.registry import CallOutcome, InputRequired, Registry, RegistryError, RequestError
+from mcp_registry_server.server.editor_session import EditorSession
+from mcp_registry_server.server.registry_tools import ToolCall, run_registry_tool
+from mcp_registry_server.server.results import error_result, routed_result
+from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, REGISTRY_TOOLS, ArgumentError
+
+__all__ = ["PAGE_SIZE", "EditorHandlers", "paginate"]
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 500
+Context = ServerRequestContext[Any, Any]
+
+
+def paginate(items: list[dict[str, Any]], key: str, cursor: str | None) -> dict[str, Any]:
+    """One page of `items` under `key`, with an opaque `nextCursor` when more follow."""
+    offset = 0
+    if cursor is not None:
+        try:
+            state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            if state["k"] != key or not isinstance(state["o"], int) or state["o"] < 0:
+                raise ValueError(cursor)
+            offset = state["o"]
+        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
+            raise MCPError(INVALID_PARAMS, f"Invalid cursor for {key}: start again without a cursor.") from None
+    page: dict[str, Any] = {key: items[offset : offset + PAGE_SIZE]}
+    if offset + PAGE_SIZE < len(items):
+        page["nextCursor"] = base64.urlsafe_b64encode(json.dumps({"k": key, "o": offset + PAGE_SIZE}).encode()).decode()
+    return page
+
+
+def _cursor(params: Any) -> str | None:
+    return getattr(params, "cursor", None) if params is not None else None
+
+
+def _answer(outcome: CallOutcome | InputRequired, method: str, version: str) -> dict[str, Any]:
+    if isinstance(outcome, InputRequired):
+        return {"resultType": "input_required", "inputRequests": outcome.asks, "requestState": outcome.state}
+    return routed_result(outcome, method, version)
+
+
+def _wire(handler: Callable[..., Awaitable[dict[str, Any]]]) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """A handler as the SDK needs it: the registry's `RequestError` as the SDK's `MCPError` (which
+    the SDK puts on the wire), and `resultType: complete` on results for 2026-07-28 editors, whose
+    surface requires it (the SDK's own typed results carry it; ours are plain dicts)."""
+
+    async def handle(ctx: Context, params: Any) -> dict[str, Any]:
+        try:
+            result = await handler(ctx, params)
+        except RequestError as error:
+            raise MCPError(error.code, error.message, error.data) from None
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and "resultType" not in result:
+            result["resultType"] = "complete"
+        return result
+
+    return handle
+
+
+class EditorHandlers:
+    """The handlers, bound to the registry once it is open (`registry`) and to the editor's session."""
+
+    def __init__(self, editor: EditorSession, listen: ListenHandler) -> None:
+        self.registry: Registry | None = None
+        self._editor = editor
+        self._listen = listen
+
+    def _registry(self) -> Registry:
+        if self.registry is None:
+            raise MCPError(INTERNAL_ERROR, "The registry is still starting; try again in a moment.")
+        return self.registry
+
+    async def _ready(self) -> Registry:
+        """The registry, once the autostart (if any) has finished or timed out."""
+        registry = self._registry()
+        await registry.mounts.wait_for_autostart()
+        return registry
+
+    def handlers(self) -> dict[str, Callable[..., Awaitable[Any]]]:
+        """The `on_*` arguments of the SDK's `Server`."""
+        return {
+            "on_list_tools": _wire(self.list_tools),
+            "on_call_tool": _wire(self.call_tool),
+            "on_list_resources": _wire(self.list_resources),
+            "on_list_resource_templates": _wire(self.list_resource_templates),
+            "on_read_resource": _wire(self.read_resource),
+            "on_subscribe_resource": _wire(self.subscribe),
+            "on_unsubscribe_resource": _wire(self.unsubscribe),
+            "on_subscriptions_listen": self.listen,
+            "on_list_prompts": _wire(self.list_prompts),
+            "on_get_prompt": _wire(self.get_prompt),
+            "on_completion": _wire(self.complete),
+        }
+
+    # -- tools ----------------------------------------------------------------------------------
+
+    async def list_tools(self, ctx: Context, params: types.PaginatedRequestParams | None) -> dict[str, Any]:
+        registry = await self._ready()
+        return paginate([*REGISTRY_TOOLS, *registry.router.exposed_tools()], "tools", _cursor(params))
+
+    async def call_tool(self, ctx: Context, params: types.CallToolRequestParams) -> dict[str, Any]:
+        name = params.name
+        try:
+            registry = self._registry()
+            call = self._tool_call(ctx)
+            if (state := self._request_state(ctx)) is not None:
+                outcome: Any = await registry.calls.resume(state, _responses(ctx), call.progress)
+            elif name in REGISTRY_TOOL_NAMES:
+                outcome = await run_registry_tool(registry, name, params.arguments, call)
+            else:
+                await registry.mounts.wait_for_autostart()
+                outcome = await registry.calls.call_tool(name, params.arguments, call.progress, mode=call.mode)
+        except (RegistryError, ArgumentError, RequestError) as error:
+            return error_result(str(error) if not isinstance(error, RequestError) else error.message)
+        except MCPError as error:
+            return error_result(error.error.message)
+        except Exception:
+            logger.exception("internal error in %s", name)
+            return error_result(
+                f"Internal error in {name}; the registry keeps serving. Details are in the registry's log."
+            )
+        if isinstance(outcome, dict):
+            return outcome
+        return _answer(outcome, "tools/call", ctx.protocol_version)
+
+    def _tool_call(self, ctx: Context) -> ToolCall:
+        mode = "defer" if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS else "relay"
+        progress = None
+        if progress_token_from_params(ctx.params) is not None:
+            session = ctx.session
+
+            async def progress(value: float, total: float | None, message: str | None) -> None:
+                await session.report_progress(value, total, message)
+
+        return ToolCall(progress, mode)
+
+    @staticmethod
+    def _request_state(ctx: Context) -> str | None:
+        """The (unsealed) state of a 2026-07-28 retry; handshake-era requests have none."""
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS or not ctx.params:
+            return None
+        state = ctx.params.get("requestState")
+        return state if isinstance(state, str) else None
+
+    # -- resources ------------------------------------------------------------------------------
+
+    async def list_resources(self, ctx: Context, params: types.PaginatedRequestParams | None) -> dict[str, Any]:
+        registry = await self._ready()
+        return paginate(await registry.passthrough.list_resources(), "resources", _cursor(params))
+
+    async def list_resource_templates(
+        self, ctx: Context, params: types.PaginatedRequestParams | None
+    ) -> dict[str, Any]:
+        registry = await self._ready()
+        return paginate(await registry.passthrough.list_resource_templates(), "resourceTemplates", _cursor(params))
+
+    async def read_resource(self, ctx: Context, params: types.ReadResourceRequestParams) -> dict[str, Any]:
+        registry = await self._ready()
+        call = self._tool_call(ctx)
+        if (state := self._request_state(ctx)) is not None:
+            outcome = await registry.calls.resume(state, _responses(ctx), call.progress)
+        else:
+            outcome = await registry.passthrough.read_resource(str(params.uri), call.progress, mode=call.mode)
+        return _answer(outcome, "resources/read", ctx.protocol_version)
+
+    async def subscribe(self, ctx: Context, params: types.SubscribeRequestParams) -> dict[str, Any]:
+        registry = await self._ready()
+        return await registry.passthrough.subscribe(str(params.uri), "resources/subscribe")
+
+    async def unsubscribe(self, ctx: Context, params: types.UnsubscribeRequestParams) -> dict[str, Any]:
+        registry = await self._ready()
+        return await registry.passthrough.subscribe(str(params.uri), "resources/unsubscribe")
+
+    async def listen(self, ctx: Context, params: types.SubscriptionsListenRequestParams) -> Any:
+        """2026-07-28 `subscriptions/listen`: the SDK's stream, plus the children's resource subscriptions."""
+        registry = await self._ready()
+        subscribed: list[str] = []
+        for uri in params.notifications.resource_subscriptions or ():
+            try:
+                await registry.passthrough.subscribe(str(uri), "resources/subscribe")
+                subscribed.append(str(uri))
+            except RequestError as error:
+                logger.info("cannot subscribe to %s for a listen stream: %s", uri, error.message)
+        try:
+            return await self._listen(ctx, params)
+        finally:
+            for uri in subscribed:
+                await registry.passthrough.unsubscribe_quietly(uri)
+
+    # -- prompts and completion -------------------------------------------------------------------
+
+    async def list_prompts(self, ctx: Context, params: types.PaginatedRequestParams | None) -> dict[str, Any]:
+        registry = await self._ready()
+        return paginate(await registry.passthrough.list_prompts(), "prompts", _cursor(params))
+
+    async def get_prompt(self, ctx: Context, params: types.GetPromptRequestParams) -> dict[str, Any]:
+        registry = await self._ready()
+        call = self._tool_call(ctx)
+        if (state := self._request_state(ctx)) is not None:
+            outcome = await registry.calls.resume(state, _responses(ctx), call.progress)
+        else:
+            outcome = await registry.passthrough.get_prompt(
+                params.name, params.arguments, call.progress, mode=call.mode
+            )
+        return _answer(outcome, "prompts/get", ctx.protocol_version)
+
+    async def complete(self, ctx: Context, params: types.CompleteRequestParams) -> dict[str, Any]:
+        registry = await self._ready()
+        wire = params.model_dump(by_alias=True, mode="json", exclude_none=True)
+        wire.pop("_meta", None)
+        return await registry.passthrough.complete(wire)
+
+    # -- handshake-era settings -----------------------------------------------------------------
+
+    async def set_logging_level(self, ctx: Context, params: types.SetLevelRequestParams) -> dict[str, Any]:
+        registry = await self._ready()
+        await registry.events.set_logging_level(params.level)
+        return {}
+
+    async def roots_list_changed(self, ctx: Context, params: types.NotificationParams) -> None:
+        await self._registry().events.roots_list_changed()
+
+
+def _responses(ctx: Context) -> dict[str, Any]:
+    responses = (ctx.params or {}).get("inputResponses")
+    return responses if isinstance(responses, dict) else {}

@@ -1,0 +1,54 @@
+"""The registry's own tools (`registry_search`, `registry_add`, …): what each one does, for the editor.
+
+`run_registry_tool(registry, name, arguments, call)` checks the arguments (`tools.parse_arguments`)
+and runs the registry operation. Its result is a tool result: the operation's data as text and
+`structuredContent`; a failure the user can act on (`RegistryError`, bad arguments) is a tool
+error with the message, so the model reads it. `registry_exec` is a routed call like any other
+(see `handlers`), so its outcome may also ask the editor for input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_registry_server.registry import CallOutcome, InputRequired, ProgressCallback, Registry, RegistryError
+from mcp_registry_server.registry.asks import AskMode
+from mcp_registry_server.server.results import text_result
+from mcp_registry_server.server.tools import parse_arguments
+
+__all__ = ["ToolCall", "run_registry_tool"]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """How one editor request may use the registry: its progress forwarder and how questions reach it."""
+
+    progress: ProgressCallback | None
+    mode: AskMode
+
+
+async def run_registry_tool(
+    registry: Registry, name: str, raw_arguments: Any, call: ToolCall
+) -> dict[str, Any] | CallOutcome | InputRequired:
+    """Runs one registry tool; see the module docstring. Raises ArgumentError and RegistryError."""
+    args = parse_arguments(name, raw_arguments)
+    match name:
+        case "registry_search":
+            return text_result({"results": registry.catalog.search(args.query, args.limit)})
+        case "registry_list":
+            return text_result({"entries": registry.catalog.list_entries()})
+        case "registry_info":
+            return text_result(registry.catalog.info(args.entry_id))
+        case "registry_add":
+            return text_result(await registry.mounts.add(args.entry_id, args.prefix, call.progress))
+        case "registry_exec":
+            await registry.mounts.wait_for_autostart()
+            return await registry.calls.call_tool(args.tool_name, args.arguments, call.progress, mode=call.mode)
+        case "registry_remove":
+            return text_result(await registry.mounts.remove(args.entry_id_or_prefix))
+        case "registry_status":
+            return text_result(await registry.status())
+        case "registry_config_set":
+            return text_result(registry.config_set(args.entry_id, args.values))
+    raise RegistryError(f"Unknown registry tool {name!r}")

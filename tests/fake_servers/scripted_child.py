@@ -1,0 +1,105 @@
+"""A fake MCP server for registry and server unit tests: stdlib only, answers from a script.
+
+Usage: `scripted_child.py SCRIPT.json`. The script is a JSON object:
+- "tools": the list `tools/list` returns (default: one tool `echo`);
+- "calls": tool name → {"progress": [params…], "reply": "<one raw line>", "delay": seconds,
+  "ask": [{"method": …, "params": …}…]}. The reply is written as given, with every `"ID"`
+  (quotes included) replaced by the request's id, so a test can make the child answer with
+  anything, invalid JSON-RPC included. With "ask", the child first sends each request to the
+  client and waits for its response, and the default reply then carries those responses.
+  A tool not in "calls" answers `{"content": [{"type": "text", "text": <arguments as JSON>}]}`;
+- "protocolVersion": the version to answer `initialize` with (default: the client's).
+Requests other than initialize, tools/list and tools/call get -32601. Every message received is
+appended as a JSON line to the file named by the environment variable SCRIPTED_CHILD_LOG, if set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+_out = sys.stdout.buffer
+_lock = threading.Lock()
+_answers: dict[Any, Any] = {}
+_answer_arrived = threading.Condition()
+
+
+def write(data: bytes) -> None:
+    with _lock:
+        _out.write(data if data.endswith(b"\n") else data + b"\n")
+        _out.flush()
+
+
+def send(message: dict[str, Any]) -> None:
+    write(json.dumps(message).encode())
+
+
+def log(message: Any) -> None:
+    path = os.environ.get("SCRIPTED_CHILD_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as file:
+            file.write(json.dumps(message) + "\n")
+
+
+def ask(number: int, method: str, params: Any) -> Any:
+    request_id = f"child-{number}"
+    send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+    with _answer_arrived:
+        while request_id not in _answers:
+            _answer_arrived.wait()
+        return _answers.pop(request_id)
+
+
+def call(request_id: Any, params: dict[str, Any], script: dict[str, Any]) -> None:
+    name = params.get("name")
+    plan = script.get("calls", {}).get(name)
+    if plan is None:
+        text = json.dumps(params.get("arguments") or {}, sort_keys=True)
+        send({"jsonrpc": "2.0", "id": request_id, "result": {"content": [{"type": "text", "text": text}]}})
+        return
+    token = (params.get("_meta") or {}).get("progressToken")
+    for progress in plan.get("progress", []):
+        if token is not None:
+            send({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": token, **progress}})
+    answers = [ask(n, item["method"], item.get("params")) for n, item in enumerate(plan.get("ask", []), 1)]
+    time.sleep(plan.get("delay", 0))
+    if "reply" in plan:
+        write(plan["reply"].replace('"ID"', json.dumps(request_id)).encode())
+    else:
+        text = json.dumps(answers, sort_keys=True)
+        send({"jsonrpc": "2.0", "id": request_id, "result": {"content": [{"type": "text", "text": text}]}})
+
+
+def main() -> None:
+    with open(sys.argv[1], encoding="utf-8") as file:
+        script = json.load(file)
+    for raw in sys.stdin.buffer:
+        message = json.loads(raw)
+        log(message)
+        method, request_id = message.get("method"), message.get("id")
+        if method is None:
+            with _answer_arrived:
+                _answers[request_id] = message.get("result", message.get("error"))
+                _answer_arrived.notify_all()
+        elif request_id is None:
+            continue
+        elif method == "initialize":
+            version = script.get("protocolVersion") or message["params"]["protocolVersion"]
+            capabilities = {"tools": {"listChanged": True}}
+            result = {"protocolVersion": version, "capabilities": capabilities, "serverInfo": {"name": "scripted"}}
+            send({"jsonrpc": "2.0", "id": request_id, "result": result})
+        elif method == "tools/list":
+            tools = script.get("tools", [{"name": "echo", "inputSchema": {"type": "object"}}])
+            send({"jsonrpc": "2.0", "id": request_id, "result": {"tools": tools}})
+        elif method == "tools/call":
+            threading.Thread(target=call, args=(request_id, message["params"], script), daemon=True).start()
+        else:
+            send({"jsonrpc": "2.0", "id": request_id, "error": {"code": -32601, "message": f"no {method}"}})
+
+
+if __name__ == "__main__":
+    main()
