@@ -25,7 +25,6 @@ keys are the child's own `inputRequests` keys, or `ask-1`, `ask-2`, … for mid-
 
 from __future__ import annotations
 
-import itertools
 import logging
 import secrets
 from collections import OrderedDict
@@ -86,9 +85,9 @@ class OpenRequest:
         self.mode = mode
         self.progress = progress
         self._editor = editor
-        self._keys = (f"ask-{n}" for n in itertools.count(1))
+        self._asked = 0
         self._waiting: dict[str, Ask] = {}
-        self._changed = anyio.Event()
+        self._changed: anyio.Event | None = None  # made when someone waits: most requests never ask
         self.done = False
         self.outcome: Any = None
 
@@ -96,7 +95,8 @@ class OpenRequest:
         """The editor's answer to one question (raises `RequestError` with its refusal)."""
         if self.mode == "relay":
             return await self._editor.request(method, params)
-        (answer,) = await self.ask_all({next(self._keys): (method, params)})
+        self._asked += 1
+        (answer,) = await self.ask_all({f"ask-{self._asked}": (method, params)})
         if isinstance(answer, RequestError):
             raise answer
         return answer
@@ -134,12 +134,15 @@ class OpenRequest:
         self._signal()
 
     def _signal(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     async def next_event(self) -> dict[str, Ask] | None:
         """Waits until the request is done (None) or has unanswered asks (returned)."""
         while not self.done and not self._waiting:
+            if self._changed is None:
+                self._changed = anyio.Event()
             await self._changed.wait()
         return None if self.done else dict(self._waiting)
 

@@ -140,7 +140,10 @@ class CallRouter:
         raw: bool,
         label: str,
     ) -> CallOutcome:
-        mount.open_requests.append(open_request)
+        # A relayed question needs no request to belong to (it goes to the editor at once).
+        deferred = open_request.mode == "defer"
+        if deferred:
+            mount.open_requests.append(open_request)
         try:
             result = await self._send(mount, method, params, open_request, raw=raw, label=label)
             for _ in range(MAX_INPUT_ROUNDS):
@@ -156,7 +159,8 @@ class CallRouter:
                 raise RequestError(failure.remote.code, failure.remote.message, failure.remote.data) from None
             raise RequestError(INTERNAL_ERROR, failure.text) from None
         finally:
-            mount.open_requests.remove(open_request)
+            if deferred:
+                mount.open_requests.remove(open_request)
         mount.calls_served += 1
         return CallOutcome(result, server=f"{mount.entry.id} server (prefix {mount.prefix!r})")
 

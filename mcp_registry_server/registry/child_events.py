@@ -5,9 +5,9 @@
   reaches the editor under the URI the editor knows; log messages are tagged
   `<prefix>/<child's logger>`. Anything else is dropped.
 - `on_request(prefix, method, params)`: a child's sampling, elicitation or roots request (only
-  those, and only when the editor declared the capability) is a question of the oldest editor
-  request open on that mount, and reaches the editor as that request's era allows (see `asks`);
-  with no request open it is relayed to the editor at once. The editor's answer or error goes
+  those, and only when the editor declared the capability) is relayed to the editor at once,
+  unless a 2026-07-28 request waits on that mount: then it is a question of the oldest such
+  request (see `asks`). The editor's answer or error goes
   back to the child. Everything else is refused with -32601.
 - `set_logging_level` / `roots_list_changed`: the editor's logging level and roots changes,
   passed to every mount that can use them; the level is remembered for mounts added later.

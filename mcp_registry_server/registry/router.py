@@ -64,8 +64,8 @@ class ActiveMount:
     state: MountState = "running"
     restarts: int = 0
     open_requests: list[Any] = field(default_factory=list)
-    """Editor requests waiting on this mount, oldest first (`asks.OpenRequest`): a child's
-    question mid-call belongs to the oldest."""
+    """2026-07-28 editor requests waiting on this mount, oldest first (`asks.OpenRequest`): a
+    child's question mid-call belongs to the oldest."""
 
     @property
     def uptime_seconds(self) -> float:

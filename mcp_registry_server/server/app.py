@@ -146,7 +146,7 @@ async def serve(
                 tasks.start_soon(_cancel_on_signals, scope)
             async with open_registry(settings, catalog, config, editor, podman=podman) as registry:
                 handlers.registry = registry
-                direct = DirectLane(server, editor) if lane else None
+                direct = DirectLane(server, handlers, editor) if lane else None
                 if started is not None:
                     started(Serving(registry, direct))
                 async with stdio_server(direct, fds=fds) as (read_stream, write_stream):

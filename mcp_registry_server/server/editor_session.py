@@ -3,8 +3,8 @@
 The SDK's server owns the editor's connection; this module watches it as a server middleware
 (`observe`, cheap on every request) and keeps what the registry and the direct lane need:
 - a handshake-era editor (2024-11-05 … 2025-11-25): at `initialize`, its client parameters, the
-  negotiated version and the SDK session whose standalone channel reaches the editor; from that,
-  `lane_connection()`, a `Connection` with the same state for the direct lane's runner;
+  negotiated version (`handshake_version`, which opens the direct lane) and the SDK session whose
+  standalone channel reaches the editor;
 - a 2026-07-28 editor (no handshake; each request carries its envelope): the capabilities and
   version of its latest request. Change notifications reach it only on `subscriptions/listen`
   streams, so they are published on the subscription bus; it cannot be sent requests, so
@@ -25,7 +25,6 @@ from typing import Any
 
 import anyio
 import mcp_types as types
-from mcp.server.connection import Connection
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.session import ServerSession
 from mcp.server.subscriptions import (
@@ -36,7 +35,6 @@ from mcp.server.subscriptions import (
     ServerEvent,
     ToolsListChanged,
 )
-from mcp.shared.dispatcher import CallOptions
 from mcp.shared.exceptions import MCPError
 from mcp_types import METHOD_NOT_FOUND
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -51,7 +49,6 @@ logger = logging.getLogger(__name__)
 # Client capabilities a child may use through the registry; the editor's other extensions stay with it.
 _RELAYABLE_CAPABILITIES = frozenset({"sampling", "elicitation", "roots"})
 _SERVER_REQUEST = TypeAdapter(types.ServerRequest)
-_SERVER_NOTIFICATION = TypeAdapter(types.ServerNotification)
 _EVENTS: dict[str, type[ServerEvent]] = {
     "tools": ToolsListChanged,
     "resources": ResourcesListChanged,
@@ -64,8 +61,6 @@ class _HandshakeEditor:
     session: ServerSession
     protocol_version: str
     client_params: types.InitializeRequestParams
-    lifespan_state: Any
-    connection: Connection | None = None
 
 
 class EditorSession:
@@ -87,10 +82,7 @@ class EditorSession:
             result = await call_next(ctx)
             self._handshake_done(ctx, result)
             return result
-        if method == "notifications/initialized" and self._handshake is not None:
-            if self._handshake.connection is not None:
-                self._handshake.connection.initialized.set()
-        elif ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and ctx.request_id is not None:
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and ctx.request_id is not None:
             self.protocol_version = ctx.protocol_version
             declared = ctx.session.client_capabilities
             self._modern_capabilities = (
@@ -106,22 +98,11 @@ class EditorSession:
             return  # the SDK answered it with an error; nothing was negotiated
         if isinstance(version, str):
             self.protocol_version = version
-            self._handshake = _HandshakeEditor(ctx.session, version, params, ctx.lifespan_context)
+            self._handshake = _HandshakeEditor(ctx.session, version, params)
 
-    def lane_connection(self) -> tuple[Connection, Any] | None:
-        """For the direct lane: a `Connection` in the state the SDK's own has after the handshake,
-        and the server's lifespan state; None until a handshake-era editor has been answered."""
-        editor = self._handshake
-        if editor is None:
-            return None
-        if editor.connection is None:
-            connection = Connection(
-                _SessionOutbound(editor.session),
-                protocol_version=editor.protocol_version,
-                client_params=editor.client_params,
-            )
-            editor.connection = connection
-        return editor.connection, editor.lifespan_state
+    def handshake_version(self) -> str | None:
+        """The negotiated version of a handshake-era editor, once its `initialize` was answered."""
+        return self._handshake.protocol_version if self._handshake is not None else None
 
     @property
     def is_modern(self) -> bool:
@@ -195,22 +176,3 @@ async def _best_effort(send: Any) -> None:
 
 class _AnyResult(BaseModel):
     model_config = ConfigDict(extra="allow")
-
-
-class _SessionOutbound:
-    """The `Outbound` of the lane's `Connection`: the SDK session's standalone channel, typed."""
-
-    def __init__(self, session: ServerSession) -> None:
-        self._session = session
-
-    async def send_raw_request(
-        self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None
-    ) -> dict[str, Any]:
-        try:
-            return await _send_request(self._session, method, params)
-        except RequestError as error:
-            raise MCPError(error.code, error.message, error.data) from error
-
-    async def notify(self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None) -> None:
-        notification = _SERVER_NOTIFICATION.validate_python({"method": method, "params": params}, by_name=False)
-        await self._session.send_notification(notification)

@@ -1,8 +1,8 @@
 """The MCP request handlers the SDK server runs for the editor: every method, both protocol eras.
 
-Each handler is the one implementation of its method: both dispatch paths (the SDK's own and
-the direct lane) reach it through the SDK's `ServerRunner`, which validates the request before
-and shapes the result after (see `lane`). Handlers answer from memory where they can
+Each handler is the one implementation of its method. The SDK's loop calls the `on_*` handlers;
+the direct lane calls the same cores (`tool_list`, `tool_call`) after the same checks (see
+`wire_shape` and `lane`). Handlers answer from memory where they can
 (`tools/list` never waits on Podman) and wait, bounded, for `MCP_REGISTRY_AUTOSTART` before
 anything that can reach a mount, so a client that calls right after `initialize` finds its
 autostarted servers.
@@ -22,7 +22,7 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import mcp_types as types
@@ -129,21 +129,30 @@ class EditorHandlers:
     # -- tools ----------------------------------------------------------------------------------
 
     async def list_tools(self, ctx: Context, params: types.PaginatedRequestParams | None) -> dict[str, Any]:
+        return await self.tool_list(_cursor(params))
+
+    async def tool_list(self, cursor: str | None) -> dict[str, Any]:
+        """tools/list, for both dispatch paths."""
         registry = await self._ready()
-        return paginate([*REGISTRY_TOOLS, *registry.router.exposed_tools()], "tools", _cursor(params))
+        return paginate([*REGISTRY_TOOLS, *registry.router.exposed_tools()], "tools", cursor)
 
     async def call_tool(self, ctx: Context, params: types.CallToolRequestParams) -> dict[str, Any]:
-        name = params.name
+        call = self._tool_call(ctx)
+        return await self.tool_call(params.name, params.arguments, ctx.params, call, ctx.protocol_version)
+
+    async def tool_call(
+        self, name: str, arguments: Any, params: Mapping[str, Any] | None, call: ToolCall, version: str
+    ) -> dict[str, Any]:
+        """tools/call, for both dispatch paths: never raises; failures are tool errors."""
         try:
             registry = self._registry()
-            call = self._tool_call(ctx)
-            if (state := self._request_state(ctx)) is not None:
-                outcome: Any = await registry.calls.resume(state, _responses(ctx), call.progress)
+            if (state := _request_state(version, params)) is not None:
+                outcome: Any = await registry.calls.resume(state, _responses(params), call.progress)
             elif name in REGISTRY_TOOL_NAMES:
-                outcome = await run_registry_tool(registry, name, params.arguments, call)
+                outcome = await run_registry_tool(registry, name, arguments, call)
             else:
                 await registry.mounts.wait_for_autostart()
-                outcome = await registry.calls.call_tool(name, params.arguments, call.progress, mode=call.mode)
+                outcome = await registry.calls.call_tool(name, arguments, call.progress, mode=call.mode)
         except (RegistryError, ArgumentError, RequestError) as error:
             return error_result(str(error) if not isinstance(error, RequestError) else error.message)
         except MCPError as error:
@@ -155,7 +164,7 @@ class EditorHandlers:
             )
         if isinstance(outcome, dict):
             return outcome
-        return _answer(outcome, "tools/call", ctx.protocol_version)
+        return _answer(outcome, "tools/call", version)
 
     def _tool_call(self, ctx: Context) -> ToolCall:
         mode = "defer" if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS else "relay"
@@ -167,14 +176,6 @@ class EditorHandlers:
                 await session.report_progress(value, total, message)
 
         return ToolCall(progress, mode)
-
-    @staticmethod
-    def _request_state(ctx: Context) -> str | None:
-        """The (unsealed) state of a 2026-07-28 retry; handshake-era requests have none."""
-        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS or not ctx.params:
-            return None
-        state = ctx.params.get("requestState")
-        return state if isinstance(state, str) else None
 
     # -- resources ------------------------------------------------------------------------------
 
@@ -191,8 +192,8 @@ class EditorHandlers:
     async def read_resource(self, ctx: Context, params: types.ReadResourceRequestParams) -> dict[str, Any]:
         registry = await self._ready()
         call = self._tool_call(ctx)
-        if (state := self._request_state(ctx)) is not None:
-            outcome = await registry.calls.resume(state, _responses(ctx), call.progress)
+        if (state := _request_state(ctx.protocol_version, ctx.params)) is not None:
+            outcome = await registry.calls.resume(state, _responses(ctx.params), call.progress)
         else:
             outcome = await registry.passthrough.read_resource(str(params.uri), call.progress, mode=call.mode)
         return _answer(outcome, "resources/read", ctx.protocol_version)
@@ -230,8 +231,8 @@ class EditorHandlers:
     async def get_prompt(self, ctx: Context, params: types.GetPromptRequestParams) -> dict[str, Any]:
         registry = await self._ready()
         call = self._tool_call(ctx)
-        if (state := self._request_state(ctx)) is not None:
-            outcome = await registry.calls.resume(state, _responses(ctx), call.progress)
+        if (state := _request_state(ctx.protocol_version, ctx.params)) is not None:
+            outcome = await registry.calls.resume(state, _responses(ctx.params), call.progress)
         else:
             outcome = await registry.passthrough.get_prompt(
                 params.name, params.arguments, call.progress, mode=call.mode
@@ -255,6 +256,14 @@ class EditorHandlers:
         await self._registry().events.roots_list_changed()
 
 
-def _responses(ctx: Context) -> dict[str, Any]:
-    responses = (ctx.params or {}).get("inputResponses")
+def _request_state(version: str, params: Mapping[str, Any] | None) -> str | None:
+    """The (unsealed) state of a 2026-07-28 retry; handshake-era requests have none."""
+    if version not in MODERN_PROTOCOL_VERSIONS or not params:
+        return None
+    state = params.get("requestState")
+    return state if isinstance(state, str) else None
+
+
+def _responses(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    responses = (params or {}).get("inputResponses")
     return responses if isinstance(responses, dict) else {}

@@ -1,23 +1,21 @@
-"""The direct lane: the hot requests (`tools/call`, `tools/list`) dispatched past the SDK's JSON-RPC loop.
+"""The direct lane: the hot requests (`tools/call`, `tools/list`) answered past the SDK's JSON-RPC loop.
 
-The SDK's `JSONRPCDispatcher` costs most of what the registry would add to a routed call (a
-memory-stream hop to its loop, a task and bookkeeping per request). The lane is a second
-dispatcher in front of the *same* kernel: it runs the SDK's `ServerRunner.on_request` (request
-validation, the server's middleware, the handler, result shaping), so what the editor gets is
-the SDK's own answer by construction. `tests/server/test_dispatch_parity.py` pins it, line for
-line, on every protocol version.
+The SDK's loop costs most of what the registry would add to a routed call: its dispatcher (a
+memory-stream hop, a task and bookkeeping per request) and its runner (context objects and a
+middleware chain per request). The lane is the shortcut STYLE.md allows: it answers with the
+same parts the SDK's loop uses, in the same order, and `tests/server/test_dispatch_parity.py`
+holds the two paths to the same answers on every protocol version:
+- the SDK's request checks and result shaping (`wire_shape.check_request`, `wire_result`);
+- the handlers' own cores (`EditorHandlers.tool_call`, `tool_list`), which the SDK's handlers call;
+- errors mapped by the SDK's `handler_exception_to_error_data` (anything else as code 0 with its
+  text, as the SDK's dispatcher does) and written as its `JSONRPCError`;
+- progress under the request's token, read with the SDK's `progress_token_from_params`.
 
 Contract:
-- `offer(request)` takes a request only when: it is `tools/call` or `tools/list`, the editor's
-  handshake has been answered (`EditorSession.lane_connection`), the request carries no
-  2026-07-28 envelope (those are served by the SDK's modern loop), and its id is not in flight
-  here. Everything else goes to the SDK.
-- A taken request's outcome is written as the SDK's dispatcher writes it: the result as a
-  `JSONRPCResponse`; a raised error as a `JSONRPCError` mapped by the SDK's
-  `handler_exception_to_error_data` (anything else as code 0 with its text, as the SDK does);
-  both through the same writer as the SDK's own messages.
-- `dctx.progress` sends notifications/progress under the request's token, read with the SDK's
-  `progress_token_from_params`, as the SDK's dispatch context does.
+- `offer(message)` takes a request only when: it is `tools/call` or `tools/list`, a
+  handshake-era editor's `initialize` has been answered (`EditorSession.handshake_version`), the
+  request carries no 2026-07-28 envelope and no `requestState` (the SDK's middleware owns both),
+  and its id is not in flight here. Everything else goes to the SDK.
 - The editor's notifications/cancelled for a taken request cancels it (the child is told) and
   no reply is sent, as the SDK does.
 - Requests run on a pool of worker tasks (starting a task per request costs more than the rest
@@ -34,15 +32,16 @@ import anyio
 import mcp_types as types
 from anyio.abc import TaskGroup
 from mcp.server.lowlevel import Server
-from mcp.server.runner import ServerRunner
-from mcp.shared.dispatcher import CallOptions
 from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data, progress_token_from_params
-from mcp.shared.message import SessionMessage
-from mcp.shared.transport_context import TransportContext
 from mcp_types import PROTOCOL_VERSION_META_KEY
 
+from mcp_registry_server.mcp_client.wire import encode_line
+from mcp_registry_server.registry import ProgressCallback
 from mcp_registry_server.server.editor_session import EditorSession
+from mcp_registry_server.server.handlers import EditorHandlers
+from mcp_registry_server.server.registry_tools import ToolCall
 from mcp_registry_server.server.stdio_transport import WireWriter
+from mcp_registry_server.server.wire_shape import check_request, wire_result
 
 __all__ = ["DirectLane"]
 
@@ -51,22 +50,20 @@ logger = logging.getLogger(__name__)
 _LANE_METHODS = frozenset({"tools/call", "tools/list"})
 # Idle workers kept for the next requests; more than this leave once they are done.
 _IDLE_WORKERS = 8
-# What the SDK's dispatcher builds for a stdio message (no metadata: a duplex pipe).
-_TRANSPORT = TransportContext(kind="jsonrpc", can_send_request=True)
 
 _Job = tuple[Callable[..., Awaitable[None]], tuple[Any, ...]]
 
 
 class DirectLane:
-    """Dispatches the hot requests into the SDK's runner. See the module docstring."""
+    """Answers the hot requests with the SDK's checks and the handlers' cores. See the module docstring."""
 
-    def __init__(self, server: Server[Any], editor: EditorSession) -> None:
+    def __init__(self, server: Server[Any], handlers: EditorHandlers, editor: EditorSession) -> None:
         self._server = server
+        self._handlers = handlers
         self._editor = editor
-        self._runner: ServerRunner[Any] | None = None
         self._writer: WireWriter | None = None
         self._tasks: TaskGroup | None = None
-        self._in_flight: dict[types.RequestId, _LaneDispatch] = {}
+        self._in_flight: dict[types.RequestId, _LaneRequest] = {}
         self._idle: list[_Worker] = []
         self.requests_taken = 0
 
@@ -88,31 +85,23 @@ class DirectLane:
         params = request.params
         if params is not None:
             meta = params.get("_meta")
-            if isinstance(meta, Mapping) and PROTOCOL_VERSION_META_KEY in meta:
+            if (isinstance(meta, Mapping) and PROTOCOL_VERSION_META_KEY in meta) or "requestState" in params:
                 return False
-        if self._tasks is None or request.id in self._in_flight or (runner := self._runner_now()) is None:
+        version = self._editor.handshake_version()
+        if version is None or self._tasks is None or request.id in self._in_flight:
             return False
-        dispatch = _LaneDispatch(self, request.id, progress_token_from_params(params))
-        self._in_flight[request.id] = dispatch
+        lane_request = _LaneRequest(request.id, progress_token_from_params(params))
+        self._in_flight[request.id] = lane_request
         self.requests_taken += 1
-        self._dispatch((self._run, (runner, dispatch, request.method, params)))
+        self._dispatch((self._run, (lane_request, request.method, params, version)))
         return True
-
-    def _runner_now(self) -> ServerRunner[Any] | None:
-        if self._runner is None:
-            found = self._editor.lane_connection()
-            if found is not None:
-                connection, lifespan_state = found
-                self._runner = ServerRunner(self._server, connection, lifespan_state)
-        return self._runner
 
     def _cancel(self, params: Mapping[str, Any] | None) -> bool:
         request_id = (params or {}).get("requestId")
-        dispatch = self._in_flight.get(request_id) if isinstance(request_id, int | str) else None
-        if dispatch is None:
+        lane_request = self._in_flight.get(request_id) if isinstance(request_id, int | str) else None
+        if lane_request is None:
             return False
-        dispatch.cancel_requested.set()
-        dispatch.scope.cancel()
+        lane_request.scope.cancel()
         return True
 
     def _dispatch(self, job: _Job) -> None:
@@ -138,80 +127,64 @@ class DirectLane:
             assert worker.job is not None
             job, worker.job = worker.job, None
 
-    # --- running a request ----------------------------------------------------------------------
+    # --- answering a request --------------------------------------------------------------------
 
-    async def _run(
-        self, runner: ServerRunner[Any], dispatch: _LaneDispatch, method: str, params: dict[str, Any] | None
-    ) -> None:
-        reply: types.JSONRPCMessage | None = None
-        with dispatch.scope:
+    async def _run(self, request: _LaneRequest, method: str, params: dict[str, Any] | None, version: str) -> None:
+        assert self._writer is not None
+        reply: bytes | None = None
+        with request.scope:
             try:
-                result = await runner.on_request(dispatch, method, params)
-                reply = types.JSONRPCResponse(jsonrpc="2.0", id=dispatch.request_id, result=result)
+                check_request(self._server, method, version, params)
+                if method == "tools/call":
+                    assert params is not None  # the check above requires them
+                    call = ToolCall(self._progress(request) if request.progress_token is not None else None, "relay")
+                    result = await self._handlers.tool_call(
+                        params["name"], params.get("arguments"), params, call, version
+                    )
+                else:
+                    result = await self._handlers.tool_list((params or {}).get("cursor"))
+                result = wire_result(self._server, method, version, result)
+                reply = encode_line({"jsonrpc": "2.0", "id": request.request_id, "result": result})
             except Exception as exc:
                 error = handler_exception_to_error_data(exc)
                 if error is None:
                     logger.exception("handler for %r raised", method)
-                    error = types.ErrorData(code=0, message=str(exc))  # the SDK dispatcher's answer, kept alike
-                reply = types.JSONRPCError(jsonrpc="2.0", id=dispatch.request_id, error=error)
+                    error = types.ErrorData(code=0, message=str(exc))  # as the SDK's dispatcher answers
+                message = types.JSONRPCError(jsonrpc="2.0", id=request.request_id, error=error)
+                reply = message.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n"
             finally:
-                self._in_flight.pop(dispatch.request_id, None)
-        if reply is None or dispatch.cancel_requested.is_set():
-            return  # the editor cancelled it: no reply, as the spec says
-        await self.send(reply)
+                self._in_flight.pop(request.request_id, None)
+        if reply is not None and not request.scope.cancel_called:
+            await self._writer.write_line(reply)
+        # A cancelled request gets no reply, as the spec says.
 
-    async def send(self, message: types.JSONRPCMessage) -> None:
-        assert self._writer is not None
-        await self._writer.send(SessionMessage(message))
+    def _progress(self, request: _LaneRequest) -> ProgressCallback:
+        writer = self._writer
+        assert writer is not None
+
+        async def forward(progress: float, total: float | None, message: str | None) -> None:
+            # As the SDK's dispatch context builds it (`_JSONRPCDispatchContext.progress`).
+            params: dict[str, Any] = {"progressToken": request.progress_token, "progress": progress}
+            if total is not None:
+                params["total"] = total
+            if message is not None:
+                params["message"] = message
+            await writer.write_line(
+                encode_line({"jsonrpc": "2.0", "method": "notifications/progress", "params": params})
+            )
+
+        return forward
 
 
-class _LaneDispatch:
-    """The `DispatchContext` of one lane request: what the SDK's dispatcher gives its handlers."""
+class _LaneRequest:
+    """One request the lane took: its id, progress token and cancel scope."""
 
-    __slots__ = ("_cancel_requested", "_lane", "_progress_token", "request_id", "scope")
+    __slots__ = ("progress_token", "request_id", "scope")
 
-    transport = _TRANSPORT
-    message_metadata = None
-    can_send_request = True
-
-    def __init__(
-        self, lane: DirectLane, request_id: types.RequestId, progress_token: types.ProgressToken | None
-    ) -> None:
-        self._lane = lane
+    def __init__(self, request_id: types.RequestId, progress_token: types.ProgressToken | None) -> None:
         self.request_id = request_id
-        self._progress_token = progress_token
-        self._cancel_requested: anyio.Event | None = None
+        self.progress_token = progress_token
         self.scope = anyio.CancelScope()
-
-    @property
-    def cancel_requested(self) -> anyio.Event:
-        if self._cancel_requested is None:
-            self._cancel_requested = anyio.Event()
-        return self._cancel_requested
-
-    async def send_raw_request(
-        self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None
-    ) -> dict[str, Any]:
-        runner = self._lane._runner
-        assert runner is not None
-        return await runner.connection.send_raw_request(method, params, opts)
-
-    async def notify(self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None) -> None:
-        # As the SDK's dispatcher: `params` left unset when None (it must not serialize as null).
-        if params is not None:
-            await self._lane.send(types.JSONRPCNotification(jsonrpc="2.0", method=method, params=dict(params)))
-        else:
-            await self._lane.send(types.JSONRPCNotification(jsonrpc="2.0", method=method))
-
-    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        if self._progress_token is None:
-            return
-        params: dict[str, Any] = {"progressToken": self._progress_token, "progress": progress}
-        if total is not None:
-            params["total"] = total
-        if message is not None:
-            params["message"] = message
-        await self.notify("notifications/progress", params)
 
 
 class _Worker:

@@ -7,8 +7,8 @@
   rejects becomes a tool error that names the server and says what was wrong, so the model
   reads it and the call does not look like a registry crash; for the other methods, which
   have no error result, it is a JSON-RPC error (-32603) with the same text. A valid result
-  goes on as the child sent it; the SDK's runner then gives it the surface's shape on every
-  path (fields the editor's version does not define are dropped).
+  goes on in the surface's shape (`ShapedResult`: fields the editor's version does not define
+  are dropped), as the SDK's runner would give it on every path.
 - 2026-07-28 editors require `resultType`; a handshake-era child's results get
   `"complete"` before they are checked.
 - `text_result(payload)` and `error_result(text)`: the registry's own tool results.
@@ -29,7 +29,7 @@ from pydantic import TypeAdapter, ValidationError
 from mcp_registry_server.mcp_client import RawJSON
 from mcp_registry_server.registry import CallOutcome, RequestError
 
-__all__ = ["error_result", "routed_result", "text_result"]
+__all__ = ["ShapedResult", "error_result", "routed_result", "text_result"]
 
 # How much of the surface's complaint an invalid-result error quotes.
 _PROBLEM_CHARS = 300
@@ -68,11 +68,17 @@ def routed_result(outcome: CallOutcome, method: str, version: str) -> dict[str, 
         return _invalid(outcome, method, f"the result is a {type(result).__name__}, not an object")
     if version in MODERN_PROTOCOL_VERSIONS and "resultType" not in result:
         result = {**result, "resultType": "complete"}
+    surface = _surface(method, version, result.get("resultType") == "input_required")
     try:
-        _surface(method, version, result.get("resultType") == "input_required").validate_python(result, by_name=False)
+        validated = surface.validate_python(result, by_name=False)
     except ValidationError as error:
         return _invalid(outcome, method, _first_problem(error))
-    return result
+    return ShapedResult(surface.dump_python(validated, by_alias=True, mode="json", exclude_none=True))
+
+
+class ShapedResult(dict[str, Any]):
+    """A result already in the surface's shape for the editor's version: the sieve would not
+    change it (it is idempotent), so the direct lane does not run it again."""
 
 
 def _invalid(outcome: CallOutcome, method: str, problem: str) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from mcp.shared.dispatcher import as_request_id
 from mcp.shared.message import SessionMessage
 from mcp_types import INVALID_REQUEST, PARSE_ERROR
 from pydantic import ValidationError
+from pydantic_core import from_json
 
 from mcp_registry_server.mcp_client.transport import LineSplitter
 from mcp_registry_server.mcp_client.wire import decode_line
@@ -196,6 +197,8 @@ class _Reply:
 def _parse(line: bytes) -> types.JSONRPCMessage | _Reply | None:
     """The message on `line` as the SDK's stdio transport reads it; for a malformed line, the reply
     it gets (None when there is nobody to answer: a malformed response)."""
+    if (request := _plain_request(line)) is not None:
+        return request
     text = line.decode("utf-8", errors="replace")
     try:
         message = types.jsonrpc_message_adapter.validate_json(text, by_name=False)
@@ -207,6 +210,26 @@ def _parse(line: bytes) -> types.JSONRPCMessage | _Reply | None:
         if isinstance(decoded, dict) and "id" in decoded:
             return _invalid_request(None, "its id must be a string or an integer")
     return message
+
+
+def _plain_request(line: bytes) -> types.JSONRPCRequest | None:
+    """The request on `line` when it is plainly one (the common case), without the union validation.
+
+    Plainly: an object with exactly jsonrpc "2.0", a str or int id, a str method and object (or
+    no) params: the SDK's union reads such a line as this same `JSONRPCRequest`. Anything else,
+    invalid UTF-8 included, takes the full path."""
+    try:
+        decoded = from_json(line)
+    except ValueError:
+        return None
+    if type(decoded) is not dict or decoded.keys() - _REQUEST_KEYS or decoded.get("jsonrpc") != "2.0":
+        return None
+    request_id, method, params = decoded.get("id"), decoded.get("method"), decoded.get("params", {})
+    if type(request_id) not in (int, str) or type(method) is not str or type(params) is not dict:
+        return None
+    if "params" not in decoded:
+        return types.JSONRPCRequest.model_construct(jsonrpc="2.0", id=request_id, method=method)
+    return types.JSONRPCRequest.model_construct(jsonrpc="2.0", id=request_id, method=method, params=params)
 
 
 def _malformed(text: str, error: ValidationError) -> _Reply | None:
@@ -240,6 +263,7 @@ def _error_reply(request_id: types.RequestId | None, code: int, message: str) ->
 
 
 _Routed = SessionMessage | _Reply
+_REQUEST_KEYS = frozenset({"jsonrpc", "id", "method", "params"})
 
 
 def _route(line: bytes, lane: Lane | None, backlog: deque[_Routed]) -> None:
