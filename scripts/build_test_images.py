@@ -104,6 +104,12 @@ SPECS: tuple[ImageSpec, ...] = (
         entrypoint=["python3", "/opt/mcp/misbehave_server.py"],
         files={"/opt/mcp/misbehave_server.py": "tests/images/misbehave/misbehave_server.py"},
     ),
+    ImageSpec(
+        name="modern",
+        pip=["mcp==2.3.0"],  # dual-era SDK: serves 2026-07-28 and the handshake era
+        entrypoint=["python3", "/opt/mcp/modern_server.py"],
+        files={"/opt/mcp/modern_server.py": "tests/images/modern/modern_server.py"},
+    ),
 )
 
 

@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mcp_registry_server.podman.labelled import labelled_container_names, remove_containers
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = REPO_ROOT / "QUICKSTART.md"
 MARKER = "<!-- check -->"
@@ -50,16 +52,6 @@ def checked_blocks(markdown: str) -> list[str]:
     return blocks
 
 
-def run_label_containers(label: str) -> list[str]:
-    listing = subprocess.run(
-        ["podman", "ps", "-a", "--filter", f"label={label}", "--format", "{{.Names}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return listing.stdout.split()
-
-
 def main() -> int:
     blocks = checked_blocks(QUICKSTART.read_text(encoding="utf-8"))
     if not blocks:
@@ -82,9 +74,9 @@ def main() -> int:
         }
         print(f"quickstart_check: {len(blocks)} checked block(s) from QUICKSTART.md, HOME={home}", flush=True)
         completed = subprocess.run(["bash", "-c", script], cwd=home, env=env, check=False, stderr=subprocess.STDOUT)
-    left = run_label_containers(run_label)
+    left = labelled_container_names(run_label)
     if left:
-        subprocess.run(["podman", "rm", "-f", "-t", "0", *left], capture_output=True, check=False)
+        remove_containers(left)
         print(f"quickstart_check: FAILED: containers left behind: {', '.join(left)}", file=sys.stderr)
         return 1
     if completed.returncode != 0:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +24,8 @@ from typing import Any
 import anyio
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from mcp_registry_server.podman.labelled import labelled_container_names, remove_containers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUN_LABEL = f"io.mcp-registry.workflow={secrets.token_hex(4)}"
@@ -55,13 +56,7 @@ def tool_ok(result: Any) -> str | None:
 
 
 def containers_of_this_run() -> list[str]:
-    listing = subprocess.run(
-        ["podman", "ps", "-a", "--filter", f"label={RUN_LABEL}", "--format", "{{.Names}}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return listing.stdout.split()
+    return labelled_container_names(RUN_LABEL)
 
 
 async def workflow(env: dict[str, str]) -> None:
@@ -140,9 +135,7 @@ def main() -> int:
             print(f"workflow FAILED: {type(error).__name__}: {error}", file=sys.stderr)
             return 1
         finally:
-            left = containers_of_this_run()
-            if left:
-                subprocess.run(["podman", "rm", "-f", "-t", "0", *left], capture_output=True, check=False)
+            remove_containers(containers_of_this_run())
     return 0
 
 

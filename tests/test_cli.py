@@ -118,8 +118,10 @@ def _all_parsers() -> list[tuple[str, Any]]:
 
 @pytest.mark.parametrize(("name", "parser"), _all_parsers(), ids=lambda value: value if isinstance(value, str) else "")
 def test_every_help_has_examples(name: str, parser: Any) -> None:
+    # The top-level help opens with the first steps; every command's help with its own examples.
+    heading = "get started:" if name == "" else "examples:"
     text = parser.format_help()
-    assert "examples:" in text or "get started:" in text, f"`mcp-registry {name} --help` has no examples"
+    assert f"\n{heading}\n  mcp-registry " in text, f"`mcp-registry {name} --help` has no {heading!r} section"
 
 
 @pytest.mark.parametrize("argv", [[], ["serve"], ["--log-level", "debug"]])

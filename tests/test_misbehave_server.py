@@ -1,12 +1,14 @@
 """Tests for the fault-test server in ``tests/images/misbehave/misbehave_server.py``.
 
 The script runs under the host Python over plain pipes, exactly as it runs in its container, and each
-test speaks newline-delimited JSON-RPC to it by hand. Reader threads drain stdout and stderr all the
+test speaks newline-delimited JSON-RPC to it by hand (one test drives it with the SDK's client, to prove
+the mid-call requests parse in a real client). Reader threads drain stdout and stderr all the
 time, so a test never deadlocks on a full pipe; every wait is bounded.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import queue
@@ -16,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -55,7 +57,7 @@ class MisbehaveProcess:
 
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
-        while chunk := self.proc.stderr.read1(65536):
+        while chunk := cast(io.BufferedReader, self.proc.stderr).read1(65536):
             self.stderr += chunk
 
     def send_raw(self, data: bytes) -> None:
@@ -94,6 +96,21 @@ class MisbehaveProcess:
                 return message
             self.unclaimed.append(message)
 
+    def next_server_request(self, timeout: float = TIMEOUT) -> JsonObject:
+        """The next server->client request (one with both `method` and `id`)."""
+        for index, message in enumerate(self.unclaimed):
+            if "method" in message and "id" in message:
+                return self.unclaimed.pop(index)
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self.next_message(max(deadline - time.monotonic(), 0.01))
+            if "method" in message and "id" in message:
+                return message
+            self.unclaimed.append(message)
+
+    def answer(self, request: JsonObject, result: JsonObject) -> None:
+        self.send({"jsonrpc": "2.0", "id": request["id"], "result": result})
+
     def call(self, name: str, arguments: JsonObject | None = None) -> JsonObject:
         request_id = self.request("tools/call", {"name": name, "arguments": arguments or {}})
         return self.response(request_id)["result"]
@@ -112,7 +129,7 @@ class MisbehaveProcess:
             line = self.lines.get(timeout=seconds)
         except queue.Empty:
             return
-        raise AssertionError(f"expected no output, got {line[:200]!r}")
+        raise AssertionError(f"expected no output, got {line!r:.200}")
 
     def close_stdin(self) -> None:
         assert self.proc.stdin is not None
@@ -167,7 +184,7 @@ def test_initialize_echoes_known_version_and_falls_back_to_latest(
     result = proc.initialize("2025-06-18")
     assert result == {
         "protocolVersion": "2025-06-18",
-        "capabilities": {"tools": {"listChanged": True}, "logging": {}},
+        "capabilities": {"tools": {"listChanged": True}, "logging": {}, "prompts": {}, "resources": {}},
         "serverInfo": {"name": "misbehave", "version": "1.0.0"},
     }
     assert proc.initialize("1999-01-01")["protocolVersion"] == "2025-11-25"
@@ -177,9 +194,9 @@ def test_ping_set_level_and_unknown_method(server: MisbehaveProcess) -> None:
     ping_id = server.request("ping")
     assert server.response(ping_id) == {"jsonrpc": "2.0", "id": ping_id, "result": {}}
     assert server.response(server.request("logging/setLevel", {"level": "warning"}))["result"] == {}
-    error = server.response(server.request("resources/list"))["error"]
+    error = server.response(server.request("no/such_method"))["error"]
     assert error["code"] == -32601
-    assert "resources/list" in error["message"]
+    assert "no/such_method" in error["message"]
 
 
 def test_malformed_json_gives_parse_error_and_serving_continues(server: MisbehaveProcess) -> None:
@@ -207,6 +224,9 @@ def test_tools_list_has_schemas_and_annotations(server: MisbehaveProcess) -> Non
         "env",
         "change_tools",
         "cancellations",
+        "ask",
+        "unknown_fields",
+        "invalid_result",
     ]
     assert all(tool["inputSchema"]["type"] == "object" and tool["description"] for tool in tools)
     echo = tools[0]
@@ -229,8 +249,8 @@ def test_tools_list_paginates(start: Callable[..., MisbehaveProcess]) -> None:
         cursor = result.get("nextCursor")
         if cursor is None:
             break
-    assert pages == 7
-    assert names[0] == "echo" and names[-1] == "cancellations" and len(set(names)) == 13
+    assert pages == 8
+    assert names[0] == "echo" and names[-1] == "invalid_result" and len(set(names)) == 16
     bad = proc.response(proc.request("tools/list", {"cursor": "not-a-cursor"}))
     assert bad["error"]["code"] == -32602
 
@@ -399,3 +419,273 @@ def test_start_delay_and_never_init(start: Callable[..., MisbehaveProcess]) -> N
     never.assert_silent(0.2)
     never.close_stdin()
     assert never.proc.wait(TIMEOUT) == 0
+
+
+# --- asking the client mid-call ------------------------------------------------------------------
+
+SAMPLED = {"role": "assistant", "content": {"type": "text", "text": "hello"}, "model": "m", "stopReason": "endTurn"}
+ACCEPTED = {"action": "accept", "content": {"name": "Ada", "count": 2}}
+ROOTS = {"roots": [{"uri": "file:///work", "name": "work"}]}
+
+
+def ask(server: MisbehaveProcess, **arguments: Any) -> int:
+    return server.request("tools/call", {"name": "ask", "arguments": arguments})
+
+
+def answers_of(result: JsonObject) -> list[JsonObject]:
+    assert result["isError"] is False, result
+    assert json.loads(text_of(result)) == result["structuredContent"]
+    return result["structuredContent"]["answers"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "method", "answer"),
+    [
+        ("sampling", "sampling/createMessage", SAMPLED),
+        ("elicitation", "elicitation/create", ACCEPTED),
+        ("roots", "roots/list", ROOTS),
+    ],
+)
+def test_ask_sends_one_request_and_reports_the_answer_verbatim(
+    server: MisbehaveProcess, kind: str, method: str, answer: JsonObject
+) -> None:
+    call_id = ask(server, asks=kind)
+    request = server.next_server_request()
+    assert request["method"] == method
+    assert isinstance(request["id"], str) and request["id"].startswith("misbehave-")
+    server.assert_silent(0.1)  # No reply before the client answered.
+    server.answer(request, answer)
+    assert answers_of(server.response(call_id)["result"]) == [{"ask": kind, "method": method, "result": answer}]
+
+
+def test_ask_request_shapes(start: Callable[..., MisbehaveProcess]) -> None:
+    proc = start()
+    proc.initialize("2025-11-25")
+    kinds = ["sampling", "sampling_tools", "elicitation", "roots"]
+    ask(proc, asks=kinds, concurrent=True)
+    requests = [proc.next_server_request() for _ in kinds]
+    prompt = [{"role": "user", "content": {"type": "text", "text": "misbehave asks: say hello"}}]
+    assert requests[0]["params"] == {"messages": prompt, "maxTokens": 64}
+    assert requests[1]["params"]["toolChoice"] == {"mode": "auto"}
+    assert [tool["name"] for tool in requests[1]["params"]["tools"]] == ["lookup"]
+    elicitation = requests[2]["params"]
+    assert elicitation["mode"] == "form" and elicitation["message"] == "misbehave asks: who are you?"
+    assert elicitation["requestedSchema"]["required"] == ["name"]
+    assert "params" not in requests[3]
+    assert len({request["id"] for request in requests}) == 4
+
+    older = start()
+    older.initialize("2025-06-18")
+    ask(older, asks="elicitation")
+    assert "mode" not in older.next_server_request()["params"]  # `mode` is new in 2025-11-25.
+
+
+def test_ask_sequence_asks_the_next_only_after_an_answer(server: MisbehaveProcess) -> None:
+    call_id = ask(server, asks=["elicitation", "sampling", "elicitation"])
+    first = server.next_server_request()
+    assert first["method"] == "elicitation/create"
+    server.assert_silent(0.2)
+    server.answer(first, ACCEPTED)
+    second = server.next_server_request()
+    assert second["method"] == "sampling/createMessage"
+    server.answer(second, SAMPLED)
+    third = server.next_server_request()
+    server.answer(third, {"action": "decline"})
+    assert [answer.get("result") for answer in answers_of(server.response(call_id)["result"])] == [
+        ACCEPTED,
+        SAMPLED,
+        {"action": "decline"},
+    ]
+
+
+def test_ask_concurrent_sends_all_before_waiting_and_keeps_the_order(server: MisbehaveProcess) -> None:
+    call_id = ask(server, asks=["sampling", "roots"], concurrent=True)
+    sampling, roots = server.next_server_request(), server.next_server_request()
+    assert (sampling["method"], roots["method"]) == ("sampling/createMessage", "roots/list")
+    server.answer(roots, ROOTS)  # Answer out of order.
+    server.assert_silent(0.1)
+    server.answer(sampling, SAMPLED)
+    answers = answers_of(server.response(call_id)["result"])
+    assert [(answer["ask"], answer["result"]) for answer in answers] == [("sampling", SAMPLED), ("roots", ROOTS)]
+
+
+def test_ask_reports_an_error_response_and_ignores_strangers(server: MisbehaveProcess) -> None:
+    call_id = ask(server, asks=["roots", "sampling"])
+    request = server.next_server_request()
+    server.send({"jsonrpc": "2.0", "id": "not-asked", "result": {}})
+    server.send({"jsonrpc": "2.0", "id": request["id"], "error": {"code": -32601, "message": "no roots", "data": [1]}})
+    server.answer(server.next_server_request(), SAMPLED)
+    assert answers_of(server.response(call_id)["result"]) == [
+        {"ask": "roots", "method": "roots/list", "error": {"code": -32601, "message": "no roots", "data": [1]}},
+        {"ask": "sampling", "method": "sampling/createMessage", "result": SAMPLED},
+    ]
+
+
+def test_ask_url_elicitation_completes_after_accept_only(server: MisbehaveProcess) -> None:
+    call_id = ask(server, asks=["elicitation_url", "elicitation_url"])
+    first = server.next_server_request()
+    params = first["params"]
+    elicitation_id = params["elicitationId"]
+    assert params == {
+        "mode": "url",
+        "message": "misbehave asks: open this page to continue",
+        "url": f"https://example.invalid/misbehave/consent?elicitation={elicitation_id}",
+        "elicitationId": elicitation_id,
+    }
+    server.answer(first, {"action": "accept"})
+    complete = server.next_message()
+    assert complete == {
+        "jsonrpc": "2.0",
+        "method": "notifications/elicitation/complete",
+        "params": {"elicitationId": elicitation_id},
+    }
+    second = server.next_server_request()
+    assert second["params"]["elicitationId"] != elicitation_id
+    server.answer(second, {"action": "decline"})
+    reply = server.next_message()  # No completion for a declined URL: the reply comes next.
+    assert reply["id"] == call_id
+    answers = answers_of(reply["result"])
+    assert answers[0] == {
+        "ask": "elicitation_url",
+        "method": "elicitation/create",
+        "elicitationId": elicitation_id,
+        "result": {"action": "accept"},
+    }
+    assert answers[1]["result"] == {"action": "decline"}
+
+
+def test_ask_cancelled_while_waiting_never_replies(server: MisbehaveProcess) -> None:
+    call_id = ask(server, asks="sampling")
+    request = server.next_server_request()
+    server.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": call_id}})
+    server.answer(request, SAMPLED)  # A late answer is dropped.
+    assert server.response(server.request("ping"))["result"] == {}
+    server.assert_silent(0.3)
+
+
+def test_ask_timeout_and_bad_arguments_are_tool_errors(server: MisbehaveProcess) -> None:
+    call_id = ask(server, asks="roots", timeout=0.2)
+    server.next_server_request()
+    timed_out = server.response(call_id)["result"]
+    assert timed_out["isError"] is True and "roots/list" in text_of(timed_out) and "0.2 s" in text_of(timed_out)
+    bad_arguments: list[JsonObject] = [
+        {"asks": "telepathy"},
+        {"asks": []},
+        {"asks": ["roots", 1]},
+        {"concurrent": "yes"},
+    ]
+    for bad in bad_arguments:
+        result = server.call("ask", bad)
+        assert result["isError"] is True, bad
+
+
+def test_ask_tool_prompt_and_resource_have_icons(server: MisbehaveProcess) -> None:
+    tools = server.response(server.request("tools/list"))["result"]["tools"]
+    ask_tool = next(tool for tool in tools if tool["name"] == "ask")
+    prompt = server.response(server.request("prompts/list"))["result"]["prompts"][0]
+    resource = server.response(server.request("resources/list"))["result"]["resources"][0]
+    for icons in (ask_tool["icons"], prompt["icons"], resource["icons"]):
+        assert icons[0]["src"].startswith("data:image/svg+xml;base64,") and icons[0]["sizes"] == ["any"]
+        assert icons[1]["theme"] == "dark"
+    assert ask_tool["inputSchema"]["properties"]["concurrent"] == {"type": "boolean", "default": False}
+
+
+def test_prompt_and_resource(server: MisbehaveProcess) -> None:
+    got = server.response(server.request("prompts/get", {"name": "greeting", "arguments": {"name": "Ada"}}))
+    assert got["result"]["messages"] == [{"role": "user", "content": {"type": "text", "text": "Hello, Ada!"}}]
+    assert server.response(server.request("prompts/get", {"name": "nope"}))["error"]["code"] == -32602
+    read = server.response(server.request("resources/read", {"uri": "misbehave://readme"}))["result"]
+    assert read["contents"][0]["uri"] == "misbehave://readme" and read["contents"][0]["text"].startswith("misbehave")
+    missing = server.response(server.request("resources/read", {"uri": "misbehave://nope"}))["error"]
+    assert missing == {"code": -32002, "message": "Resource not found", "data": {"uri": "misbehave://nope"}}
+    assert server.response(server.request("resources/templates/list"))["result"] == {"resourceTemplates": []}
+
+
+def test_unknown_fields_and_invalid_result(server: MisbehaveProcess) -> None:
+    assert server.call("unknown_fields") == {
+        "content": [{"type": "text", "text": "unknown fields", "x-misbehave-item": {"kept": True}}],
+        "isError": False,
+        "x-misbehave-top": {"kept": True, "list": [1, 2, 3]},
+    }
+    assert server.call("invalid_result") == {"content": "oops"}
+
+
+# --- server/discover (2026-07-28) before initialize ----------------------------------------------
+
+DISCOVER_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "probe", "version": "1"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [
+        ("", {"code": -32601, "message": "method not found: 'server/discover'"}),
+        ("invalid_params", {"code": -32602, "message": "Invalid request parameters", "data": ""}),
+    ],
+)
+def test_discover_is_an_error_and_initialize_still_works(
+    start: Callable[..., MisbehaveProcess], mode: str, error: JsonObject
+) -> None:
+    proc = start(MISBEHAVE_DISCOVER=mode)
+    discover_id = proc.request("server/discover", {"_meta": DISCOVER_META})
+    assert proc.response(discover_id) == {"jsonrpc": "2.0", "id": discover_id, "error": error}
+    assert proc.initialize("2025-11-25")["protocolVersion"] == "2025-11-25"
+    assert text_of(proc.call("echo", {"text": "after discover"})) == "after discover"
+
+
+def test_discover_ignored_or_crash(start: Callable[..., MisbehaveProcess]) -> None:
+    silent = start(MISBEHAVE_DISCOVER="ignore")
+    silent.request("server/discover", {"_meta": DISCOVER_META})
+    silent.assert_silent(0.3)
+    assert silent.initialize()["serverInfo"]["name"] == "misbehave"
+
+    crashing = start(MISBEHAVE_DISCOVER="crash")
+    crashing.request("server/discover", {"_meta": DISCOVER_META})
+    assert crashing.next_line() is None
+    assert crashing.proc.wait(TIMEOUT) == 1
+
+
+# --- the real SDK client answers the asks --------------------------------------------------------
+
+
+async def test_sdk_client_answers_every_kind_of_ask() -> None:
+    """The request shapes parse in the MCP SDK's client, and its answers come back intact."""
+    import mcp_types as types
+    from mcp.client.client import Client
+    from mcp.client.stdio import StdioServerParameters
+    from pydantic import FileUrl
+
+    async def sampling(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+        return types.CreateMessageResult(
+            role="assistant", content=types.TextContent(type="text", text="hello"), model="m", stop_reason="endTurn"
+        )
+
+    async def elicitation(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        if isinstance(params, types.ElicitRequestURLParams):
+            return types.ElicitResult(action="accept")
+        return types.ElicitResult(action="accept", content={"name": "Ada"})
+
+    async def roots(context: Any) -> types.ListRootsResult:
+        return types.ListRootsResult(roots=[types.Root(uri=FileUrl("file:///work"), name="work")])
+
+    params = StdioServerParameters(command=sys.executable, args=[str(SCRIPT)])
+    async with Client(
+        params,
+        mode="legacy",
+        sampling_callback=sampling,
+        sampling_capabilities=types.SamplingCapability(tools=types.SamplingToolsCapability()),
+        elicitation_callback=elicitation,
+        list_roots_callback=roots,
+    ) as client:
+        kinds = ["elicitation", "sampling", "roots", "elicitation_url", "sampling_tools"]
+        result = await client.call_tool("ask", {"asks": kinds, "concurrent": True})
+        answers = result.structured_content["answers"]
+        assert [answer["ask"] for answer in answers] == kinds
+        assert answers[0]["result"] == {"action": "accept", "content": {"name": "Ada"}}
+        assert answers[1]["result"]["content"] == {"type": "text", "text": "hello"}
+        assert answers[2]["result"] == {"roots": [{"uri": "file:///work", "name": "work"}]}
+        assert answers[3]["result"] == {"action": "accept"}
+        assert answers[4]["result"]["content"] == {"type": "text", "text": "hello"}

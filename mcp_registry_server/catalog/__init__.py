@@ -3,17 +3,16 @@
 A leaf of the package: the registry facade reads it, and it imports nothing above it.
 """
 
+from mcp_registry_server.catalog.collection import Catalog, CatalogWarning, search
 from mcp_registry_server.catalog.entry import CatalogEntry, EnvVar, KnownTool, SecretVar, Volume
 from mcp_registry_server.catalog.loader import (
     CATALOG_PATH_ENV,
-    Catalog,
-    CatalogWarning,
     bundled_catalog_dir,
     default_catalog_dirs,
     load_catalog,
     user_catalog_dir,
 )
-from mcp_registry_server.catalog.search import SearchHit, SearchIndex, closest_ids, search, tokenize
+from mcp_registry_server.catalog.search import SearchHit, SearchIndex, closest_ids, tokenize
 
 __all__ = [
     "CATALOG_PATH_ENV",

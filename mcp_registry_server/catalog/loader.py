@@ -11,8 +11,8 @@ Contract:
   `CatalogWarning` naming the file and the fields at fault. So is anything that is not a regular
   file (a FIFO would block the read forever) or is larger than `MAX_ENTRY_BYTES`. Loading never
   raises or hangs for bad content, and a directory that does not exist contributes nothing.
-- The result is an immutable `Catalog`: id -> entry, the file each entry came from, the warnings,
-  and a search index built once, on first use.
+- The result is an immutable `Catalog` (`collection`): id -> entry, the file each entry came
+  from, the warnings, and a search index built once, on first use.
 
 Directories are passed in by the caller (from its settings object); nothing here reads global
 configuration except `default_catalog_dirs`, which is given the environment explicitly.
@@ -23,17 +23,14 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import MappingProxyType
 
 import platformdirs
 from pydantic import ValidationError
 
+from mcp_registry_server.catalog.collection import Catalog, CatalogWarning
 from mcp_registry_server.catalog.entry import CatalogEntry
-from mcp_registry_server.catalog.search import SearchIndex
 
 CATALOG_PATH_ENV = "MCP_REGISTRY_CATALOG_PATH"
 APP_NAME = "mcp-registry"
@@ -41,70 +38,6 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 _FIX_HINT = "Fix or remove the file; until then its entry is not in the catalog."
 # An entry is a few KiB of TOML; anything much larger is not one.
 MAX_ENTRY_BYTES = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class CatalogWarning:
-    """A catalog file or directory that was skipped, and why."""
-
-    path: Path
-    message: str
-    # Dotted locations of the offending fields, e.g. "volumes[0].target"; empty for syntax errors.
-    fields: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
-class Catalog(Mapping[str, CatalogEntry]):
-    """An immutable mapping of entry id to `CatalogEntry`, in id order, with provenance."""
-
-    def __init__(
-        self,
-        entries: Iterable[CatalogEntry] = (),
-        *,
-        sources: Mapping[str, Path] | None = None,
-        warnings: Iterable[CatalogWarning] = (),
-    ) -> None:
-        by_id: dict[str, CatalogEntry] = {}
-        for entry in entries:
-            by_id[entry.id] = entry  # a later entry with the same id wins, as in load_catalog
-        self._entries: Mapping[str, CatalogEntry] = MappingProxyType(dict(sorted(by_id.items())))
-        known_sources = sources or {}
-        self._sources: Mapping[str, Path] = MappingProxyType(
-            {entry_id: known_sources[entry_id] for entry_id in self._entries if entry_id in known_sources}
-        )
-        self._warnings: tuple[CatalogWarning, ...] = tuple(warnings)
-
-    def __getitem__(self, entry_id: str) -> CatalogEntry:
-        return self._entries[entry_id]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __repr__(self) -> str:
-        return f"Catalog({len(self)} entries, {len(self._warnings)} warnings)"
-
-    @property
-    def warnings(self) -> tuple[CatalogWarning, ...]:
-        """Files and directories that were skipped while loading."""
-        return self._warnings
-
-    @property
-    def sources(self) -> Mapping[str, Path]:
-        """The file each entry was read from (absent for entries built in memory)."""
-        return self._sources
-
-    def source_of(self, entry_id: str) -> Path | None:
-        return self._sources.get(entry_id)
-
-    @cached_property
-    def search_index(self) -> SearchIndex:
-        """Token index for `catalog.search`, built on first use and kept for the catalog's life."""
-        return SearchIndex(self._entries.values())
 
 
 def bundled_catalog_dir() -> Path:

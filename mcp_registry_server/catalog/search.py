@@ -1,6 +1,7 @@
 """Ranked keyword search over the catalog, and "did you mean" suggestions for unknown ids.
 
-Contract: `search(catalog, query, limit)` lowercases the query and splits it on anything that is
+Contract: `SearchIndex(entries).search(query, limit)` (and `collection.search(catalog, query,
+limit)`, which uses the catalog's index) lowercases the query and splits it on anything that is
 not a letter or digit. Each token scores against five fields of every entry, strongest first:
 id and name, tags, tool names, description, tool descriptions. A token that equals a word of a
 field earns the field's full weight; a token that only begins a word earns less, and prefixes
@@ -21,12 +22,8 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from mcp_registry_server.catalog.entry import CatalogEntry
-
-if TYPE_CHECKING:
-    from mcp_registry_server.catalog.loader import Catalog
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -170,11 +167,6 @@ class SearchIndex:
             for position in best
             if scores[position] > 0
         ]
-
-
-def search(catalog: Catalog, query: str, limit: int = 10) -> list[SearchHit]:
-    """Return up to `limit` entries of `catalog` that match `query`, best first."""
-    return catalog.search_index.search(query, limit)
 
 
 def closest_ids(catalog: Mapping[str, CatalogEntry], text: str, n: int = 3) -> list[str]:

@@ -6,6 +6,7 @@
 - `runner`: start entries as interactive containers, make sure they go, remove orphans.
 - `ownership`: which process owns a container and whether it still lives.
 - `diagnostics`: known host failures of `podman run` and their remedies.
+- `labelled`: containers by label through the `podman` CLI, for scripts and tests beside the registry.
 - `errors`: `PodmanError` / `PodmanUnavailable`, worded for the user.
 """
 

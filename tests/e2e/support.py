@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -17,6 +16,8 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from mcp_registry_server.podman.command import LABEL_OWNER
+from mcp_registry_server.podman.labelled import labelled_container_names, remove_containers
+from mcp_registry_server.podman.labelled import labelled_containers as podman_labelled_containers
 from mcp_registry_server.podman.ownership import Owner, owner_is_alive
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -24,37 +25,23 @@ TEST_CATALOG_DIR = REPO_ROOT / "tests" / "catalog"
 WORKAROUND_CONF = REPO_ROOT / "build" / "podman" / "containers.conf"
 IMAGE_PREFIX = "localhost/mcp-registry-test"
 TEST_LABEL = "io.mcp-registry.test"
-IMAGE_NAMES = ("time", "sqlite", "git", "everything", "memory", "misbehave")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+IMAGE_NAMES = ("time", "sqlite", "git", "everything", "memory", "misbehave", "modern")
 
 
 def labelled_containers(label: str = TEST_LABEL) -> list[str]:
     """Names of all containers, running or not, that carry `label`."""
-    completed = subprocess.run(
-        ["podman", "ps", "-a", "--filter", f"label={label}", "--format", "{{.Names}}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return completed.stdout.split()
+    return labelled_container_names(label)
 
 
 def remove_test_containers() -> None:
     """Remove leftover test containers, but not those a live registry runs (a concurrent test session's)."""
-    completed = subprocess.run(
-        ["podman", "ps", "-a", "--filter", f"label={TEST_LABEL}", "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
     names: list[str] = []
-    for info in json.loads(completed.stdout or "[]"):
+    for info in podman_labelled_containers(TEST_LABEL):
         owner = Owner.parse((info.get("Labels") or {}).get(LABEL_OWNER, ""))
         if owner is not None and owner.host == socket.gethostname() and owner_is_alive(owner):
             continue
         names += info.get("Names") or []
-    if names:
-        subprocess.run(["podman", "rm", "--force", "--ignore", "--time", "0", *names], capture_output=True, check=False)
+    remove_containers(names)
 
 
 REGISTRY_EXECUTABLE = Path(sys.executable).with_name("mcp-registry")

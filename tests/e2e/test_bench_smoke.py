@@ -1,4 +1,4 @@
-"""`scripts/bench.py --quick` runs end to end and writes a complete report. No timing is asserted:
+"""`scripts/bench --quick` runs end to end and writes a complete report. No timing is asserted:
 the benchmark measures, docs/benchmarks.md records, and tests only check that every figure is there."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def test_quick_bench_writes_every_figure(
 ) -> None:
     report_path = tmp_path / "bench.json"
     completed = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts" / "bench.py"), "--quick", "--json", str(report_path)],
+        [sys.executable, str(REPO_ROOT / "scripts" / "bench"), "--quick", "--json", str(report_path)],
         capture_output=True,
         text=True,
         env=podman_env,

@@ -1,20 +1,27 @@
 """A deliberately misbehaving MCP server, used by the fault tests.
 
 Job: speak MCP JSON-RPC 2.0 over stdio (one JSON message per line, as the MCP stdio transport does)
-and offer tools that crash, hang, flood stdout/stderr, print garbage or send notifications, so the
-client and the router can be tested against each failure on purpose.
+and offer tools that crash, hang, flood stdout/stderr, print garbage, send notifications or ask the
+client mid-call, so the client and the router can be tested against each failure on purpose.
 
 Contract:
 - Runs on a bare python3 (3.11) in a Debian bookworm container: standard library only.
+- Speaks the handshake era (2024-11-05 ... 2025-11-25). ``server/discover`` (2026-07-28) is answered
+  as a pre-2026 server would (``MISBEHAVE_DISCOVER`` picks how), and a later ``initialize`` works.
 - Requests are served concurrently (one thread per ``tools/call``), so hangs and echoes can be in
   flight together. Every message is written whole under one lock, so messages never interleave.
+- ``ask`` sends server->client requests (ids ``"misbehave-<n>"``, strings, so they never collide
+  with a client's ids) and answers the call only after the client answered them, reporting each
+  response verbatim. It asks whatever it is told, whether or not the client declared the capability.
 - ``notifications/cancelled`` stops a pending call; a cancelled request never gets a reply.
 - Bad tool arguments and unknown tools give a ``CallToolResult`` with ``isError``; malformed JSON gives
   a -32700 error with ``id: null``; unknown methods give -32601. The server keeps serving after each.
 - EOF on stdin ends the process with code 0, even with calls still pending.
 - Environment: ``MISBEHAVE_PAGE_SIZE`` (tools/list page size, 0 = one page), ``MISBEHAVE_TOOL_COUNT``
   (extra ``synthetic_NNNN`` tools), ``MISBEHAVE_START_DELAY`` (seconds to sleep before reading input),
-  ``MISBEHAVE_NEVER_INIT=1`` (never answer ``initialize``).
+  ``MISBEHAVE_NEVER_INIT=1`` (never answer ``initialize``), ``MISBEHAVE_DISCOVER`` (how to answer
+  ``server/discover``: ``method_not_found`` (default, -32601), ``invalid_params`` (-32602, as servers
+  on the 1.x Python SDK answer), ``ignore`` (never answer), ``crash`` (exit 1 without answering)).
 """
 
 from __future__ import annotations
@@ -43,6 +50,17 @@ GARBAGE_LINES = (
 
 JsonObject = dict[str, Any]
 
+# A 16x16 red square, small enough to inline; the second icon exercises `theme` (2025-11-25).
+ICONS = [
+    {
+        "src": "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAxNiAxNiI+"
+        "PHJlY3Qgd2lkdGg9IjE2IiBoZWlnaHQ9IjE2IiBmaWxsPSJyZWQiLz48L3N2Zz4=",
+        "mimeType": "image/svg+xml",
+        "sizes": ["any"],
+    },
+    {"src": "https://example.invalid/misbehave-dark.png", "mimeType": "image/png", "sizes": ["48x48"], "theme": "dark"},
+]
+
 
 class ToolArgumentError(Exception):
     """Arguments of a tools/call do not fit the tool; reported as an isError result."""
@@ -58,6 +76,16 @@ class CallContext:
 
 
 @dataclass
+class OutgoingRequest:
+    """A server->client request waiting for the client's response (set by the reader thread)."""
+
+    request_id: str
+    method: str
+    answered: threading.Event = field(default_factory=threading.Event)
+    response: JsonObject | None = None
+
+
+@dataclass
 class ServerState:
     """Mutable state shared between the reader thread and the call threads."""
 
@@ -65,8 +93,12 @@ class ServerState:
     state_lock: threading.Lock = field(default_factory=threading.Lock)
     pending: dict[str, threading.Event] = field(default_factory=dict)
     cancelled_ids: set[str] = field(default_factory=set)
+    outgoing: dict[str, OutgoingRequest] = field(default_factory=dict)
+    outgoing_count: int = 0
+    elicitation_count: int = 0
     log_level: str = "debug"
     extra_tool_enabled: bool = False
+    protocol_version: str = "2025-11-25"
 
 
 STATE = ServerState()
@@ -107,8 +139,11 @@ def reply(request_id: Any, result: JsonObject) -> None:
     send({"jsonrpc": "2.0", "id": request_id, "result": result})
 
 
-def reply_error(request_id: Any, code: int, message: str) -> None:
-    send({"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}})
+def reply_error(request_id: Any, code: int, message: str, data: Any = None) -> None:
+    error: JsonObject = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    send({"jsonrpc": "2.0", "id": request_id, "error": error})
 
 
 def log_message(level: str, data: str) -> None:
@@ -130,6 +165,53 @@ def error_result(text: str) -> JsonObject:
 def write_stderr(data: bytes) -> None:
     sys.stderr.buffer.write(data)
     sys.stderr.buffer.flush()
+
+
+# --- asking the client ---------------------------------------------------------------------------
+
+
+def send_request(method: str, params: JsonObject | None) -> OutgoingRequest:
+    """Send a server->client request; the reader thread fills in the response when it comes."""
+    with STATE.state_lock:
+        STATE.outgoing_count += 1
+        outgoing = OutgoingRequest(f"misbehave-{STATE.outgoing_count}", method)
+        STATE.outgoing[request_key(outgoing.request_id)] = outgoing
+    message: JsonObject = {"jsonrpc": "2.0", "id": outgoing.request_id, "method": method}
+    if params is not None:
+        message["params"] = params
+    send(message)
+    return outgoing
+
+
+def await_response(outgoing: OutgoingRequest, ctx: CallContext, deadline: float) -> JsonObject | None:
+    """The client's response (a result or an error message), or None if the call was cancelled.
+
+    Raises TimeoutError at `deadline` (a time.monotonic() value).
+    """
+    # Poll so a cancellation of the tools/call also ends the wait.
+    while not outgoing.answered.wait(0.05):
+        if ctx.cancelled.is_set():
+            return None
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"no answer to {outgoing.method} (id {outgoing.request_id!r})")
+    assert outgoing.response is not None
+    return outgoing.response
+
+
+def forget_requests(sent: list[OutgoingRequest]) -> None:
+    """Stop expecting answers to `sent`; a late answer is then ignored like any stranger's."""
+    with STATE.state_lock:
+        for outgoing in sent:
+            STATE.outgoing.pop(request_key(outgoing.request_id), None)
+
+
+def handle_response(message: JsonObject) -> None:
+    """A response from the client: hand it to the call thread that asked; ignore strangers."""
+    with STATE.state_lock:
+        outgoing = STATE.outgoing.get(request_key(message.get("id")))
+    if outgoing is not None and not outgoing.answered.is_set():
+        outgoing.response = message
+        outgoing.answered.set()
 
 
 # --- argument checking ---------------------------------------------------------------------------
@@ -275,6 +357,130 @@ def tool_synthetic(args: JsonObject, ctx: CallContext) -> JsonObject | None:
     return text_result(json.dumps(args, sort_keys=True))
 
 
+ASK_KINDS = ("sampling", "sampling_tools", "elicitation", "elicitation_url", "roots")
+ELICITATION_SCHEMA: JsonObject = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "title": "Name", "description": "Who is answering."},
+        "count": {"type": "integer", "title": "Count", "minimum": 0},
+    },
+    "required": ["name"],
+}
+SAMPLING_TOOL: JsonObject = {
+    "name": "lookup",
+    "description": "Look a word up.",
+    "inputSchema": schema({"word": STRING}, ("word",)),
+}
+
+
+def ask_request(kind: str) -> tuple[str, JsonObject | None, str | None]:
+    """(method, params, elicitationId) of one question; the id only for URL-mode elicitation."""
+    if kind in ("sampling", "sampling_tools"):
+        params: JsonObject = {
+            "messages": [{"role": "user", "content": {"type": "text", "text": "misbehave asks: say hello"}}],
+            "maxTokens": 64,
+        }
+        if kind == "sampling_tools":
+            params["tools"] = [SAMPLING_TOOL]
+            params["toolChoice"] = {"mode": "auto"}
+        return "sampling/createMessage", params, None
+    if kind == "elicitation":
+        params = {"message": "misbehave asks: who are you?", "requestedSchema": ELICITATION_SCHEMA}
+        if STATE.protocol_version >= "2025-11-25":  # `mode` exists from 2025-11-25 on
+            params = {"mode": "form", **params}
+        return "elicitation/create", params, None
+    if kind == "elicitation_url":
+        with STATE.state_lock:
+            STATE.elicitation_count += 1
+            elicitation_id = f"misbehave-elicitation-{STATE.elicitation_count}"
+        params = {
+            "mode": "url",
+            "message": "misbehave asks: open this page to continue",
+            "url": f"https://example.invalid/misbehave/consent?elicitation={elicitation_id}",
+            "elicitationId": elicitation_id,
+        }
+        return "elicitation/create", params, elicitation_id
+    return "roots/list", None, None
+
+
+def arg_asks(args: JsonObject) -> list[str]:
+    value = args.get("asks", "elicitation")
+    asks = [value] if isinstance(value, str) else value
+    if not isinstance(asks, list) or not asks or any(kind not in ASK_KINDS for kind in asks):
+        raise ToolArgumentError(
+            f"argument 'asks' must be one of {ASK_KINDS} or a non-empty list of them, got {value!r}"
+        )
+    return asks
+
+
+def arg_bool(args: JsonObject, name: str, default: bool) -> bool:
+    value = args.get(name, default)
+    if not isinstance(value, bool):
+        raise ToolArgumentError(f"argument {name!r} must be a boolean, got {value!r}")
+    return value
+
+
+def tool_ask(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    """Ask the client each question in `asks`, one after another or all at once; report the answers."""
+    asks = arg_asks(args)
+    concurrent = arg_bool(args, "concurrent", False)
+    timeout = arg_number(args, "timeout", 60)
+    deadline = time.monotonic() + timeout
+    answers: list[JsonObject] = []
+    sent: list[OutgoingRequest] = []
+
+    def ask(kind: str) -> tuple[JsonObject, OutgoingRequest]:
+        method, params, elicitation_id = ask_request(kind)
+        answer: JsonObject = {"ask": kind, "method": method}
+        if elicitation_id is not None:
+            answer["elicitationId"] = elicitation_id
+        sent.append(send_request(method, params))
+        return answer, sent[-1]
+
+    def collect(answer: JsonObject, outgoing: OutgoingRequest) -> bool:
+        response = await_response(outgoing, ctx, deadline)
+        if response is None:
+            return False
+        if "error" in response:
+            answer["error"] = response["error"]
+        else:
+            answer["result"] = response.get("result")
+        answers.append(answer)
+        accepted = isinstance(answer.get("result"), dict) and answer["result"].get("action") == "accept"
+        if "elicitationId" in answer and accepted:
+            notify("notifications/elicitation/complete", {"elicitationId": answer["elicitationId"]})
+        return True
+
+    try:
+        if concurrent:
+            asked = [ask(kind) for kind in asks]
+            if not all(collect(answer, outgoing) for answer, outgoing in asked):
+                return None
+        else:
+            for kind in asks:
+                if not collect(*ask(kind)):
+                    return None
+    except TimeoutError as exc:
+        return error_result(f"{exc} within {timeout} s")
+    finally:
+        forget_requests(sent)
+    structured = {"answers": answers}
+    return text_result(json.dumps(structured, ensure_ascii=False), structured)
+
+
+def tool_unknown_fields(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    """A valid result plus fields no spec version defines, at the top level and in a content item."""
+    return {
+        "content": [{"type": "text", "text": "unknown fields", "x-misbehave-item": {"kept": True}}],
+        "isError": False,
+        "x-misbehave-top": {"kept": True, "list": [1, 2, 3]},
+    }
+
+
+def tool_invalid_result(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    return {"content": "oops"}
+
+
 Handler = Callable[[JsonObject, CallContext], JsonObject | None]
 
 BASE_TOOLS: list[tuple[JsonObject, Handler]] = [
@@ -389,6 +595,47 @@ BASE_TOOLS: list[tuple[JsonObject, Handler]] = [
         },
         tool_cancellations,
     ),
+    (
+        {
+            "name": "ask",
+            "title": "Ask the client",
+            "description": (
+                "Send server->client requests mid-call (sampling/createMessage, elicitation/create, roots/list), "
+                "wait for the answers, and report each response verbatim."
+            ),
+            "inputSchema": schema(
+                {
+                    "asks": {
+                        "oneOf": [
+                            {"type": "string", "enum": list(ASK_KINDS)},
+                            {"type": "array", "items": {"type": "string", "enum": list(ASK_KINDS)}, "minItems": 1},
+                        ],
+                        "default": "elicitation",
+                    },
+                    "concurrent": {"type": "boolean", "default": False},
+                    "timeout": {**NUMBER, "default": 60},
+                }
+            ),
+            "icons": ICONS,
+        },
+        tool_ask,
+    ),
+    (
+        {
+            "name": "unknown_fields",
+            "description": "Reply with a result carrying unknown fields at the top level and in a content item.",
+            "inputSchema": schema({}),
+        },
+        tool_unknown_fields,
+    ),
+    (
+        {
+            "name": "invalid_result",
+            "description": 'Reply with an invalid result: {"content": "oops"}.',
+            "inputSchema": schema({}),
+        },
+        tool_invalid_result,
+    ),
 ]
 
 EXTRA_TOOL: tuple[JsonObject, Handler] = (
@@ -432,12 +679,64 @@ def handle_initialize(request_id: Any, params: JsonObject) -> None:
         return
     requested = params.get("protocolVersion")
     version = requested if requested in SUPPORTED_PROTOCOL_VERSIONS else LATEST_PROTOCOL_VERSION
+    STATE.protocol_version = version
     result = {
         "protocolVersion": version,
-        "capabilities": {"tools": {"listChanged": True}, "logging": {}},
+        "capabilities": {"tools": {"listChanged": True}, "logging": {}, "prompts": {}, "resources": {}},
         "serverInfo": {"name": "misbehave", "version": "1.0.0"},
     }
     reply(request_id, result)
+
+
+def handle_discover(request_id: Any, params: JsonObject) -> None:
+    """`server/discover` (2026-07-28), answered the ways pre-2026 servers answer it."""
+    mode = os.environ.get("MISBEHAVE_DISCOVER") or "method_not_found"
+    if mode == "ignore":
+        return
+    if mode == "crash":
+        write_stderr(b"misbehave: crashing on server/discover\n")
+        STATE.write_lock.acquire(timeout=5)
+        os._exit(1)
+    if mode == "invalid_params":
+        reply_error(request_id, -32602, "Invalid request parameters", data="")
+        return
+    reply_error(request_id, -32601, "method not found: 'server/discover'")
+
+
+PROMPT: JsonObject = {
+    "name": "greeting",
+    "title": "Greeting",
+    "description": "One user message that greets `name`.",
+    "arguments": [{"name": "name", "description": "Who to greet (default: world).", "required": False}],
+    "icons": ICONS,
+}
+RESOURCE: JsonObject = {
+    "uri": "misbehave://readme",
+    "name": "readme",
+    "title": "Misbehave readme",
+    "description": "A short text resource.",
+    "mimeType": "text/plain",
+    "icons": ICONS,
+}
+RESOURCE_TEXT = "misbehave: a fault-injection MCP server for tests.\n"
+
+
+def handle_prompts_get(request_id: Any, params: JsonObject) -> None:
+    if params.get("name") != PROMPT["name"]:
+        reply_error(request_id, -32602, f"unknown prompt {params.get('name')!r}")
+        return
+    arguments = params.get("arguments") or {}
+    name = arguments.get("name", "world") if isinstance(arguments, dict) else "world"
+    message = {"role": "user", "content": {"type": "text", "text": f"Hello, {name}!"}}
+    reply(request_id, {"description": "A greeting.", "messages": [message]})
+
+
+def handle_resources_read(request_id: Any, params: JsonObject) -> None:
+    uri = params.get("uri")
+    if uri != RESOURCE["uri"]:
+        reply_error(request_id, -32002, "Resource not found", data={"uri": uri})
+        return
+    reply(request_id, {"contents": [{"uri": uri, "mimeType": "text/plain", "text": RESOURCE_TEXT}]})
 
 
 def handle_tools_list(request_id: Any, params: JsonObject) -> None:
@@ -513,6 +812,12 @@ REQUEST_HANDLERS: dict[str, Callable[[Any, JsonObject], None]] = {
     "tools/list": handle_tools_list,
     "tools/call": handle_tools_call,
     "logging/setLevel": handle_set_level,
+    "server/discover": handle_discover,
+    "prompts/list": lambda request_id, params: reply(request_id, {"prompts": [PROMPT]}),
+    "prompts/get": handle_prompts_get,
+    "resources/list": lambda request_id, params: reply(request_id, {"resources": [RESOURCE]}),
+    "resources/templates/list": lambda request_id, params: reply(request_id, {"resourceTemplates": []}),
+    "resources/read": handle_resources_read,
 }
 
 
@@ -529,7 +834,8 @@ def handle_line(line: bytes) -> None:
         return
     method = message.get("method")
     if method is None:
-        return  # A response to something we never asked; ignore it.
+        handle_response(message)  # The client answering an `ask`; anything else is ignored.
+        return
     params = message.get("params") or {}
     if "id" not in message:
         if method == "notifications/cancelled" and isinstance(params, dict):
