@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from mcp_registry_server.catalog import CatalogEntry, bundled_catalog_dir, load_catalog
+from mcp_registry_server.catalog.entry import volume_source_problem
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_FILES = sorted((REPO_ROOT / "catalog").glob("*.toml"))
@@ -89,11 +90,47 @@ def test_volume_target_must_be_absolute_and_stay_put(target: str) -> None:
     assert caught.value.errors()[0]["loc"][:3] == ("volumes", 0, "target")
 
 
-@pytest.mark.parametrize("source", ["", "/host:/ctr", "a,b", "x\x00y"])
-def test_volume_source_cannot_smuggle_mount_options(source: str) -> None:
-    volume = {"name": "data", "source": source, "target": "/data"}
-    with pytest.raises(ValidationError):
+# The one rule for a volume source; the catalog, the user's settings and the podman argv all use it.
+@pytest.mark.parametrize(
+    "source",
+    ["mcp-data", "my-volume.v2", "A_1", "v" * 255, "/home/me/code", "/", "/srv/a..b/c", "/" + "x" * 4095],
+)
+def test_volume_source_accepts_a_volume_name_or_a_plain_absolute_path(source: str) -> None:
+    assert volume_source_problem(source) is None
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("/host:/ctr", "with ':', ','"),
+        ("/a,b", "with ':', ','"),
+        ("/x\x00y", "control character"),
+        ("/bad\nline", "control character"),
+        ("/del\x7f", "control character"),
+        ("/srv/../etc", "'..' segments"),
+        ("/srv/..", "'..' segments"),
+        ("/" + "x" * 4096, "over 4096 characters"),
+        ("", "neither an absolute host path"),
+        ("relative/dir", "neither an absolute host path"),
+        ("./data", "neither an absolute host path"),
+        ("../../etc", "neither an absolute host path"),
+        ("~/code", "neither an absolute host path"),
+        ("-rm", "neither an absolute host path"),
+        (" spaced", "neither an absolute host path"),
+        ("vol name", "neither an absolute host path"),
+        ("v" * 256, "neither an absolute host path"),
+    ],
+)
+def test_volume_source_refuses_what_would_break_or_redirect_the_mount(source: str, reason: str) -> None:
+    problem = volume_source_problem(source)
+    assert problem is not None and reason in problem
+
+
+def test_a_catalog_volume_source_must_pass_the_rule() -> None:
+    volume = {"name": "data", "source": "/host:/ctr", "target": "/data"}
+    with pytest.raises(ValidationError, match=r"the source is a host path with ':'") as caught:
         CatalogEntry.model_validate(minimal(volumes=[volume]))
+    assert caught.value.errors()[0]["loc"][:3] == ("volumes", 0, "source")
 
 
 def test_writable_path_cannot_climb_out() -> None:

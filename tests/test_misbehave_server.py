@@ -227,6 +227,7 @@ def test_tools_list_has_schemas_and_annotations(server: MisbehaveProcess) -> Non
         "ask",
         "unknown_fields",
         "invalid_result",
+        "url_required",
     ]
     assert all(tool["inputSchema"]["type"] == "object" and tool["description"] for tool in tools)
     echo = tools[0]
@@ -249,8 +250,8 @@ def test_tools_list_paginates(start: Callable[..., MisbehaveProcess]) -> None:
         cursor = result.get("nextCursor")
         if cursor is None:
             break
-    assert pages == 8
-    assert names[0] == "echo" and names[-1] == "invalid_result" and len(set(names)) == 16
+    assert pages == 9
+    assert names[0] == "echo" and names[-1] == "url_required" and len(set(names)) == 17
     bad = proc.response(proc.request("tools/list", {"cursor": "not-a-cursor"}))
     assert bad["error"]["code"] == -32602
 
@@ -608,6 +609,12 @@ def test_unknown_fields_and_invalid_result(server: MisbehaveProcess) -> None:
         "x-misbehave-top": {"kept": True, "list": [1, 2, 3]},
     }
     assert server.call("invalid_result") == {"content": "oops"}
+
+
+def test_url_required_answers_error_32042(server: MisbehaveProcess) -> None:
+    response = server.response(server.request("tools/call", {"name": "url_required", "arguments": {}}))
+    assert response["error"]["code"] == -32042
+    assert response["error"]["data"]["elicitations"][0]["elicitationId"] == "misbehave-sign-in"
 
 
 # --- server/discover (2026-07-28) before initialize ----------------------------------------------

@@ -160,13 +160,12 @@ def test_names_podman_itself_reads_are_refused(name: str) -> None:
         build_run_argv(make_entry(), podman="podman", name="n", labels={}, env_names=[name], enabled_volumes={})
 
 
-@pytest.mark.parametrize(
-    "source",
-    ["relative/dir", "./data", "~/data", "/home/me:/etc", "/a,b", "/home/../etc", "", "-v", "vol name"],
-)
-def test_invalid_volume_source_is_rejected(source: str) -> None:
-    with pytest.raises(ValueError, match="volume 'data'"):
-        build_run_argv(RELAXED, podman="podman", name="n", labels={}, env_names=[], enabled_volumes={"data": source})
+def test_invalid_volume_source_is_rejected() -> None:
+    # The source rules are pinned once, in tests/test_catalog_entry.py; the argv checks them again.
+    with pytest.raises(ValueError, match=r"^volume 'data' of entry 'demo': the source '/home/me:/etc' is a host path"):
+        build_run_argv(
+            RELAXED, podman="podman", name="n", labels={}, env_names=[], enabled_volumes={"data": "/home/me:/etc"}
+        )
 
 
 def test_undeclared_volume_is_rejected() -> None:

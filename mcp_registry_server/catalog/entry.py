@@ -16,6 +16,33 @@ ENTRY_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 # Absolute container paths only: no `..`, no NUL, no `:` (it would split a podman mount spec).
 CONTAINER_PATH_PATTERN = r"^/[A-Za-z0-9._/@+-]*$"
+VOLUME_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
+MAX_HOST_PATH_CHARS = 4096
+
+
+def volume_source_problem(source: str) -> str | None:
+    """Why `source` cannot be mounted as a volume's source, or None when it can.
+
+    The one rule for a volume source, wherever it comes from (a catalog entry, the user's settings,
+    the container command line): a Podman volume name, or an absolute host path of at most
+    MAX_HOST_PATH_CHARS characters without ':' or ',' (they would split podman's mount spec), NUL or
+    other control characters, or '..' segments (the path would mean somewhere else than it says).
+    The reason reads after "the source": "the source {reason}".
+    """
+    if source.startswith("/"):
+        if any(char in ":," or ord(char) < 32 or ord(char) == 127 for char in source):
+            return "is a host path with ':', ',' or a control character, which would break the mount"
+        if ".." in source.split("/"):
+            return "is a host path with '..' segments; give a plain absolute path"
+        if len(source) > MAX_HOST_PATH_CHARS:
+            return f"is a host path over {MAX_HOST_PATH_CHARS} characters; give a shorter absolute path"
+        return None
+    if VOLUME_NAME_PATTERN.fullmatch(source):
+        return None
+    return (
+        "is neither an absolute host path (like /home/you/code) nor a Podman volume name (like my-data); "
+        "relative paths and '~' are not expanded"
+    )
 
 
 def _reject_parent_segments(path: str) -> str:
@@ -61,9 +88,9 @@ class Volume(_Strict):
 
     @field_validator("source")
     @classmethod
-    def _no_separator(cls, source: str) -> str:
-        if not source or ":" in source or "\x00" in source or "," in source:
-            raise ValueError("must be a volume name or an absolute host path without ':' or ','")
+    def _mountable_source(cls, source: str) -> str:
+        if problem := volume_source_problem(source):
+            raise ValueError(f"the source {problem}")  # the field path names which volume
         return source
 
     @field_validator("target")

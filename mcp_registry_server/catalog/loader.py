@@ -21,7 +21,6 @@ configuration except `default_catalog_dirs`, which is given the environment expl
 from __future__ import annotations
 
 import os
-import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -31,6 +30,7 @@ from pydantic import ValidationError
 
 from mcp_registry_server.catalog.collection import Catalog, CatalogWarning
 from mcp_registry_server.catalog.entry import CatalogEntry
+from mcp_registry_server.files import read_regular_file
 
 CATALOG_PATH_ENV = "MCP_REGISTRY_CATALOG_PATH"
 APP_NAME = "mcp-registry"
@@ -115,7 +115,7 @@ def _entry_files(directory: Path) -> tuple[list[Path], CatalogWarning | None]:
 
 def _read_entry_file(path: Path) -> CatalogEntry | CatalogWarning:
     try:
-        raw = _read_regular_file(path, MAX_ENTRY_BYTES)
+        raw = read_regular_file(path, MAX_ENTRY_BYTES)
     except OSError as error:
         return CatalogWarning(path, f"skipped: could not be read ({error.strerror or error}). {_FIX_HINT}")
     if raw is None:
@@ -134,16 +134,6 @@ def _read_entry_file(path: Path) -> CatalogEntry | CatalogWarning:
         return CatalogEntry.model_validate(data)
     except ValidationError as error:
         return _validation_warning(path, error)
-
-
-def _read_regular_file(path: Path, limit: int) -> bytes | None:
-    """Up to `limit` + 1 bytes of `path`; None when it is not a regular file (after symlinks)."""
-    # O_NONBLOCK: opening a FIFO that has no writer must not wait for one.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return handle.read(limit + 1)
 
 
 def _validation_warning(path: Path, error: ValidationError) -> CatalogWarning:

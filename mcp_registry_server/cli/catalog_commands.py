@@ -59,7 +59,7 @@ def search(options: argparse.Namespace) -> int:
 
 
 def list_entries(options: argparse.Namespace) -> int:
-    from mcp_registry_server.config_store import ConfigStore
+    from mcp_registry_server.config import ConfigStore
 
     settings = load_settings()
     catalog = load_catalog(settings)
@@ -120,7 +120,7 @@ def _entry_details(entry: Any, catalog: Any, config: dict[str, Any]) -> dict[str
 
 
 def info(options: argparse.Namespace) -> int:
-    from mcp_registry_server.config_store import ConfigStore
+    from mcp_registry_server.config import ConfigStore
 
     settings = load_settings()
     catalog = load_catalog(settings)

@@ -19,7 +19,7 @@ from mcp_registry_server.cli.output import CLIError, Style, emit_json, warn
 
 
 def _context(entry_id: str) -> tuple[Any, Any]:
-    from mcp_registry_server.config_store import ConfigStore
+    from mcp_registry_server.config import ConfigStore
 
     settings = load_settings()
     entry = find_entry(load_catalog(settings), entry_id)
@@ -133,7 +133,7 @@ def set_values(options: argparse.Namespace) -> int:
     if options.stdin and len(prompted) != 1:
         raise CLIError("--stdin reads one value: name exactly one KEY without '='.", exit_code=2)
     if prompted:
-        from mcp_registry_server.config_store import settable_keys
+        from mcp_registry_server.config import settable_keys
 
         valid = settable_keys(entry)
         for key in prompted:
@@ -150,7 +150,7 @@ def unset(options: argparse.Namespace) -> int:
 
 
 def _store(store: Any, entry: Any, values: dict[str, Any], *, as_json: bool) -> int:
-    from mcp_registry_server.config_store import ConfigError
+    from mcp_registry_server.config import ConfigError
 
     try:
         result = store.set_values(entry, values)

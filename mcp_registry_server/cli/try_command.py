@@ -116,7 +116,7 @@ def try_entry(options: argparse.Namespace) -> int:
         raise CLIError(f"--args is not JSON: {error}", hint='Give an object, e.g. --args \'{"query": "x"}\'.') from None
     if not isinstance(arguments, dict):
         raise CLIError("--args must be a JSON object.", exit_code=2)
-    from mcp_registry_server.config_store import ConfigStore
+    from mcp_registry_server.config import ConfigStore
 
     missing = ConfigStore(settings.config_dir).resolved_values(entry).missing_required
     if missing:

@@ -149,7 +149,7 @@ def apply_fixes(checks: list[Check], environ: Mapping[str, str] | None = None) -
 
 
 def _fix_permissions(settings: RegistrySettings) -> list[str]:
-    from mcp_registry_server.config_store import SECRETS_FILE
+    from mcp_registry_server.config import SECRETS_FILE
 
     done: list[str] = []
     if os.name == "posix" and settings.config_dir.is_dir():

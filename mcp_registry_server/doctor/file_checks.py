@@ -91,7 +91,7 @@ def _entry_ids(path: Path) -> set[str]:
 
 
 def check_config(settings: RegistrySettings, known_ids: set[str]) -> Check:
-    from mcp_registry_server.config_store import CONFIG_FILE, SECRETS_FILE, ConfigStore
+    from mcp_registry_server.config import CONFIG_FILE, SECRETS_FILE, ConfigStore
 
     directory = settings.config_dir
     if not directory.exists():

@@ -24,8 +24,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import difflib
-import os
-import secrets
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from typing import Any, Literal
 
 from mcp_registry_server.editors import jsonc
 from mcp_registry_server.editors.targets import Editor, is_carried
+from mcp_registry_server.files import timestamped_sibling, write_atomic
 
 __all__ = ["DEFAULT_NAME", "KEEP_BACKUPS", "EditPlan", "EditorConfigError", "apply", "plan_install", "plan_uninstall"]
 
@@ -205,12 +204,7 @@ def plan_uninstall(editor: Editor, path: Path, name: str = DEFAULT_NAME) -> Edit
 
 
 def _backup(path: Path, now: datetime) -> Path:
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    backup = path.with_name(f"{path.name}{BACKUP_MARK}{stamp}")
-    counter = 1
-    while backup.exists():
-        backup = path.with_name(f"{path.name}{BACKUP_MARK}{stamp}-{counter}")
-        counter += 1
+    backup = timestamped_sibling(path, BACKUP_MARK, now)
     shutil.copy2(path, backup)  # copies the mode too: a private config stays private
     return backup
 
@@ -221,23 +215,6 @@ def _prune_backups(path: Path) -> None:
     for old in backups[:-KEEP_BACKUPS]:
         with contextlib.suppress(OSError):
             old.unlink()
-
-
-def _write_atomic(path: Path, text: str, mode: int) -> None:
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(temp, flags, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 def apply(plan: EditPlan, now: datetime | None = None) -> Path | None:
@@ -261,7 +238,7 @@ def apply(plan: EditPlan, now: datetime | None = None) -> Path | None:
         if plan.after is None:
             path.unlink()
         else:
-            _write_atomic(path, plan.after, mode)
+            write_atomic(path, plan.after.encode("utf-8"), mode=mode)
         _prune_backups(path)
     except OSError as error:
         raise EditorConfigError(

@@ -1,10 +1,21 @@
-"""MCP on top of the JSON-RPC session: the initialize handshake, paginated listings, tool calls.
+"""MCP on top of the JSON-RPC session: the protocol era, paginated listings, tool calls.
 
 `MCPClient` is a `JSONRPCSession` (see `jsonrpc` for requests, timeouts, cancellation and the
-process lifecycle) with the MCP methods the registry needs. `initialize()` accepts only protocol
-versions the SDK can negotiate by handshake and records what the server declared. List methods
-follow `nextCursor` and stop with `MCPProtocolError` on a repeated cursor or after 1000 pages.
-Results are returned as the server sent them: validation belongs to the caller at the edge.
+process lifecycle) with the MCP methods the registry needs.
+
+`initialize()` finds the server's protocol era as the SDK's `Client(mode="auto")` does: it
+first asks `server/discover` (2026-07-28). A server that answers with a version we speak is a
+2026-07-28 server: no handshake follows (such servers refuse `initialize` on that connection),
+every later request carries the per-request envelope in `_meta` (version, client info,
+capabilities), and, when the server offers change notifications, one `subscriptions/listen`
+stream stays open so its `list_changed` notifications arrive like a handshake-era server's. Any
+error answer (old servers say -32601 or -32602) or no answer in time means a handshake-era
+server: `initialize` follows, accepting only versions the SDK negotiates by handshake.
+Either way the client records what the server declared (`server_capabilities`, …).
+
+List methods follow `nextCursor` and stop with `MCPProtocolError` on a repeated cursor or after
+1000 pages. Results are returned as the server sent them (a 2026-07-28 server's
+`InputRequiredResult` included): validation belongs to the caller at the edge.
 
 `hold_until_initialized()` lets a caller run the handshake in the background and use the client
 at once: until `initialize()` has finished, other requests and notifications wait for it, and if
@@ -15,19 +26,26 @@ it fails they fail with its error instead of reaching a server that was never in
 
 from __future__ import annotations
 
+import logging
+import math
 from typing import Any
 
 import anyio
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+from mcp_types import CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, PROTOCOL_VERSION_META_KEY
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION, MODERN_PROTOCOL_VERSIONS
 
-from .errors import MCPClientError, MCPProtocolError
+from .errors import MCPClientError, MCPProcessExitedError, MCPProtocolError, MCPRemoteError, MCPTimeoutError
 from .jsonrpc import JSONRPCSession, ProgressHandler
 
 __all__ = ["MCPClient"]
 
+logger = logging.getLogger(__name__)
+
 _MAX_PAGES = 1000
 # What may go out while the handshake is held: the handshake itself, and liveness/cancellation.
-_UNHELD = frozenset({"initialize", "ping", "notifications/initialized", "notifications/cancelled"})
+_UNHELD = frozenset({"initialize", "server/discover", "ping", "notifications/initialized", "notifications/cancelled"})
+# What a 2026-07-28 server may tell us about through a `subscriptions/listen` stream.
+_LISTEN_KINDS = {"tools": "toolsListChanged", "prompts": "promptsListChanged", "resources": "resourcesListChanged"}
 
 
 class MCPClient(JSONRPCSession):
@@ -36,6 +54,13 @@ class MCPClient(JSONRPCSession):
     _initialize_result: dict[str, Any] | None = None
     _held: anyio.Event | None = None
     _handshake_error: MCPClientError | None = None
+    _envelope: dict[str, Any] | None = None
+    """The `_meta` every request carries to a 2026-07-28 server; None for a handshake-era one."""
+
+    @property
+    def is_modern(self) -> bool:
+        """Whether the server speaks 2026-07-28 (found by `initialize()`)."""
+        return self._envelope is not None
 
     @property
     def protocol_version(self) -> str | None:
@@ -80,6 +105,9 @@ class MCPClient(JSONRPCSession):
     async def request(self, method: str, params: dict[str, Any] | None = None, **options: Any) -> Any:
         if self._held is not None:
             await self._pass_hold(method)
+        if self._envelope is not None:
+            params = dict(params or {})
+            params["_meta"] = {**self._envelope, **(params.get("_meta") or {})}
         return await super().request(method, params, **options)
 
     async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
@@ -94,10 +122,19 @@ class MCPClient(JSONRPCSession):
         protocol_version: str = LATEST_HANDSHAKE_VERSION,
         *,
         timeout: float | None = None,
+        discover: bool = True,
     ) -> dict[str, Any]:
-        """Performs the initialize handshake, records what the server said, sends initialized."""
+        """Finds the server's era and records what it said; see the module docstring.
+
+        Returns the initialize result, or for a 2026-07-28 server one built from its discover
+        result (`protocolVersion`, `capabilities`, `instructions`). `discover=False` skips the probe.
+        """
         try:
-            result = await self._initialize(client_info, capabilities, protocol_version, timeout=timeout)
+            result = None
+            if discover:
+                result = await self._discover(client_info, capabilities, timeout=timeout)
+            if result is None:
+                result = await self._initialize(client_info, capabilities, protocol_version, timeout=timeout)
         except MCPClientError as error:
             self._handshake_error = error
             raise
@@ -109,6 +146,59 @@ class MCPClient(JSONRPCSession):
                 self._held.set()
         self._held = None
         return result
+
+    async def _discover(
+        self, client_info: dict[str, Any], capabilities: dict[str, Any], *, timeout: float | None
+    ) -> dict[str, Any] | None:
+        """The server's discover result as an initialize result, or None: a handshake-era server."""
+        version = MODERN_PROTOCOL_VERSIONS[-1]
+        envelope = {
+            PROTOCOL_VERSION_META_KEY: version,
+            CLIENT_INFO_META_KEY: client_info,
+            CLIENT_CAPABILITIES_META_KEY: capabilities,
+        }
+        try:
+            found = await super().request(
+                "server/discover",
+                {"_meta": envelope},
+                timeout=timeout if timeout is not None else self.init_timeout,
+            )
+        except (MCPRemoteError, MCPTimeoutError, MCPProtocolError):
+            return None  # every refusal (or silence) is an old server's answer
+        supported = found.get("supportedVersions")
+        if not isinstance(supported, list) or version not in supported:
+            return None  # it speaks discover but offers no version we do: the handshake decides
+        self._envelope = envelope
+        result = {
+            "protocolVersion": version,
+            "capabilities": _dict_or_empty(found.get("capabilities")),
+            "serverInfo": _dict_or_empty((found.get("_meta") or {}).get("io.modelcontextprotocol/serverInfo")),
+        }
+        if isinstance(found.get("instructions"), str):
+            result["instructions"] = found["instructions"]
+        self._initialize_result = result
+        self._listen_for_changes()
+        return result
+
+    def _listen_for_changes(self) -> None:
+        """Opens the `subscriptions/listen` stream a 2026-07-28 server sends its change notifications on."""
+        wanted = {
+            flag: True
+            for kind, flag in _LISTEN_KINDS.items()
+            if _dict_or_empty(self.server_capabilities.get(kind)).get("listChanged")
+        }
+        if not wanted:
+            return
+
+        async def listen() -> None:
+            try:
+                await self.request("subscriptions/listen", {"notifications": wanted}, timeout=math.inf)
+            except (MCPRemoteError, MCPProcessExitedError, MCPProtocolError) as error:
+                logger.info("%s: no change notifications from the server: %s", self.name, error)
+            except MCPClientError:
+                pass  # closed
+
+        self._task_group.start_soon(listen, name=f"{self.name}: subscriptions/listen")
 
     async def _initialize(
         self,

@@ -148,10 +148,9 @@ class OpenRequest:
 
     def deliver(self, shown: frozenset[str], responses: dict[str, Any]) -> None:
         """The editor's answers (input key → response) to the asks it was shown."""
-        for key, ask in list(self._waiting.items()):
-            if key not in shown:
-                continue  # asked after the editor was shown the others: it goes out next round
-            if key in responses and isinstance(responses[key], dict):
+        for key in shown & self._waiting.keys():
+            ask = self._waiting.pop(key)  # answered now: the next `next_event` must not show it again
+            if isinstance(responses.get(key), dict):
                 ask.answer(result=responses[key])
             else:
                 ask.answer(error=RequestError(INVALID_PARAMS, f"The editor gave no answer to {ask.method} ({key})."))

@@ -13,7 +13,9 @@ tools/call result may stay `RawJSON`), `InputRequired` while parked, or, when th
 not be made or did not finish (unknown name, arguments that are not an object, a timeout after
 which the child was told to cancel, the server exiting mid-call, the child's JSON-RPC error),
 the registry's own error: tool error text for `tools/call`, a `RequestError` for the others
-(a child's JSON-RPC error keeps its code, message and data). Shaping a result for the editor's
+(a child's JSON-RPC error keeps its code, message and data). A child's -32042 (URL elicitation
+required, 2025-11-25) is a `RequestError` for `tools/call` too: the editor must see it to open
+the URL. Shaping a result for the editor's
 protocol version belongs to the server layer.
 """
 
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp_types import INTERNAL_ERROR
+from mcp_types.jsonrpc import URL_ELICITATION_REQUIRED
 
 from mcp_registry_server.mcp_client import (
     MCPClientError,
@@ -153,10 +156,11 @@ class CallRouter:
             else:
                 raise _Failed(f"{label}: the server kept asking for input after {MAX_INPUT_ROUNDS} rounds; gave up.")
         except _Failed as failure:
-            if method == "tools/call":
+            remote = failure.remote
+            if method == "tools/call" and (remote is None or remote.code != URL_ELICITATION_REQUIRED):
                 return CallOutcome.error(failure.text)
-            if failure.remote is not None:
-                raise RequestError(failure.remote.code, failure.remote.message, failure.remote.data) from None
+            if remote is not None:
+                raise RequestError(remote.code, remote.message, remote.data) from None
             raise RequestError(INTERNAL_ERROR, failure.text) from None
         finally:
             if deferred:

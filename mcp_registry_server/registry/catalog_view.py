@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mcp_registry_server.catalog import Catalog, CatalogEntry, closest_ids, search
-from mcp_registry_server.config_store import ConfigStore
+from mcp_registry_server.config import ConfigStore
 from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.router import ToolRouter
 

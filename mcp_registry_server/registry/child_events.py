@@ -2,8 +2,8 @@
 
 - `on_notification(prefix, method, params)`: a child's `list_changed` refreshes our tables first
   (the router's tools, the passthrough caches), then the editor is told; `resources/updated`
-  reaches the editor under the URI the editor knows; log messages are tagged
-  `<prefix>/<child's logger>`. Anything else is dropped.
+  reaches the editor under the URI the editor knows, `elicitation/complete` as it is; log
+  messages are tagged `<prefix>/<child's logger>`. Anything else is dropped.
 - `on_request(prefix, method, params)`: a child's sampling, elicitation or roots request (only
   those, and only when the editor declared the capability) is relayed to the editor at once,
   unless a 2026-07-28 request waits on that mount: then it is a question of the oldest such
@@ -67,6 +67,8 @@ class ChildEvents:
                 await self._editor.list_changed("prompts")
             case "notifications/resources/updated" if isinstance(params.get("uri"), str):
                 await self._editor.resource_updated(self._passthrough.exposed_uri_of(prefix, params["uri"]))
+            case "notifications/elicitation/complete" if isinstance(params.get("elicitationId"), str):
+                await self._editor.elicitation_complete(params["elicitationId"])
             case "notifications/message":
                 child_logger = params.get("logger")
                 name = f"{prefix}/{child_logger}" if isinstance(child_logger, str) and child_logger else prefix
@@ -106,7 +108,7 @@ class ChildEvents:
         if "roots" not in self._editor.client_capabilities():
             return
         for mount in list(self._router.mounts.values()):
-            if mount.client.is_alive:
+            if mount.client.is_alive and not mount.client.is_modern:  # 2026-07-28 has no such notification
                 try:
                     await mount.client.notify("notifications/roots/list_changed")
                 except MCPClientError as error:

@@ -35,6 +35,10 @@ class EditorLink(Protocol):
 
     async def log(self, level: str, data: Any, logger_name: str) -> None: ...
 
+    async def elicitation_complete(self, elicitation_id: str) -> None:
+        """A URL-mode elicitation the editor opened has been completed (2025-11-25)."""
+        ...
+
     async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
         """Relay a server→client request to the editor now; raise `RequestError` with its error."""
         ...

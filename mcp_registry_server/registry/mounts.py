@@ -27,7 +27,7 @@ from anyio.abc import TaskGroup
 
 from mcp_registry_server import __version__
 from mcp_registry_server.catalog import CatalogEntry
-from mcp_registry_server.config_store import ConfigStore
+from mcp_registry_server.config import ConfigStore
 from mcp_registry_server.container_logs import ContainerLogWriter
 from mcp_registry_server.mcp_client import ClientManager, MCPClient, MCPClientError
 from mcp_registry_server.podman.api import PodmanAPI

@@ -28,7 +28,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from mcp_registry_server.catalog import Catalog
-from mcp_registry_server.config_store import ConfigError, ConfigStore
+from mcp_registry_server.config import ConfigError, ConfigStore
 from mcp_registry_server.mcp_client import ClientManager
 from mcp_registry_server.registry.asks import ParkedRequests
 from mcp_registry_server.registry.calls import CallRouter

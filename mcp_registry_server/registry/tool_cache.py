@@ -17,12 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
+
+from mcp_registry_server.files import write_atomic
 
 __all__ = ["ToolCache"]
 
@@ -79,14 +78,6 @@ class ToolCache:
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             data = json.dumps({"tools": tools}, separators=(",", ":"), ensure_ascii=False).encode()
-            fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".tools-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as file:
-                    file.write(data)
-                os.replace(temp, self._path(key))
-            except BaseException:
-                with suppress(OSError):
-                    os.unlink(temp)
-                raise
+            write_atomic(self._path(key), data, durable=False)  # a cache: a lost write is only a miss
         except (OSError, TypeError, ValueError) as error:
             logger.warning("could not store the tool list in %s: %s", self.directory, error)

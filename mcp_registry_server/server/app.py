@@ -39,7 +39,7 @@ from mcp_types import INVALID_PARAMS
 
 from mcp_registry_server import __version__
 from mcp_registry_server.catalog import load_catalog
-from mcp_registry_server.config_store import ConfigStore
+from mcp_registry_server.config import ConfigStore
 from mcp_registry_server.registry import Registry, open_registry
 from mcp_registry_server.registry.podman_link import PodmanLink
 from mcp_registry_server.server.editor_session import EditorSession

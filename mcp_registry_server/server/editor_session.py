@@ -142,6 +142,11 @@ class EditorSession:
         params = types.LoggingMessageNotificationParams(level=level, data=data, logger=logger_name)  # type: ignore[arg-type]
         await _best_effort(self._handshake.session.send_notification(types.LoggingMessageNotification(params=params)))
 
+    async def elicitation_complete(self, elicitation_id: str) -> None:
+        # Defined from 2025-11-25 on; 2026-07-28 has no such notification (the retry carries the answer).
+        if self._handshake is not None and not self.is_modern and self.protocol_version == "2025-11-25":
+            await _best_effort(self._handshake.session.send_elicit_complete(elicitation_id))
+
     async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
         if self._handshake is None or self.is_modern:
             raise RequestError(

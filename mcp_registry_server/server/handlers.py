@@ -31,6 +31,7 @@ from mcp.server.subscriptions import ListenHandler
 from mcp.shared.exceptions import MCPError
 from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
+from mcp_types.jsonrpc import URL_ELICITATION_REQUIRED
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_registry_server.registry import CallOutcome, InputRequired, Registry, RegistryError, RequestError
@@ -143,7 +144,7 @@ class EditorHandlers:
     async def tool_call(
         self, name: str, arguments: Any, params: Mapping[str, Any] | None, call: ToolCall, version: str
     ) -> dict[str, Any]:
-        """tools/call, for both dispatch paths: never raises; failures are tool errors."""
+        """tools/call, for both dispatch paths: failures are tool errors, except a child's -32042."""
         try:
             registry = self._registry()
             if (state := _request_state(version, params)) is not None:
@@ -153,8 +154,12 @@ class EditorHandlers:
             else:
                 await registry.mounts.wait_for_autostart()
                 outcome = await registry.calls.call_tool(name, arguments, call.progress, mode=call.mode)
-        except (RegistryError, ArgumentError, RequestError) as error:
-            return error_result(str(error) if not isinstance(error, RequestError) else error.message)
+        except RequestError as error:
+            if error.code == URL_ELICITATION_REQUIRED:
+                raise MCPError(error.code, error.message, error.data) from None  # the editor opens the URL
+            return error_result(error.message)
+        except (RegistryError, ArgumentError) as error:
+            return error_result(str(error))
         except MCPError as error:
             return error_result(error.error.message)
         except Exception:

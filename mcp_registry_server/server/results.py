@@ -10,7 +10,8 @@
   goes on in the surface's shape (`ShapedResult`: fields the editor's version does not define
   are dropped), as the SDK's runner would give it on every path.
 - 2026-07-28 editors require `resultType`; a handshake-era child's results get
-  `"complete"` before they are checked.
+  `"complete"` before they are checked. A 2026-07-28 child's `serverInfo` stamp is taken off:
+  to the editor, the registry is the server (the SDK stamps the registry's).
 - `text_result(payload)` and `error_result(text)`: the registry's own tool results.
 """
 
@@ -21,7 +22,7 @@ from functools import cache
 from types import UnionType
 from typing import Any, get_args
 
-from mcp_types import INTERNAL_ERROR
+from mcp_types import INTERNAL_ERROR, SERVER_INFO_META_KEY
 from mcp_types.methods import SERVER_RESULTS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import TypeAdapter, ValidationError
@@ -66,6 +67,10 @@ def routed_result(outcome: CallOutcome, method: str, version: str) -> dict[str, 
     result = outcome.result.decode() if isinstance(outcome.result, RawJSON) else outcome.result
     if not isinstance(result, dict):
         return _invalid(outcome, method, f"the result is a {type(result).__name__}, not an object")
+    meta = result.get("_meta")
+    if isinstance(meta, dict) and SERVER_INFO_META_KEY in meta:
+        # A 2026-07-28 child's identity stamp: the editor's server is the registry, which stamps its own.
+        result = {**result, "_meta": {k: v for k, v in meta.items() if k != SERVER_INFO_META_KEY}}
     if version in MODERN_PROTOCOL_VERSIONS and "resultType" not in result:
         result = {**result, "resultType": "complete"}
     surface = _surface(method, version, result.get("resultType") == "input_required")

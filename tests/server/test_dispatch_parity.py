@@ -42,7 +42,9 @@ SCRIPT = {
         "notobject": {"reply": json.dumps({"jsonrpc": "2.0", "id": "ID", "result": 5})},
         "big": {"reply": _reply({"content": [{"type": "text", "text": BIG_TEXT}]})},
         "structured": {
-            "reply": _reply({"content": [{"type": "text", "text": "{}"}], "structuredContent": {"n": 1}, "isError": False})
+            "reply": _reply(
+                {"content": [{"type": "text", "text": "{}"}], "structuredContent": {"n": 1}, "isError": False}
+            )
         },
     },
 }
@@ -129,7 +131,11 @@ def anything(version: str, messages: list[dict[str, Any]]) -> None:
 INVALID = "fake server (prefix 'fake') returned an invalid tools/call result"
 CASES: list[tuple[str, Line, Check]] = [
     ("echo", call("fake_echo", {"a": 1}), ok('{"a": 1}')),
-    ("echo through registry_exec", call("registry_exec", {"tool_name": "fake_echo", "arguments": {"a": 1}}), ok('{"a": 1}')),
+    (
+        "echo through registry_exec",
+        call("registry_exec", {"tool_name": "fake_echo", "arguments": {"a": 1}}),
+        ok('{"a": 1}'),
+    ),
     ("invalid child result", call("fake_oops", {}), tool_error(INVALID)),
     ("invalid result through registry_exec", call("registry_exec", {"tool_name": "fake_oops"}), tool_error(INVALID)),
     ("unknown fields are dropped", call("fake_extra", {}), stripped),
@@ -171,11 +177,16 @@ async def transcripts(tmp_path: Path, version: str, *, lane: bool) -> dict[str, 
         for number, (case, line, _) in enumerate(CASES, start=100):
             line_bytes = line(version, number)
             if version == MODERN and b'"id":' in line_bytes and b"tools/" in line_bytes:
-                assert b"io.modelcontextprotocol/protocolVersion" in line_bytes or b"[1]" in line_bytes or case in {
-                    "a batch",
-                    "id true",
-                    "jsonrpc 1.0",
-                }
+                assert (
+                    b"io.modelcontextprotocol/protocolVersion" in line_bytes
+                    or b"[1]" in line_bytes
+                    or case
+                    in {
+                        "a batch",
+                        "id true",
+                        "jsonrpc 1.0",
+                    }
+                )
             seen[case] = await _exchange(wire, line_bytes, response_id(case, number))
         if lane:
             taken = serving.lane.requests_taken if serving.lane else 0

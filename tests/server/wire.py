@@ -74,14 +74,14 @@ class EditorWire:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
 
-    async def exchange(self, line: bytes, request_id: Any, *, timeout: float = 20) -> list[dict[str, Any]]:
+    async def exchange(self, line: bytes, request_id: Any, *, seconds: float = 20) -> list[dict[str, Any]]:
         """Sends `line`; returns the messages until (and with) the response to `request_id`."""
         await self.send(line)
-        return await self.until_response(request_id, timeout=timeout)
+        return await self.until_response(request_id, seconds=seconds)
 
-    async def until_response(self, request_id: Any, *, timeout: float = 20) -> list[dict[str, Any]]:
+    async def until_response(self, request_id: Any, *, seconds: float = 20) -> list[dict[str, Any]]:
         seen: list[dict[str, Any]] = []
-        with anyio.fail_after(timeout):
+        with anyio.fail_after(seconds):
             while True:
                 message = await self.next_message()
                 seen.append(message)
@@ -100,7 +100,7 @@ class EditorWire:
     async def call(self, version: str, request_id: Any, name: str, arguments: dict[str, Any] | None = None) -> Any:
         """A tools/call; returns the response's result (asserting there was no error)."""
         params: dict[str, Any] = {"name": name, "arguments": arguments or {}}
-        messages = await self.exchange(request(version, request_id, "tools/call", params), request_id, timeout=60)
+        messages = await self.exchange(request(version, request_id, "tools/call", params), request_id, seconds=60)
         assert "result" in messages[-1], messages
         return messages[-1]["result"]
 
@@ -141,6 +141,12 @@ async def running_registry(
         for fd in (to_registry_w, from_registry_r):
             os.set_blocking(fd, False)
         serving: list[Serving] = []
+        started = anyio.Event()
+
+        def on_start(what: Serving) -> None:
+            serving.append(what)
+            started.set()
+
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(
@@ -149,12 +155,11 @@ async def running_registry(
                         fds=(to_registry_r, from_registry_w),
                         podman=podman,  # type: ignore[arg-type]
                         lane=lane,
-                        started=serving.append,
+                        started=on_start,
                     )
                 )
                 with anyio.fail_after(10):
-                    while not serving:
-                        await anyio.sleep(0.01)
+                    await started.wait()
                 yield EditorWire(to_registry_w, from_registry_r), serving[0]
                 os.close(to_registry_w)  # EOF: the registry shuts down and serve returns
                 to_registry_w = -1

@@ -481,6 +481,18 @@ def tool_invalid_result(args: JsonObject, ctx: CallContext) -> JsonObject | None
     return {"content": "oops"}
 
 
+def tool_url_required(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    """Answer with the 2025-11-25 URL-elicitation-required error (-32042), as a server needing consent does."""
+    elicitation = {
+        "mode": "url",
+        "message": "misbehave needs you to sign in first",
+        "url": "https://example.invalid/misbehave/sign-in",
+        "elicitationId": "misbehave-sign-in",
+    }
+    reply_error(ctx.request_id, -32042, "URL elicitation required", {"elicitations": [elicitation]})
+    return None
+
+
 Handler = Callable[[JsonObject, CallContext], JsonObject | None]
 
 BASE_TOOLS: list[tuple[JsonObject, Handler]] = [
@@ -635,6 +647,14 @@ BASE_TOOLS: list[tuple[JsonObject, Handler]] = [
             "inputSchema": schema({}),
         },
         tool_invalid_result,
+    ),
+    (
+        {
+            "name": "url_required",
+            "description": "Reply with error -32042 (URL elicitation required) naming one URL to open.",
+            "inputSchema": schema({}),
+        },
+        tool_url_required,
     ),
 ]
 
