@@ -11,6 +11,8 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
 - `MCP_REGISTRY_PODMAN`        the podman executable (default: `podman` on PATH)
 - `MCP_REGISTRY_AUTOSTART`     entries to activate at startup: `id[:prefix]`, comma-separated; list
                                requests wait (up to the init timeout) for them to be ready
+- `MCP_REGISTRY_DIRECT_LANE`   `off`: every request through the SDK's own loop (the direct lane
+                               answers the same, faster; this is for ruling it out)
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -42,6 +44,17 @@ def _positive_float(environ: Mapping[str, str], name: str, default: float) -> fl
     if not 0 < value <= 86_400:
         raise ValueError(f"{name}={raw!r} must be between 0 and 86400 seconds")
     return value
+
+
+def _switch(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "on", "true", "yes"}:
+        return True
+    if raw in {"0", "off", "false", "no"}:
+        return False
+    raise ValueError(f"{name}={raw!r} must be on or off")
 
 
 def parse_labels(raw: str) -> dict[str, str]:
@@ -87,6 +100,8 @@ class RegistrySettings:
     max_call_timeout: float | None = None
     init_timeout: float = 60.0
     autostart: tuple[tuple[str, str | None], ...] = ()
+    # Routed tool calls and tool lists take the direct lane (server/lane.py); False: the SDK's loop.
+    direct_lane: bool = True
     # Where tool lists of started servers are kept (see `tool_cache`); None: no cache.
     cache_dir: Path | None = None
     # Removing a server: how long the child gets to exit after its stdin closes.
@@ -117,4 +132,5 @@ class RegistrySettings:
             max_call_timeout=max_call_timeout,
             init_timeout=_positive_float(env, "MCP_REGISTRY_INIT_TIMEOUT", 60.0),
             autostart=parse_autostart(env.get("MCP_REGISTRY_AUTOSTART", "")),
+            direct_lane=_switch(env, "MCP_REGISTRY_DIRECT_LANE", default=True),
         )

@@ -59,6 +59,12 @@ class CallOutcome:
         return cls({"content": [{"type": "text", "text": text}], "isError": True})
 
 
+def _shaped(outcome: CallOutcome, shape: Callable[[dict[str, Any]], dict[str, Any]] | None) -> CallOutcome:
+    if shape is not None and isinstance(outcome.result, dict):
+        return CallOutcome(shape(outcome.result), outcome.server)
+    return outcome
+
+
 class _Failed(Exception):
     """A routed request that could not finish; `text` says why and what to do."""
 
@@ -116,15 +122,14 @@ class CallRouter:
 
         `shape` maps the child's final result (a dict) before it becomes the outcome."""
         open_request = OpenRequest(mode, self._editor, progress)
+        if mode == "relay":  # the common case, kept to one await
+            outcome = await self._drive(mount, method, params, open_request, raw=raw, label=label or method)
+            return _shaped(outcome, shape)
 
         async def drive(open_request: OpenRequest) -> CallOutcome:
             outcome = await self._drive(mount, method, params, open_request, raw=raw, label=label or method)
-            if shape is not None and isinstance(outcome.result, dict):
-                return CallOutcome(shape(outcome.result), outcome.server)
-            return outcome
+            return _shaped(outcome, shape)
 
-        if mode == "relay":
-            return await drive(open_request)
         return await self._parked.start(open_request, drive)
 
     async def resume(

@@ -121,14 +121,15 @@ async def serve(
     *,
     fds: tuple[int, int] | None = None,
     podman: PodmanLink | None = None,
-    lane: bool = True,
+    lane: bool | None = None,
     started: Callable[[Serving], None] | None = None,
 ) -> None:
     """Serve the editor over stdio (or `fds`) until it disconnects or a signal arrives.
 
-    For tests: `podman` replaces the Podman connection (fake containers), `lane=False` sends
-    every request through the SDK's loop (the parity test compares both), and `started` is
-    told what runs."""
+    For tests: `podman` replaces the Podman connection (fake containers), `lane` overrides
+    `settings.direct_lane` (the parity test compares both paths), and `started` is told what runs."""
+    if lane is None:
+        lane = settings.direct_lane
     catalog = load_catalog(settings.catalog_dirs)
     for warning in catalog.warnings:
         logger.warning("%s", warning)

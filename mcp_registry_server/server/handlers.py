@@ -137,6 +137,11 @@ class EditorHandlers:
         registry = await self._ready()
         return paginate([*REGISTRY_TOOLS, *registry.router.exposed_tools()], "tools", cursor)
 
+    async def tool_list_generation(self) -> object:
+        """What `tool_list`'s pages are made of, once the autostart is done: the same object until
+        a mount's tools change (the direct lane keeps its shaped pages while it stays the same)."""
+        return (await self._ready()).router.exposed_tools()
+
     async def call_tool(self, ctx: Context, params: types.CallToolRequestParams) -> dict[str, Any]:
         call = self._tool_call(ctx)
         return await self.tool_call(params.name, params.arguments, ctx.params, call, ctx.protocol_version)

@@ -12,7 +12,7 @@ holds the two paths to the same answers on every protocol version:
 - progress under the request's token, read with the SDK's `progress_token_from_params`.
 
 Contract:
-- `offer(message)` takes a request only when: it is `tools/call` or `tools/list`, a
+- `take(request)` takes a request only when: it is `tools/call` or `tools/list`, a
   handshake-era editor's `initialize` has been answered (`EditorSession.handshake_version`), the
   request carries no 2026-07-28 envelope and no `requestState` (the SDK's middleware owns both),
   and its id is not in flight here. Everything else goes to the SDK.
@@ -40,7 +40,7 @@ from mcp_registry_server.registry import ProgressCallback
 from mcp_registry_server.server.editor_session import EditorSession
 from mcp_registry_server.server.handlers import EditorHandlers
 from mcp_registry_server.server.registry_tools import ToolCall
-from mcp_registry_server.server.stdio_transport import WireWriter
+from mcp_registry_server.server.stdio_transport import PlainRequest, WireWriter
 from mcp_registry_server.server.wire_shape import check_request, wire_result
 
 __all__ = ["DirectLane"]
@@ -66,6 +66,9 @@ class DirectLane:
         self._in_flight: dict[types.RequestId, _LaneRequest] = {}
         self._idle: list[_Worker] = []
         self.requests_taken = 0
+        # tools/list pages as sent, for the router's current tools (`tool_list_generation`).
+        self._pages_of: object = None
+        self._pages: dict[tuple[str | None, str], dict[str, Any]] = {}
 
     def bind(self, writer: WireWriter, tasks: TaskGroup) -> None:
         self._writer = writer
@@ -74,14 +77,15 @@ class DirectLane:
     # --- what the transport offers --------------------------------------------------------------
 
     def offer(self, message: types.JSONRPCMessage) -> bool:
-        """True when the lane took `message` (it never blocks: the work runs in a worker)."""
-        if isinstance(message, types.JSONRPCRequest):
-            return message.method in _LANE_METHODS and self._take(message)
+        """True when the lane took `message`: the editor's cancel of a request it is answering."""
         if self._in_flight and isinstance(message, types.JSONRPCNotification):
             return message.method == "notifications/cancelled" and self._cancel(message.params)
         return False
 
-    def _take(self, request: types.JSONRPCRequest) -> bool:
+    def take(self, request: PlainRequest) -> bool:
+        """True when the lane took the request (it never blocks: the work runs in a worker)."""
+        if request.method not in _LANE_METHODS:
+            return False
         params = request.params
         if params is not None:
             meta = params.get("_meta")
@@ -141,9 +145,9 @@ class DirectLane:
                     result = await self._handlers.tool_call(
                         params["name"], params.get("arguments"), params, call, version
                     )
+                    result = wire_result(self._server, method, version, result)
                 else:
-                    result = await self._handlers.tool_list((params or {}).get("cursor"))
-                result = wire_result(self._server, method, version, result)
+                    result = await self._tool_list((params or {}).get("cursor"), version)
                 reply = encode_line({"jsonrpc": "2.0", "id": request.request_id, "result": result})
             except Exception as exc:
                 error = handler_exception_to_error_data(exc)
@@ -157,6 +161,18 @@ class DirectLane:
         if reply is not None and not request.scope.cancel_called:
             await self._writer.write_line(reply)
         # A cancelled request gets no reply, as the spec says.
+
+    async def _tool_list(self, cursor: str | None, version: str) -> dict[str, Any]:
+        """A tools/list page, shaped once per change of the tools (shaping 1,000 tools takes ~10 ms)."""
+        generation = await self._handlers.tool_list_generation()
+        if generation is not self._pages_of:
+            self._pages_of, self._pages = generation, {}
+        key = (cursor, version)
+        if (page := self._pages.get(key)) is None:
+            page = wire_result(self._server, "tools/list", version, await self._handlers.tool_list(cursor))
+            if await self._handlers.tool_list_generation() is generation:  # unchanged meanwhile
+                self._pages[key] = page
+        return page
 
     def _progress(self, request: _LaneRequest) -> ProgressCallback:
         writer = self._writer

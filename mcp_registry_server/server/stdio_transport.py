@@ -55,7 +55,7 @@ from pydantic_core import from_json
 from mcp_registry_server.mcp_client.transport import LineSplitter
 from mcp_registry_server.mcp_client.wire import decode_line
 
-__all__ = ["Lane", "WireWriter", "stdio_server"]
+__all__ = ["Lane", "PlainRequest", "WireWriter", "stdio_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +71,11 @@ class Lane(Protocol):
     def bind(self, writer: WireWriter, tasks: TaskGroup) -> None:
         """Called once, before the first `offer`: where to write, and where to run its tasks."""
 
+    def take(self, request: PlainRequest) -> bool:
+        """True when the lane took the request; it must not block (start a task for the work)."""
+
     def offer(self, message: types.JSONRPCMessage) -> bool:
-        """True when the lane took `message`; it must not block (start a task for the work)."""
+        """True when the lane took `message` (any other message); it must not block."""
 
 
 class _Fd:
@@ -197,8 +200,6 @@ class _Reply:
 def _parse(line: bytes) -> types.JSONRPCMessage | _Reply | None:
     """The message on `line` as the SDK's stdio transport reads it; for a malformed line, the reply
     it gets (None when there is nobody to answer: a malformed response)."""
-    if (request := _plain_request(line)) is not None:
-        return request
     text = line.decode("utf-8", errors="replace")
     try:
         message = types.jsonrpc_message_adapter.validate_json(text, by_name=False)
@@ -212,24 +213,38 @@ def _parse(line: bytes) -> types.JSONRPCMessage | _Reply | None:
     return message
 
 
-def _plain_request(line: bytes) -> types.JSONRPCRequest | None:
+def _plain_request(line: bytes) -> PlainRequest | None:
     """The request on `line` when it is plainly one (the common case), without the union validation.
 
     Plainly: an object with exactly jsonrpc "2.0", a str or int id, a str method and object (or
-    no) params: the SDK's union reads such a line as this same `JSONRPCRequest`. Anything else,
-    invalid UTF-8 included, takes the full path."""
+    no) params: the SDK's union reads such a line as the same `JSONRPCRequest`
+    (`PlainRequest.message`). Anything else, invalid UTF-8 included, takes the full path."""
     try:
         decoded = from_json(line)
     except ValueError:
         return None
     if type(decoded) is not dict or decoded.keys() - _REQUEST_KEYS or decoded.get("jsonrpc") != "2.0":
         return None
-    request_id, method, params = decoded.get("id"), decoded.get("method"), decoded.get("params", {})
-    if type(request_id) not in (int, str) or type(method) is not str or type(params) is not dict:
+    request_id, method, params = decoded.get("id"), decoded.get("method"), decoded.get("params")
+    if type(request_id) not in (int, str) or type(method) is not str or type(params) not in (dict, type(None)):
         return None
-    if "params" not in decoded:
-        return types.JSONRPCRequest.model_construct(jsonrpc="2.0", id=request_id, method=method)
-    return types.JSONRPCRequest.model_construct(jsonrpc="2.0", id=request_id, method=method, params=params)
+    if params is None and "params" in decoded:
+        return None  # `"params": null` is not plain
+    return PlainRequest(request_id, method, params)
+
+
+@dataclass(frozen=True, slots=True)
+class PlainRequest:
+    """A request's id, method and params, read without building its model (see `_plain_request`)."""
+
+    id: int | str
+    method: str
+    params: dict[str, Any] | None
+
+    def message(self) -> types.JSONRPCRequest:
+        if self.params is None:
+            return types.JSONRPCRequest.model_construct(jsonrpc="2.0", id=self.id, method=self.method)
+        return types.JSONRPCRequest.model_construct(jsonrpc="2.0", id=self.id, method=self.method, params=self.params)
 
 
 def _malformed(text: str, error: ValidationError) -> _Reply | None:
@@ -269,6 +284,10 @@ _REQUEST_KEYS = frozenset({"jsonrpc", "id", "method", "params"})
 def _route(line: bytes, lane: Lane | None, backlog: deque[_Routed]) -> None:
     """Puts a line's message where it goes: the lane, or the backlog (for the SDK, or our reply)."""
     if not line.strip():
+        return
+    if (plain := _plain_request(line)) is not None:
+        if lane is None or not lane.take(plain):
+            backlog.append(SessionMessage(plain.message()))
         return
     message = _parse(line)
     if message is None:

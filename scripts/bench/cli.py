@@ -76,7 +76,7 @@ async def run(setup: Setup, only: set[str]) -> None:
         registry = await stack.enter_async_context(
             MCPClient.connect(process, name="registry", default_timeout=300, init_timeout=120)
         )
-        await registry.initialize(CLIENT_INFO, {})
+        await registry.initialize(CLIENT_INFO, {}, discover=False)
         await wait_for_podman(ours(registry))
 
         if want("P1", "P2"):

@@ -53,7 +53,7 @@ async def mcp_client(argv: list[str], env: dict[str, str], name: str) -> AsyncIt
     """Our MCPClient over a fresh process, initialized."""
     process = await anyio.open_process(argv, env=env)
     async with MCPClient.connect(process, name=name, default_timeout=120, init_timeout=120) as client:
-        await client.initialize(CLIENT_INFO, {})
+        await client.initialize(CLIENT_INFO, {}, discover=False)
         yield client
 
 

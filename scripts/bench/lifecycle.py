@@ -22,7 +22,7 @@ async def bare_start(setup: Setup) -> float:
     started = time.perf_counter()
     process = await anyio.open_process(argv, env=env)
     async with MCPClient.connect(process, name="bare", default_timeout=120) as client:
-        await client.initialize(CLIENT_INFO, {})
+        await client.initialize(CLIENT_INFO, {}, discover=False)
         await client.list_tools()
         elapsed = ms_since(started)
     return elapsed
@@ -106,7 +106,7 @@ async def bench_p5(setup: Setup) -> None:
         started = time.perf_counter()
         process = await anyio.open_process([str(REGISTRY_EXE)], env=env)
         async with MCPClient.connect(process, name="registry", default_timeout=60) as client:
-            await client.initialize(CLIENT_INFO, {})
+            await client.initialize(CLIENT_INFO, {}, discover=False)
             init.append(ms_since(started))
             await client.list_tools()
             listed.append(ms_since(started))

@@ -196,6 +196,10 @@ class RawRegistry:
                     self._responses[message["id"]] = message
         return self._responses.pop(request_id)
 
+    def pending_responses(self) -> dict[Any, dict[str, Any]]:
+        """Responses read but not yet claimed by `response` (answers nobody waited for)."""
+        return dict(self._responses)
+
     async def send_request(self, method: str, params: dict[str, Any] | None = None) -> str:
         request_id = f"raw-{next(self._ids)}"  # never equal to an id a test sends by hand
         message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}

@@ -219,3 +219,16 @@ async def test_icons_and_lists_pass_through(registry_env: dict[str, str]) -> Non
         names = [tool.name for tool in tools.values()]
         again = [tool.name for tool in (await client.list_tools(cache_mode="refresh")).tools]
         assert names == again  # the same order every time
+
+
+async def test_a_2026_editor_hears_of_list_changes_on_its_listen_stream(registry_env: dict[str, str]) -> None:
+    async with editor_client(registry_env, MODERN, Editor()) as client:
+        listed = await client.session.list_tools()
+        assert listed.ttl_ms == 0 and listed.cache_scope == "private"  # never fresh, never shared
+        async with client.listen(tools_list_changed=True) as subscription:
+            await add(client, "misbehave")
+            with anyio.fail_after(30):
+                event = await subscription.__anext__()
+            assert type(event).__name__ == "ToolsListChanged"
+        names = [tool.name for tool in (await client.list_tools(cache_mode="refresh")).tools]
+        assert "misbehave_echo" in names

@@ -212,25 +212,29 @@ async def test_generated_hostile_calls_get_clear_answers_and_the_registry_keeps_
 
 # Malformed JSON-RPC: (line, what the registry must answer for the given id, or None when the
 # line carries no usable id and no answer is owed).
-MALFORMED: list[tuple[bytes, int | None, str | None]] = [
-    (b"not json at all", None, None),
-    (b"[]", None, None),
-    (b'[{"jsonrpc":"2.0","id":5,"method":"ping"}]', None, None),
+NO_ANSWER = object()
+# (line, the id its answer carries, what the answer is: a JSON-RPC error code, "isError", "result",
+# or NO_ANSWER for what JSON-RPC says must not be answered: responses and notifications).
+MALFORMED: list[tuple[bytes, Any, Any]] = [
+    (b"not json at all", None, -32700),
+    (b"[]", None, -32600),
+    (b'[{"jsonrpc":"2.0","id":5,"method":"ping"}]', None, -32600),
     (
         b'{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"registry_search","arguments":[1]}}',
         10,
-        "error",
+        -32602,
     ),
     (
         b'{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"registry_search","arguments":"q"}}',
         11,
-        "error",
+        -32602,
     ),
-    (b'{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":42}}', 12, "error"),
-    (b'{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"name":null}}', 13, "error"),
-    (b'{"jsonrpc":"2.0","id":14,"method":"tools/call"}', 14, "error"),
-    (b'{"jsonrpc":"2.0","id":15,"method":"no/such/method"}', 15, "error"),
+    (b'{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":42}}', 12, -32602),
+    (b'{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"name":null}}', 13, -32602),
+    (b'{"jsonrpc":"2.0","id":14,"method":"tools/call"}', 14, -32602),
+    (b'{"jsonrpc":"2.0","id":15,"method":"no/such/method"}', 15, -32601),
     (b'{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"registry_nope"}}', 16, "isError"),
+    (b'{"jsonrpc":"2.0","id":"s","method":"tools/call","params":[1]}', "s", -32600),
     (
         b'{"jsonrpc":"2.0","id":17,"method":"tools/call","params":{"name":"registry_search",'
         b'"arguments":{"query":"a\\u0000b"}}}',
@@ -249,39 +253,41 @@ MALFORMED: list[tuple[bytes, int | None, str | None]] = [
         123456789012345678901234567890,
         "result",
     ),
-    (b'{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}', None, None),
-    (b'{"jsonrpc":"2.0","id":null,"method":"ping"}', None, None),
-    (b'\xff\xfe{"jsonrpc":"2.0","id":19,"method":"ping"}', None, None),
-    (b'{"jsonrpc":"1.0","id":20,"method":"ping"}', None, None),
-    (b'{"jsonrpc":"2.0","id":21,"result":{}}', None, None),
-    (b'{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"nope"}}', None, None),
-    # Nesting deeper than the SDK's JSON parser allows: dropped by the SDK without an answer.
+    (b'{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}', None, -32600),
+    (b'{"jsonrpc":"2.0","id":true,"method":"ping"}', None, -32600),
+    (b'{"jsonrpc":"2.0","id":null,"method":"ping"}', None, -32600),
+    (b'\xff\xfe{"jsonrpc":"2.0","id":19,"method":"ping"}', None, -32700),
+    (b'{"jsonrpc":"1.0","id":20,"method":"ping"}', 20, -32600),
+    (b'{"jsonrpc":"2.0","id":21,"result":{}}', None, NO_ANSWER),
+    (b'{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"nope"}}', None, NO_ANSWER),
+    # Nesting deeper than the JSON parser allows: it cannot be read, so its id is unknown.
     (
         b'{"jsonrpc":"2.0","id":22,"method":"tools/call","params":{"name":"registry_exec","arguments":'
         b'{"tool_name":"x","arguments":{"a":' + b"[" * 5000 + b"]" * 5000 + b"}}}}",
         None,
-        None,
+        -32700,
     ),
 ]
 
 
-async def test_malformed_json_rpc_is_answered_or_dropped_and_serving_continues(
+async def test_malformed_json_rpc_always_gets_an_answer_and_serving_continues(
     registry_env: dict[str, str], tmp_path: Path
 ) -> None:
     log_path = tmp_path / "registry.log"
     async with RawRegistry.start(registry_env, log_path) as registry:
         await registry.initialize()
-        for line, request_id, expected in MALFORMED:
+        for line, reply_id, expected in MALFORMED:
             await registry.send_line(line)
             # The registry still answers a real request after each bad line ...
             status = await registry.structured("registry_status")
             assert status["mounts"] == []
-            if request_id is None:
+            if expected is NO_ANSWER:
+                assert not registry.pending_responses(), (line[:80], registry.pending_responses())
                 continue
-            # ... and the bad request itself got its own answer.
-            reply = await registry.response(request_id, within=10)
-            if expected == "error":
-                assert reply["error"]["message"], reply
+            # ... and the bad line got its own answer, never silence.
+            reply = await registry.response(reply_id, within=10)
+            if isinstance(expected, int):
+                assert reply["error"]["code"] == expected and reply["error"]["message"], (line[:80], reply)
             elif expected == "isError":
                 assert reply["result"]["isError"] and reply["result"]["content"][0]["text"], reply
             else:

@@ -8,7 +8,9 @@ Usage: `scripted_child.py SCRIPT.json`. The script is a JSON object:
   anything, invalid JSON-RPC included. With "ask", the child first sends each request to the
   client and waits for its response, and the default reply then carries those responses.
   A tool not in "calls" answers `{"content": [{"type": "text", "text": <arguments as JSON>}]}`;
-- "protocolVersion": the version to answer `initialize` with (default: the client's).
+- "protocolVersion": the version to answer `initialize` with (default: the client's);
+- "startDelay": seconds to sleep before reading anything (a slow server);
+- "prompts": the list `prompts/list` returns; `prompts/get` answers one user message naming the prompt.
 Requests other than initialize, tools/list and tools/call get -32601. Every message received is
 appended as a JSON line to the file named by the environment variable SCRIPTED_CHILD_LOG, if set.
 """
@@ -77,6 +79,7 @@ def call(request_id: Any, params: dict[str, Any], script: dict[str, Any]) -> Non
 def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as file:
         script = json.load(file)
+    time.sleep(script.get("startDelay", 0))
     for raw in sys.stdin.buffer:
         message = json.loads(raw)
         log(message)
@@ -89,12 +92,21 @@ def main() -> None:
             continue
         elif method == "initialize":
             version = script.get("protocolVersion") or message["params"]["protocolVersion"]
-            capabilities = {"tools": {"listChanged": True}}
+            capabilities: dict[str, Any] = {"tools": {"listChanged": True}}
+            if "prompts" in script:
+                capabilities["prompts"] = {}
             result = {"protocolVersion": version, "capabilities": capabilities, "serverInfo": {"name": "scripted"}}
             send({"jsonrpc": "2.0", "id": request_id, "result": result})
         elif method == "tools/list":
             tools = script.get("tools", [{"name": "echo", "inputSchema": {"type": "object"}}])
             send({"jsonrpc": "2.0", "id": request_id, "result": {"tools": tools}})
+        elif method == "prompts/list":
+            send({"jsonrpc": "2.0", "id": request_id, "result": {"prompts": script.get("prompts", [])}})
+        elif method == "prompts/get":
+            name = message["params"]["name"]
+            text = {"type": "text", "text": f"prompt {name}"}
+            result = {"messages": [{"role": "user", "content": text}]}
+            send({"jsonrpc": "2.0", "id": request_id, "result": result})
         elif method == "tools/call":
             threading.Thread(target=call, args=(request_id, message["params"], script), daemon=True).start()
         else:

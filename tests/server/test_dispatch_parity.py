@@ -153,6 +153,7 @@ CASES: list[tuple[str, Line, Check]] = [
     ("arguments not an object", call("fake_echo", [1, 2]), rpc_error(-32602)),
     ("string id", lambda v, i: call("fake_echo", {"s": 1})(v, f"s-{i}"), ok('{"s": 1}')),
     ("tools/list", lambda v, i: request(v, i, "tools/list"), listed),
+    ("tools/list again (the lane's kept page)", lambda v, i: request(v, i, "tools/list"), listed),
     ("tools/list with a bad cursor", lambda v, i: request(v, i, "tools/list", {"cursor": "nope"}), rpc_error(-32602)),
     ("unknown method", lambda v, i: request(v, i, "foo/bar"), rpc_error(-32601)),
     ("params is a list", raw('{"jsonrpc":"2.0","id":"ID","method":"tools/call","params":[1]}'), rpc_error(-32600)),

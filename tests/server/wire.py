@@ -88,6 +88,16 @@ class EditorWire:
                 if "method" not in message and message.get("id") == request_id:
                     return seen
 
+    async def until_any_response(self, *, seconds: float = 20) -> list[dict[str, Any]]:
+        """The messages up to and with the next response, whichever request it answers."""
+        seen: list[dict[str, Any]] = []
+        with anyio.fail_after(seconds):
+            while True:
+                message = await self.next_message()
+                seen.append(message)
+                if "method" not in message:
+                    return [m for m in seen if "method" not in m]
+
     async def handshake(self, version: str, capabilities: dict[str, Any] | None = None) -> None:
         """initialize + initialized for handshake-era versions; nothing for 2026-07-28."""
         if version == MODERN:

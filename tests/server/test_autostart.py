@@ -1,0 +1,36 @@
+"""With MCP_REGISTRY_AUTOSTART, every request that can reach a mount waits for the autostart (bounded).
+
+A client may call right after `initialize`, before the autostarted server is up: a tool by its
+exposed name, through registry_exec, a prompt, a tool list. Each must find the server instead
+of failing. The scripted child takes a second to start, so without the wait each would fail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.server.wire import request, running_registry
+
+SLOW = {"startDelay": 1.0, "prompts": [{"name": "hello"}]}
+VERSION = "2025-11-25"
+
+
+@pytest.mark.parametrize("lane", [True, False])
+async def test_requests_right_after_initialize_wait_for_the_autostart(tmp_path: Path, lane: bool) -> None:
+    async with running_registry(tmp_path, {"slow": SLOW}, lane=lane, autostart=(("slow", None),)) as (wire, _):
+        await wire.handshake(VERSION)
+        # Sent at once, before the child could have answered anything.
+        await wire.send(request(VERSION, 1, "tools/call", {"name": "slow_echo", "arguments": {"n": 1}}))
+        await wire.send(request(VERSION, 2, "tools/call", {"name": "registry_exec", "arguments": {"tool_name": "slow_echo"}}))
+        await wire.send(request(VERSION, 3, "prompts/get", {"name": "slow_hello"}))
+        await wire.send(request(VERSION, 4, "tools/list"))
+        answers = {}
+        for _ in range(4):
+            for message in await wire.until_any_response():
+                answers[message["id"]] = message
+        assert answers[1]["result"]["content"][0]["text"] == '{"n": 1}', answers[1]
+        assert answers[2]["result"]["content"][0]["text"] == "{}", answers[2]
+        assert answers[3]["result"]["messages"][0]["content"]["text"] == "prompt hello", answers[3]
+        assert "slow_echo" in [tool["name"] for tool in answers[4]["result"]["tools"]]
