@@ -23,7 +23,9 @@ async def test_requests_right_after_initialize_wait_for_the_autostart(tmp_path: 
         await wire.handshake(VERSION)
         # Sent at once, before the child could have answered anything.
         await wire.send(request(VERSION, 1, "tools/call", {"name": "slow_echo", "arguments": {"n": 1}}))
-        await wire.send(request(VERSION, 2, "tools/call", {"name": "registry_exec", "arguments": {"tool_name": "slow_echo"}}))
+        await wire.send(
+            request(VERSION, 2, "tools/call", {"name": "registry_exec", "arguments": {"tool_name": "slow_echo"}})
+        )
         await wire.send(request(VERSION, 3, "prompts/get", {"name": "slow_hello"}))
         await wire.send(request(VERSION, 4, "tools/list"))
         answers = {}
