@@ -2,8 +2,10 @@
 
 Layers, lowest first: `transport` moves newline-delimited JSON objects through the process's pipes
 and stops the process; `jsonrpc` pipelines requests, responses and notifications over one
-transport; `client` adds MCP's methods (initialize, listings, tools); `manager` runs many clients
-side by side, one task each. `wire` encodes and decodes lines; errors live in `errors`.
+transport (with `pending` for a request awaiting its response, and `incoming` for what the
+server sends unasked); `client` adds MCP's methods (the protocol era: discover or initialize,
+listings, tools); `manager` runs many clients side by side, one task each. `wire` encodes and
+decodes lines; errors live in `errors`.
 """
 
 from .client import MCPClient

@@ -2,10 +2,10 @@
 
 `JSONRPCSession.connect(process, ...)` is an async context manager owning a task group with four
 kinds of task: the reader (the only consumer of stdout), the stderr drainer, the deadline watch,
-and handlers for messages from the server. The reader never awaits anything but the next message: a response wakes
-the caller waiting on its id (a dict lookup and an Event), a progress notification is queued for
-its request's `on_progress`, other notifications go in order to one `on_notification` task, and
-each server-to-client request runs `on_request` in its own task (ping is answered here).
+and handlers for messages from the server (`incoming`). The reader never awaits anything but the
+next message: a response wakes the caller waiting on its id (a dict lookup and an Event; see
+`pending`), a progress notification is queued for its request's `on_progress`, and the server's
+other notifications and its own requests go to `incoming.ServerMessages`.
 
 Contract: `request()` returns the `result` object or raises an `MCPClientError`. On timeout or
 caller cancellation the server is sent notifications/cancelled and the id is forgotten; when stdout
@@ -27,14 +27,12 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Self
 
 import anyio
 from anyio.abc import Process, TaskGroup
-from mcp_types import INTERNAL_ERROR, METHOD_NOT_FOUND
 
 from .errors import (
     MCPClientClosedError,
@@ -45,6 +43,8 @@ from .errors import (
     MCPRequestCancelledError,
     MCPTimeoutError,
 )
+from .incoming import ServerMessages
+from .pending import Pending, ProgressHandler
 from .transport import ShutdownTimeouts, StdioTransport, TransportClosedError
 from .wire import RawJSON, raw_response
 
@@ -56,56 +56,13 @@ NotificationHandler = Callable[[str, dict[str, Any] | None], Awaitable[None]]
 """`(method, params)` for each notification from the server, called in arrival order."""
 RequestHandler = Callable[[str, dict[str, Any] | None], Awaitable[dict[str, Any]]]
 """`(method, params) -> result` for a server-to-client request; raise `MCPRemoteError` to refuse."""
-ProgressHandler = Callable[[dict[str, Any]], Awaitable[None]]
-"""Receives the raw params of each notifications/progress for one request, in order."""
 
 # After stdout ends, how long to wait for stderr to finish and the exit code to appear.
 _EXIT_SETTLE_TIMEOUT = 0.05
 # Bound for writing notifications/cancelled when a request is abandoned.
 _CANCEL_SEND_TIMEOUT = 1.0
-# Notifications queued for a slow `on_notification` before newer ones are dropped.
-_NOTIFICATION_BUFFER = 10_000
 # Characters of stderr appended to error messages.
 _ERROR_STDERR_CHARS = 2000
-
-
-class _Pending:
-    """One request awaiting its response. The reader (or the deadline watch) fills it in and sets `event`."""
-
-    __slots__ = (
-        "deadline",
-        "done",
-        "error",
-        "event",
-        "expired",
-        "hard_deadline",
-        "method",
-        "on_progress",
-        "progress",
-        "raw",
-        "result",
-        "sent",
-        "timeout",
-    )
-
-    def __init__(self, method: str, on_progress: ProgressHandler | None, timeout: float, deadline: float) -> None:
-        self.method = method
-        self.event = anyio.Event()
-        self.done = False
-        self.expired = False
-        self.sent = False
-        self.result: dict[str, Any] | RawJSON | None = None
-        self.raw = False
-        self.error: MCPClientError | None = None
-        self.on_progress = on_progress
-        self.progress: deque[dict[str, Any]] | None = deque() if on_progress is not None else None
-        self.timeout = timeout
-        self.deadline = deadline
-        self.hard_deadline = deadline
-
-    def extend(self) -> None:
-        """Progress arrived: restart the timeout, never past the hard deadline."""
-        self.deadline = min(anyio.current_time() + self.timeout, self.hard_deadline)
 
 
 class JSONRPCSession:
@@ -128,15 +85,10 @@ class JSONRPCSession:
         self.init_timeout = init_timeout if init_timeout is not None else default_timeout
         self._transport = transport
         self._task_group = task_group
-        self._on_notification = on_notification
-        self._on_request = on_request
         self._next_id = 1
-        self._pending: dict[int, _Pending] = {}
-        self._progress: dict[int, _Pending] = {}
-        self._incoming: dict[Any, anyio.CancelScope] = {}
-        self._notifications_in, self._notifications_out = anyio.create_memory_object_stream[
-            tuple[str, dict[str, Any] | None]
-        ](_NOTIFICATION_BUFFER)
+        self._pending: dict[int, Pending] = {}
+        self._progress: dict[int, Pending] = {}
+        self._from_server = ServerMessages(name, transport, task_group, on_notification, on_request)
         self._dead: Callable[[], MCPClientError] | None = None
         # The deadline watch sleeps until `_watch_until`; a sooner deadline sets `_watch_wakeup`.
         self._watch_until = math.inf
@@ -144,7 +96,6 @@ class JSONRPCSession:
         self._exited = anyio.Event()
         self._closing = False
         self.requests_sent = 0
-        self.notifications_dropped = 0
 
     @classmethod
     @asynccontextmanager
@@ -186,7 +137,7 @@ class JSONRPCSession:
             task_group.start_soon(transport.drain_stderr, name=f"{name}: stderr")
             task_group.start_soon(client._read_loop, name=f"{name}: reader")
             task_group.start_soon(client._watch_deadlines, name=f"{name}: deadlines")
-            task_group.start_soon(client._deliver_notifications, name=f"{name}: notifications")
+            task_group.start_soon(client._from_server.deliver_notifications, name=f"{name}: notifications")
             try:
                 yield client
             finally:
@@ -222,6 +173,11 @@ class JSONRPCSession:
         return self._transport.garbage_lines
 
     @property
+    def notifications_dropped(self) -> int:
+        """Notifications dropped because `on_notification` fell behind (see `incoming`)."""
+        return self._from_server.notifications_dropped
+
+    @property
     def in_flight(self) -> dict[int, str]:
         """Ids of the requests awaiting a response, with their methods (for `cancel()`)."""
         return {request_id: pending.method for request_id, pending in self._pending.items()}
@@ -254,7 +210,7 @@ class JSONRPCSession:
         request_id = self._next_id
         self._next_id = request_id + 1
         deadline = anyio.current_time() + timeout
-        pending = _Pending(method, on_progress, timeout, deadline)
+        pending = Pending(method, on_progress, timeout, deadline)
         pending.raw = raw
         if on_progress is not None:
             pending.hard_deadline = deadline - timeout + (max_timeout if max_timeout is not None else 10 * timeout)
@@ -315,7 +271,7 @@ class JSONRPCSession:
 
     # --- internals: sending and waiting ----------------------------------------------------------
 
-    async def _send_request(self, message: dict[str, Any], pending: _Pending) -> None:
+    async def _send_request(self, message: dict[str, Any], pending: Pending) -> None:
         try:
             await self._transport.send(message, deadline=pending.deadline)
         except TransportClosedError:
@@ -338,7 +294,7 @@ class JSONRPCSession:
             stderr_tail=self.stderr_tail(_ERROR_STDERR_CHARS),
         )
 
-    async def _wait(self, pending: _Pending) -> None:
+    async def _wait(self, pending: Pending) -> None:
         if pending.expired:
             return
         if pending.on_progress is None:
@@ -355,7 +311,7 @@ class JSONRPCSession:
                 except Exception:
                     logger.exception("%s: progress callback for %r failed", self.name, pending.method)
 
-    async def _abandon(self, request_id: int, pending: _Pending, reason: str | None) -> None:
+    async def _abandon(self, request_id: int, pending: Pending, reason: str | None) -> None:
         """Forgets a request and, if the server got it, tells it to stop (bounded)."""
         self._pending.pop(request_id, None)
         self._progress.pop(request_id, None)
@@ -421,7 +377,7 @@ class JSONRPCSession:
                 logger.info("%s: the server process ended (exit code %s)", self.name, self.exit_code)
                 self._fail_all(self._exit_error)
         finally:
-            self._notifications_in.close()
+            self._from_server.close()
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         method = message.get("method")
@@ -433,7 +389,7 @@ class JSONRPCSession:
             logger.warning("%s: ignoring a malformed message: %.200r", self.name, message)
             return
         if "id" in message:
-            self._task_group.start_soon(self._answer, message["id"], method, params)
+            self._from_server.answer(message["id"], method, params)
             return
         if method == "notifications/progress" and params is not None:
             token = params.get("progressToken")
@@ -445,16 +401,8 @@ class JSONRPCSession:
                 pending.event.set()
                 return
         elif method == "notifications/cancelled" and params is not None:
-            request_id = params.get("requestId")
-            if isinstance(request_id, int | str) and (scope := self._incoming.get(request_id)) is not None:
-                scope.cancel()
-        if self._on_notification is None:
-            return
-        try:
-            self._notifications_in.send_nowait((method, params))
-        except anyio.WouldBlock:
-            self.notifications_dropped += 1
-            logger.warning("%s: notification handler is behind; dropped %s", self.name, method)
+            self._from_server.cancelled(params.get("requestId"))
+        self._from_server.notification(method, params)
 
     def _on_response(self, message: dict[str, Any]) -> None:
         request_id = message.get("id")
@@ -512,53 +460,3 @@ class JSONRPCSession:
 
     def _closed_error(self) -> MCPClientError:
         return MCPClientClosedError("the client was closed; the request was not completed", client_name=self.name)
-
-    # --- internals: messages from the server -----------------------------------------------------
-
-    async def _deliver_notifications(self) -> None:
-        async with self._notifications_out:
-            async for method, params in self._notifications_out:
-                assert self._on_notification is not None
-                try:
-                    await self._on_notification(method, params)
-                except Exception:
-                    logger.exception("%s: notification handler failed on %s", self.name, method)
-
-    async def _answer(self, request_id: Any, method: str, params: dict[str, Any] | None) -> None:
-        """Runs `on_request` for one server-to-client request and sends its reply."""
-        reply: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id}
-        with anyio.CancelScope() as scope:
-            hashable = isinstance(request_id, int | str)
-            if hashable:
-                self._incoming[request_id] = scope
-            try:
-                if method == "ping":
-                    reply["result"] = {}
-                elif self._on_request is None:
-                    raise MCPRemoteError(METHOD_NOT_FOUND, f"Method not found: {method}")
-                else:
-                    result = await self._on_request(method, params)
-                    if not isinstance(result, dict):
-                        raise TypeError(f"request handler returned {type(result).__name__}, not a dict")
-                    reply["result"] = result
-            except MCPRemoteError as exc:
-                reply["error"] = _error_object(exc.code, exc.message, exc.data)
-            except Exception as exc:
-                logger.exception("%s: handler for server request %s failed", self.name, method)
-                reply["error"] = _error_object(INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", None)
-            finally:
-                if hashable:
-                    self._incoming.pop(request_id, None)
-        if scope.cancelled_caught:
-            return  # the server cancelled its request; the spec says not to answer
-        try:
-            await self._transport.send(reply)
-        except TransportClosedError:
-            logger.debug("%s: could not answer %s; the server is gone", self.name, method)
-
-
-def _error_object(code: int, message: str, data: Any) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if data is not None:
-        error["data"] = data
-    return error

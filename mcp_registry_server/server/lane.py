@@ -39,8 +39,9 @@ from mcp_registry_server.mcp_client.wire import encode_line
 from mcp_registry_server.registry import ProgressCallback
 from mcp_registry_server.server.editor_session import EditorSession
 from mcp_registry_server.server.handlers import EditorHandlers
+from mcp_registry_server.server.inbound import PlainRequest
 from mcp_registry_server.server.registry_tools import ToolCall
-from mcp_registry_server.server.stdio_transport import PlainRequest, WireWriter
+from mcp_registry_server.server.stdio_transport import WireWriter
 from mcp_registry_server.server.wire_shape import check_request, wire_result
 
 __all__ = ["DirectLane"]

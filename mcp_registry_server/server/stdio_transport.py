@@ -10,14 +10,10 @@ Contract:
   reads /dev/null and fd 1 writes to stderr, so a stray `print` cannot corrupt the protocol. Both
   are restored (with their blocking mode) on exit. Given explicit descriptors (tests), it uses
   those and claims nothing.
-- Every complete input line is parsed once, as the SDK's stdio transport does
-  (`jsonrpc_message_adapter.validate_json`, invalid UTF-8 replaced). A line that is not a
-  JSON-RPC message is answered here, never silently dropped, so an editor never waits forever:
-  not JSON: -32700 with `id: null`; JSON that is not a valid request or notification (a batch, a
-  list as params, a bad id): -32600, with the request's id when it has a usable one, else null. A
-  malformed response (to a request of ours) cannot be answered and is logged. Blank lines are
-  skipped. A valid message is offered to `lane.offer(message)` (see `DirectLane`); one it takes
-  never reaches the SDK.
+- Every complete input line is read once (`inbound`): a plain request is offered to
+  `lane.take(request)`, any other message to `lane.offer(message)` (see `DirectLane`); one the
+  lane takes never reaches the SDK. A malformed line is answered here (`inbound.Reply`), never
+  silently dropped. Blank lines are skipped.
 - Output is one line per message, written whole under one lock, so the lane's messages and the
   SDK's never interleave. Once the editor's end is gone, writes are dropped and the read side
   ends at EOF. The output pipe's buffer is raised to 1 MiB where Linux allows it.
@@ -38,7 +34,6 @@ import sys
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import anyio
@@ -46,16 +41,12 @@ import anyio.to_thread
 import mcp_types as types
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from mcp.shared.dispatcher import as_request_id
 from mcp.shared.message import SessionMessage
-from mcp_types import INVALID_REQUEST, PARSE_ERROR
-from pydantic import ValidationError
-from pydantic_core import from_json
 
 from mcp_registry_server.mcp_client.transport import LineSplitter
-from mcp_registry_server.mcp_client.wire import decode_line
+from mcp_registry_server.server.inbound import PlainRequest, Reply, parse_line, plain_request
 
-__all__ = ["Lane", "PlainRequest", "WireWriter", "stdio_server"]
+__all__ = ["Lane", "WireWriter", "stdio_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -190,109 +181,21 @@ def _claim(fd: int, diversion: int) -> int:
     return private
 
 
-@dataclass(frozen=True)
-class _Reply:
-    """Our answer to a malformed line, to be written to the editor."""
-
-    error: types.JSONRPCError
-
-
-def _parse(line: bytes) -> types.JSONRPCMessage | _Reply | None:
-    """The message on `line` as the SDK's stdio transport reads it; for a malformed line, the reply
-    it gets (None when there is nobody to answer: a malformed response)."""
-    text = line.decode("utf-8", errors="replace")
-    try:
-        message = types.jsonrpc_message_adapter.validate_json(text, by_name=False)
-    except ValidationError as error:
-        return _malformed(text, error)
-    if isinstance(message, types.JSONRPCNotification) and '"id"' in text:
-        # The models ignore an unusable `id` (true, a list, …) and would take a request for a notification.
-        decoded = _decoded(text)
-        if isinstance(decoded, dict) and "id" in decoded:
-            return _invalid_request(None, "its id must be a string or an integer")
-    return message
-
-
-def _plain_request(line: bytes) -> PlainRequest | None:
-    """The request on `line` when it is plainly one (the common case), without the union validation.
-
-    Plainly: an object with exactly jsonrpc "2.0", a str or int id, a str method and object (or
-    no) params: the SDK's union reads such a line as the same `JSONRPCRequest`
-    (`PlainRequest.message`). Anything else, invalid UTF-8 included, takes the full path."""
-    try:
-        decoded = from_json(line)
-    except ValueError:
-        return None
-    if type(decoded) is not dict or decoded.keys() - _REQUEST_KEYS or decoded.get("jsonrpc") != "2.0":
-        return None
-    request_id, method, params = decoded.get("id"), decoded.get("method"), decoded.get("params")
-    if type(request_id) not in (int, str) or type(method) is not str or type(params) not in (dict, type(None)):
-        return None
-    if params is None and "params" in decoded:
-        return None  # `"params": null` is not plain
-    return PlainRequest(request_id, method, params)
-
-
-@dataclass(frozen=True, slots=True)
-class PlainRequest:
-    """A request's id, method and params, read without building its model (see `_plain_request`)."""
-
-    id: int | str
-    method: str
-    params: dict[str, Any] | None
-
-    def message(self) -> types.JSONRPCRequest:
-        if self.params is None:
-            return types.JSONRPCRequest.model_construct(jsonrpc="2.0", id=self.id, method=self.method)
-        return types.JSONRPCRequest.model_construct(jsonrpc="2.0", id=self.id, method=self.method, params=self.params)
-
-
-def _malformed(text: str, error: ValidationError) -> _Reply | None:
-    if error.errors()[0]["type"] == "json_invalid":
-        return _error_reply(None, PARSE_ERROR, "Parse error: the line is not JSON")
-    decoded = _decoded(text)
-    if not isinstance(decoded, dict):
-        what = "a batch (an array); MCP does not use batches" if isinstance(decoded, list) else "not a JSON object"
-        return _invalid_request(None, what)
-    if "method" not in decoded and ("result" in decoded or "error" in decoded):
-        logger.warning("ignoring a malformed response from the editor (id %.40r)", decoded.get("id"))
-        return None
-    why = "it is not a valid JSON-RPC 2.0 request or notification (params must be an object)"
-    return _invalid_request(as_request_id(decoded.get("id")), why)
-
-
-def _decoded(text: str) -> Any:
-    try:
-        return decode_line(text.encode())
-    except (ValueError, RecursionError):
-        return None
-
-
-def _invalid_request(request_id: types.RequestId | None, why: str) -> _Reply:
-    return _error_reply(request_id, INVALID_REQUEST, f"Invalid Request: {why}")
-
-
-def _error_reply(request_id: types.RequestId | None, code: int, message: str) -> _Reply:
-    error = types.ErrorData(code=code, message=message)
-    return _Reply(types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error))
-
-
-_Routed = SessionMessage | _Reply
-_REQUEST_KEYS = frozenset({"jsonrpc", "id", "method", "params"})
+_Routed = SessionMessage | Reply
 
 
 def _route(line: bytes, lane: Lane | None, backlog: deque[_Routed]) -> None:
     """Puts a line's message where it goes: the lane, or the backlog (for the SDK, or our reply)."""
     if not line.strip():
         return
-    if (plain := _plain_request(line)) is not None:
+    if (plain := plain_request(line)) is not None:
         if lane is None or not lane.take(plain):
             backlog.append(SessionMessage(plain.message()))
         return
-    message = _parse(line)
+    message = parse_line(line)
     if message is None:
         return
-    if isinstance(message, _Reply):
+    if isinstance(message, Reply):
         backlog.append(message)
     elif lane is None or not lane.offer(message):
         backlog.append(SessionMessage(message))
@@ -301,7 +204,7 @@ def _route(line: bytes, lane: Lane | None, backlog: deque[_Routed]) -> None:
 async def _forward(
     item: _Routed, to_sdk: MemoryObjectSendStream[SessionMessage | Exception], writer: WireWriter
 ) -> None:
-    if isinstance(item, _Reply):
+    if isinstance(item, Reply):
         await writer.send(SessionMessage(item.error))
     else:
         await to_sdk.send(item)
