@@ -72,7 +72,7 @@ class ChildEvents:
             case "notifications/message":
                 child_logger = params.get("logger")
                 name = f"{prefix}/{child_logger}" if isinstance(child_logger, str) and child_logger else prefix
-                level = params.get("level") if params.get("level") in LOG_LEVELS else "info"
+                level = params["level"] if params.get("level") in LOG_LEVELS else "info"
                 await self._editor.log(level, params.get("data"), name)
 
     async def on_request(self, prefix: str, method: str, params: dict[str, Any] | None) -> dict[str, Any]:

@@ -149,10 +149,10 @@ class MountLifecycle:
             mount = await self._start_mount(
                 runner, entry, prefix, resolved.container_env, resolved.enabled_volumes, cache_key=cache_key
             )
-            names = self._router.add(mount)
+            exposed = self._router.add(mount)
             self._tasks.start_soon(supervise_mount, mount, self.is_mounted, self._restart)
         await self._announce()
-        return {"entry": entry.id, "prefix": prefix, "container": mount.container_name, "tools": names}
+        return {"entry": entry.id, "prefix": prefix, "container": mount.container_name, "tools": exposed}
 
     async def _ensure_image(self, api: PodmanAPI, image: str, progress: ProgressCallback | None) -> str | None:
         """Pulls `image` unless it is local; returns its digest (None if Podman cannot say)."""
@@ -304,7 +304,7 @@ class MountLifecycle:
                 return await self._podman.runner.ensure_gone(container_name, grace=self._settings.stop_grace)
             except PodmanError as error:
                 logger.warning("could not confirm that %s is gone: %s", container_name, error)
-                return False
+        return False
 
     async def _announce(self) -> None:
         """Tell the editor that a mount's arrival or departure changed its lists.

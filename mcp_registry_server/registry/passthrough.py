@@ -122,7 +122,7 @@ class Passthrough:
         lists = await self._lists("resources", "resources", "resources/list")
         claims: dict[str, int] = {}
         for _, resources in lists:
-            for uri in {r.get("uri") for r in resources if isinstance(r.get("uri"), str)}:
+            for uri in {r["uri"] for r in resources if isinstance(r.get("uri"), str)}:
                 claims[uri] = claims.get(uri, 0) + 1
         routes: dict[str, tuple[ActiveMount, str]] = {}
         exposed_uri: dict[tuple[str, str], str] = {}
@@ -143,7 +143,7 @@ class Passthrough:
         lists = await self._lists("resources", "resourceTemplates", "resources/templates/list")
         claims: dict[str, int] = {}
         for _, templates in lists:
-            for template in {t.get("uriTemplate") for t in templates if isinstance(t.get("uriTemplate"), str)}:
+            for template in {t["uriTemplate"] for t in templates if isinstance(t.get("uriTemplate"), str)}:
                 claims[template] = claims.get(template, 0) + 1
         routes: list[tuple[re.Pattern[str], ActiveMount, str, str]] = []
         exposed: list[dict[str, Any]] = []

@@ -77,7 +77,8 @@ def build_server(handlers: EditorHandlers, editor: EditorSession, settings: Regi
         instructions=INSTRUCTIONS,
         # Lists change whenever a server is added or removed: never fresh, never shared.
         cache_hints={method: CacheHint(ttl_ms=0, scope="private") for method in CACHEABLE},
-        **handlers.handlers(),  # type: ignore[arg-type]
+        # The SDK types handlers as returning its models; plain dicts are results too (`HandlerResult`).
+        **handlers.handlers(),  # type: ignore[call-overload]
     )
     # Registered directly: the constructor arguments for these warn that 2026-07-28 deprecates
     # them, but editors on earlier versions use them and the registry must pass them on.
@@ -131,12 +132,12 @@ async def serve(
     if lane is None:
         lane = settings.direct_lane
     catalog = load_catalog(settings.catalog_dirs)
-    for warning in catalog.warnings:
-        logger.warning("%s", warning)
+    for catalog_warning in catalog.warnings:
+        logger.warning("%s", catalog_warning)
     config = ConfigStore(settings.config_dir)
     config.load()  # a broken config file is reported now, not at the first activation
-    for warning in config.warnings:
-        logger.warning("%s", warning)
+    for config_warning in config.warnings:
+        logger.warning("%s", config_warning)
     bus = InMemorySubscriptionBus()
     editor = EditorSession(bus)
     handlers = EditorHandlers(editor, ListenHandler(bus))

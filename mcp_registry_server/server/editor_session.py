@@ -19,7 +19,7 @@ registry); `request` raises the registry's `RequestError` with the editor's own 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 # Client capabilities a child may use through the registry; the editor's other extensions stay with it.
 _RELAYABLE_CAPABILITIES = frozenset({"sampling", "elicitation", "roots"})
 _SERVER_REQUEST = TypeAdapter(types.ServerRequest)
-_EVENTS: dict[str, type[ServerEvent]] = {
+_EVENTS: dict[str, Callable[[], ServerEvent]] = {
     "tools": ToolsListChanged,
     "resources": ResourcesListChanged,
     "prompts": PromptsListChanged,

@@ -34,7 +34,7 @@ from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 from mcp_types.jsonrpc import URL_ELICITATION_REQUIRED
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from mcp_registry_server.registry import CallOutcome, InputRequired, Registry, RegistryError, RequestError
+from mcp_registry_server.registry import AskMode, CallOutcome, InputRequired, Registry, RegistryError, RequestError
 from mcp_registry_server.server.editor_session import EditorSession
 from mcp_registry_server.server.registry_tools import ToolCall, run_registry_tool
 from mcp_registry_server.server.results import error_result, routed_result
@@ -177,7 +177,7 @@ class EditorHandlers:
         return _answer(outcome, "tools/call", version)
 
     def _tool_call(self, ctx: Context) -> ToolCall:
-        mode = "defer" if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS else "relay"
+        mode: AskMode = "defer" if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS else "relay"
         progress = None
         if progress_token_from_params(ctx.params) is not None:
             session = ctx.session

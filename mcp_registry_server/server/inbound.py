@@ -68,7 +68,9 @@ def plain_request(line: bytes) -> PlainRequest | None:
     if type(decoded) is not dict or decoded.keys() - _REQUEST_KEYS or decoded.get("jsonrpc") != "2.0":
         return None
     request_id, method, params = decoded.get("id"), decoded.get("method"), decoded.get("params")
-    if type(request_id) not in (int, str) or type(method) is not str or type(params) not in (dict, type(None)):
+    if not isinstance(request_id, int | str) or isinstance(request_id, bool):
+        return None
+    if type(method) is not str or not (params is None or type(params) is dict):
         return None
     if params is None and "params" in decoded:
         return None  # `"params": null` is not plain

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from types import UnionType
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 from mcp_types import INTERNAL_ERROR, SERVER_INFO_META_KEY
 from mcp_types.methods import SERVER_RESULTS
@@ -44,7 +44,7 @@ def _surface(method: str, version: str, input_required: bool) -> TypeAdapter[Any
     row = SERVER_RESULTS[(method, version)]
     arms = get_args(row) if isinstance(row, UnionType) else (row,)
     chosen = [arm for arm in arms if (arm.__name__ == "InputRequiredResult") == input_required]
-    return TypeAdapter(chosen[0] if chosen else row)
+    return TypeAdapter(cast(Any, chosen[0] if chosen else row))
 
 
 def error_result(text: str) -> dict[str, Any]:

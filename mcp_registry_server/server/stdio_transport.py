@@ -145,9 +145,11 @@ class WireWriter:
                 written = self._out.write_now(data)
                 if written == len(data):
                     return
-                data = memoryview(data)[written:]
+                rest: bytes | memoryview = memoryview(data)[written:]
+            else:
+                rest = data
             async with self._lock:
-                await self._out.write_all(data)
+                await self._out.write_all(rest)
         except OSError as error:  # EPIPE: the editor closed its end
             self._broken = True
             logger.debug("the editor's stdin is gone; dropping output (%s)", error)

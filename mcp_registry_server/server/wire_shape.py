@@ -52,7 +52,7 @@ def wire_result(server: Server[Any], method: str, version: str, result: dict[str
     """The handler's `result` as the SDK's runner puts it on the wire for a handshake-era editor."""
     if isinstance(result, ShapedResult) and method not in server.cache_hints:
         return result  # already the sieve's output; sieving again would give the same
-    if (hint := server.cache_hints.get(method)) is not None:  # type: ignore[call-overload]
+    if (hint := server.cache_hints.get(method)) is not None:
         result = {"ttlMs": hint.ttl_ms, "cacheScope": hint.scope, **result}
     try:
         return sdk_methods.serialize_server_result(method, version, result)
