@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one entry point on a fresh machine:
 #   bash scripts/dev.sh workflow   set up, build the test images, run the activate -> exec -> remove demo
-#   bash scripts/dev.sh test       set up, build the test images, lint, run the whole test suite
+#   bash scripts/dev.sh test       set up, build the test images, lint, type-check, run the whole test suite
 # Extra arguments after `test` go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,5 +20,6 @@ case $job in
   test)
     .venv/bin/ruff check .
     .venv/bin/ruff format --check .
+    .venv/bin/mypy
     exec .venv/bin/pytest -v "$@" ;;
 esac

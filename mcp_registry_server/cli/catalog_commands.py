@@ -30,7 +30,7 @@ def search(options: argparse.Namespace) -> int:
     if options.limit < 1:
         raise CLIError("--limit must be at least 1.", exit_code=2)
     hits = search_catalog(catalog, query, limit=options.limit)
-    results = [
+    results: list[dict[str, Any]] = [
         {
             "id": hit.entry.id,
             "name": hit.entry.name,
@@ -49,7 +49,7 @@ def search(options: argparse.Namespace) -> int:
             f"Nothing in the catalog ({len(catalog)} entries) matches {query!r}.",
             hint="Try fewer or other words, or `mcp-registry list` to see everything.",
         )
-    rows = []
+    rows: list[list[str]] = []
     for result in results:
         matched = f" [tools: {', '.join(result['matched_tools'])}]" if result["matched_tools"] else ""
         rows.append([result["id"], result["name"], result["description"] + matched])
@@ -64,7 +64,7 @@ def list_entries(options: argparse.Namespace) -> int:
     settings = load_settings()
     catalog = load_catalog(settings)
     store = ConfigStore(settings.config_dir)
-    entries = []
+    entries: list[dict[str, Any]] = []
     for entry in catalog.values():
         missing = store.resolved_values(entry).missing_required
         entries.append(

@@ -66,7 +66,9 @@ async def _pull_all(settings: Any, targets: list[tuple[str | None, str]], refres
                         continue
                     bar = ProgressBar(f"pulling {image}")
 
-                    async def progress(done: float | None, total: float | None, message: str, bar=bar) -> None:
+                    async def progress(
+                        done: float | None, total: float | None, message: str, bar: ProgressBar = bar
+                    ) -> None:
                         bar.update(done, total, message)
 
                     await api.pull(image, on_progress=progress)

@@ -148,7 +148,8 @@ def check_editors(environ: Mapping[str, str], platform: Platform, home: Path) ->
             details.append(f"{editor.id}: {path} runs {command!r}, which is not an executable file")
             continue
         details.append(f"{editor.id}: {path} runs {command}")
-        entry_env = node.get("env") if isinstance(node.get("env"), dict) else {}
+        env = node.get("env")
+        entry_env = env if isinstance(env, dict) else {}
         for name in sorted(filter(is_carried, environ)):
             if environ[name] and entry_env.get(name) is None:
                 stale_env.append(f"{editor.id} (no {name})")

@@ -406,7 +406,11 @@ class JSONRPCSession:
 
     def _on_response(self, message: dict[str, Any]) -> None:
         request_id = message.get("id")
-        pending = self._pending.pop(request_id, None) if type(request_id) is int else None
+        pending: Pending | None = None
+        if type(request_id) is int:
+            pending = self._pending.pop(request_id, None)
+            if pending is not None and pending.on_progress is not None:
+                self._progress.pop(request_id, None)
         if pending is None:
             if "error" in message and request_id is None:
                 logger.warning("%s: the server reported an error: %.500r", self.name, message["error"])
@@ -416,8 +420,6 @@ class JSONRPCSession:
             else:
                 logger.warning("%s: ignoring a message that is neither request nor response", self.name)
             return
-        if pending.on_progress is not None:
-            self._progress.pop(request_id, None)
         error = message.get("error")
         result = message.get("result")
         if error is not None:

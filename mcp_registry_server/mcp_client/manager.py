@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
 from types import TracebackType
-from typing import Any, TypedDict, Unpack
+from typing import TypedDict, Unpack
 
 import anyio
 from anyio.abc import Process, TaskGroup, TaskStatus
@@ -154,7 +154,7 @@ class ClientManager:
         mount: _Mount,
         process: ProcessSource,
         name: str,
-        options: dict[str, Any],
+        options: ConnectOptions,
         *,
         task_status: TaskStatus[MCPClient],
     ) -> None:

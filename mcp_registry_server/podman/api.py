@@ -43,8 +43,6 @@ __all__ = ["ContainerInfo", "PodmanAPI", "PodmanVersion", "ProgressCallback", "o
 T = TypeVar("T")
 ProgressCallback = Callable[[float | None, float | None, str], Awaitable[None]]
 
-_END = object()
-
 
 @dataclass(frozen=True)
 class PodmanVersion:
@@ -117,8 +115,8 @@ class PodmanAPI:
             lines: Iterator[bytes] = response.iter_lines()
             while True:
                 with anyio.fail_after(self.pull_stall_timeout + 1):
-                    line = await anyio.to_thread.run_sync(next, lines, _END, abandon_on_cancel=True)
-                if line is _END:
+                    line: bytes | None = await anyio.to_thread.run_sync(next, lines, None, abandon_on_cancel=True)
+                if line is None:
                     return
                 if not line.strip():
                     continue

@@ -185,6 +185,8 @@ class PodmanRunner:
             except PodmanError as error:
                 logger.error("Could not confirm that container %s is gone: %s", name, error)
                 return False
+        # Only reached if the shielded scope itself were cancelled (nothing holds it): nothing confirmed it gone.
+        return False
 
     async def _gone_within(self, name: str, seconds: float) -> bool:
         # Podman has no event we could wait on here short of an events stream; polling is bounded.
