@@ -3,7 +3,7 @@
 `FakePodman` has the interface `MountLifecycle` and `Registry` use (`run`, `connect`, `runner`,
 `status`): its "containers" are local processes, by default `tests/fake_servers/scripted_child.py`
 with the script given for the entry, so a registry runs end to end against a scripted child.
-It records what was started and removed, for assertions.
+It records what was started and removed (and the started processes), for assertions.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class FakeRunner:
         self.started: list[str] = []
         self.gone: list[str] = []
         self.env: dict[str, str] = {}
+        self.processes: dict[str, Process] = {}
 
     async def start_interactive_container(
         self, entry: CatalogEntry, *, prefix: str, values: Mapping[str, str], enabled_volumes: Mapping[str, str]
@@ -52,6 +53,7 @@ class FakeRunner:
         argv = [sys.executable, str(SCRIPTED_CHILD), str(script)]
         process: Process = await anyio.open_process(argv, env={**self.env, **values} or None)
         self.started.append(name)
+        self.processes[name] = process
         return StartedContainer(name, entry.id, argv, process, anyio.current_time(), {})
 
     async def ensure_gone(self, name: str, *, grace: float) -> bool:

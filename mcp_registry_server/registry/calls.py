@@ -59,6 +59,12 @@ class CallOutcome:
         return cls({"content": [{"type": "text", "text": text}], "isError": True})
 
 
+def _note_failure(mount: ActiveMount, text: str) -> None:
+    """The mount's latest failure, unless the registry already marked it failed with a remedy."""
+    if mount.state != "failed":
+        mount.last_error = text
+
+
 def _shaped(outcome: CallOutcome, shape: Callable[[dict[str, Any]], dict[str, Any]] | None) -> CallOutcome:
     if shape is not None and isinstance(outcome.result, dict):
         return CallOutcome(shape(outcome.result), outcome.server)
@@ -154,12 +160,12 @@ class CallRouter:
             mount.open_requests.append(open_request)
         try:
             result = await self._send(mount, method, params, open_request, raw=raw, label=label)
-            for _ in range(MAX_INPUT_ROUNDS):
-                if not (isinstance(result, dict) and result.get("resultType") == "input_required"):
-                    break
+            rounds = 0
+            while isinstance(result, dict) and result.get("resultType") == "input_required":
+                if rounds == MAX_INPUT_ROUNDS:
+                    raise _Failed(f"{label}: the server kept asking for input after {rounds} rounds; gave up.")
+                rounds += 1
                 result = await self._answer_and_retry(mount, method, params, result, open_request, label=label)
-            else:
-                raise _Failed(f"{label}: the server kept asking for input after {MAX_INPUT_ROUNDS} rounds; gave up.")
         except _Failed as failure:
             remote = failure.remote
             if method == "tools/call" and (remote is None or remote.code != URL_ELICITATION_REQUIRED):
@@ -222,7 +228,7 @@ class CallRouter:
                 raw=raw,
             )
         except MCPTimeoutError as error:
-            mount.last_error = str(error)
+            _note_failure(mount, str(error))
             raise _Failed(f"{label} timed out: {error}. The server was told to cancel the call.") from None
         except MCPProcessExitedError as error:
             # The mount's supervisor marks it failed and restarts it if its entry says so.
@@ -235,10 +241,10 @@ class CallRouter:
                 f"The {mount.entry.id} server (prefix {mount.prefix!r}) exited during {label}: {error}. {next_step}"
             ) from None
         except MCPRemoteError as error:
-            mount.last_error = str(error)
+            _note_failure(mount, str(error))
             raise _Failed(f"{label} failed in the server: {error}", remote=error) from None
         except MCPClientError as error:
-            mount.last_error = str(error)
+            _note_failure(mount, str(error))
             raise _Failed(f"{label} failed: {error}") from None
 
     def _unknown_tool_message(self, tool_name: Any) -> str:

@@ -166,7 +166,7 @@ class Passthrough:
             if mount is None:
                 raise RequestError(RESOURCE_NOT_FOUND, f"Resource {uri!r}: no active server has prefix {prefix!r}.")
             return mount, unquote(rest)
-        if uri not in self._resource_routes and not self._template_routes:
+        if uri not in self._resource_routes:  # rebuilt from the cached lists: cheap unless a list changed
             await self.list_resources()
             await self.list_resource_templates()
         if uri in self._resource_routes:

@@ -15,7 +15,7 @@ from typing import Any
 from mcp_registry_server.registry import CallOutcome, InputRequired, ProgressCallback, Registry, RegistryError
 from mcp_registry_server.registry.asks import AskMode
 from mcp_registry_server.server.results import text_result
-from mcp_registry_server.server.tools import parse_arguments
+from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, parse_arguments
 
 __all__ = ["ToolCall", "run_registry_tool"]
 
@@ -32,6 +32,8 @@ async def run_registry_tool(
     registry: Registry, name: str, raw_arguments: Any, call: ToolCall
 ) -> dict[str, Any] | CallOutcome | InputRequired:
     """Runs one registry tool; see the module docstring. Raises ArgumentError and RegistryError."""
+    if name not in REGISTRY_TOOL_NAMES:
+        raise RegistryError(f"Unknown registry tool {name!r}")
     args = parse_arguments(name, raw_arguments)
     match name:
         case "registry_search":
@@ -51,4 +53,4 @@ async def run_registry_tool(
             return text_result(await registry.status())
         case "registry_config_set":
             return text_result(registry.config_set(args.entry_id, args.values))
-    raise RegistryError(f"Unknown registry tool {name!r}")
+    raise AssertionError(f"registry tool {name!r} has no case here")  # REGISTRY_TOOL_NAMES has one more name

@@ -3,15 +3,20 @@
 Usage: `scripted_child.py SCRIPT.json`. The script is a JSON object:
 - "tools": the list `tools/list` returns (default: one tool `echo`);
 - "calls": tool name → {"progress": [params…], "reply": "<one raw line>", "delay": seconds,
-  "ask": [{"method": …, "params": …}…]}. The reply is written as given, with every `"ID"`
+  "ask": [{"method": …, "params": …}…], "notify": [{"method": …, "params": …}…], "exit": code}.
+  The reply is written as given, with every `"ID"`
   (quotes included) replaced by the request's id, so a test can make the child answer with
   anything, invalid JSON-RPC included. With "ask", the child first sends each request to the
   client and waits for its response, and the default reply then carries those responses.
+  With "notify", the child sends those notifications first (before any "ask"). With "exit",
+  the child exits with that code (after "delay") instead of replying.
   A tool not in "calls" answers `{"content": [{"type": "text", "text": <arguments as JSON>}]}`;
 - "protocolVersion": the version to answer `initialize` with (default: the client's);
+- "capabilities": more server capabilities for the `initialize` result (merged over `tools`);
+  with "logging" among them, `logging/setLevel` is answered with `{}`;
 - "startDelay": seconds to sleep before reading anything (a slow server);
 - "prompts": the list `prompts/list` returns; `prompts/get` answers one user message naming the prompt.
-Requests other than initialize, tools/list and tools/call get -32601. Every message received is
+Other requests get -32601. Every message received is
 appended as a JSON line to the file named by the environment variable SCRIPTED_CHILD_LOG, if set.
 """
 
@@ -67,8 +72,12 @@ def call(request_id: Any, params: dict[str, Any], script: dict[str, Any]) -> Non
     for progress in plan.get("progress", []):
         if token is not None:
             send({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": token, **progress}})
+    for note in plan.get("notify", []):
+        send({"jsonrpc": "2.0", **note})
     answers = [ask(n, item["method"], item.get("params")) for n, item in enumerate(plan.get("ask", []), 1)]
     time.sleep(plan.get("delay", 0))
+    if "exit" in plan:
+        os._exit(plan["exit"])
     if "reply" in plan:
         write(plan["reply"].replace('"ID"', json.dumps(request_id)).encode())
     else:
@@ -95,6 +104,7 @@ def main() -> None:
             capabilities: dict[str, Any] = {"tools": {"listChanged": True}}
             if "prompts" in script:
                 capabilities["prompts"] = {}
+            capabilities.update(script.get("capabilities", {}))
             result = {"protocolVersion": version, "capabilities": capabilities, "serverInfo": {"name": "scripted"}}
             send({"jsonrpc": "2.0", "id": request_id, "result": result})
         elif method == "tools/list":
@@ -107,6 +117,8 @@ def main() -> None:
             text = {"type": "text", "text": f"prompt {name}"}
             result = {"messages": [{"role": "user", "content": text}]}
             send({"jsonrpc": "2.0", "id": request_id, "result": result})
+        elif method == "logging/setLevel" and "logging" in script.get("capabilities", {}):
+            send({"jsonrpc": "2.0", "id": request_id, "result": {}})
         elif method == "tools/call":
             threading.Thread(target=call, args=(request_id, message["params"], script), daemon=True).start()
         else:

@@ -1,0 +1,113 @@
+"""The registry's Podman connection (`podman_link.PodmanLink`), with `open_podman_api` faked."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import anyio
+import pytest
+
+from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
+from mcp_registry_server.podman.runner import PodmanStatus
+from mcp_registry_server.registry import podman_link
+from mcp_registry_server.registry.errors import RegistryError
+from mcp_registry_server.registry.podman_link import PodmanLink
+from mcp_registry_server.settings import RegistrySettings
+
+SETTINGS = RegistrySettings(catalog_dirs=(), config_dir=Path("/nonexistent"), runtime_dir=Path("/nonexistent"))
+
+
+class FakeRunner:
+    orphans: ClassVar[list[str] | PodmanError] = []
+
+    def __init__(self, settings: RegistrySettings, api: Any) -> None:
+        self.api = api
+        self.swept = False
+
+    async def remove_orphans(self) -> list[str]:
+        self.swept = True
+        if isinstance(self.orphans, PodmanError):
+            raise self.orphans
+        return self.orphans
+
+    async def podman_status(self) -> PodmanStatus:
+        return PodmanStatus(available=True, version="5.0.0", socket="/run/fake.sock")
+
+
+@pytest.fixture
+def api_state(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Fakes `open_podman_api` (and the runner); `state["error"]` makes it fail, `state["closed"]` records exit."""
+    state: dict[str, Any] = {"error": None, "closed": False, "api": object()}
+
+    @asynccontextmanager
+    async def fake_open(settings: RegistrySettings) -> AsyncIterator[Any]:
+        if state["error"] is not None:
+            raise state["error"]
+        try:
+            yield state["api"]
+        finally:
+            state["closed"] = True
+
+    monkeypatch.setattr(podman_link, "open_podman_api", fake_open)
+    monkeypatch.setattr(podman_link, "PodmanRunner", FakeRunner)
+    monkeypatch.setattr(FakeRunner, "orphans", [])
+    return state
+
+
+async def test_status_before_the_connection_says_it_is_connecting() -> None:
+    assert await PodmanLink(SETTINGS).status() == {"available": None, "detail": "connecting to Podman"}
+
+
+async def test_a_connection_is_published_and_held_until_cancelled(api_state: dict[str, Any]) -> None:
+    link = PodmanLink(SETTINGS)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(link.run)
+            api, runner = await link.connect()
+            assert api is api_state["api"] and isinstance(runner, FakeRunner) and runner.api is api
+            status = await link.status()
+            assert status["available"] is True and status["version"] == "5.0.0"
+            await anyio.sleep(0.01)
+            assert runner.swept and not api_state["closed"]  # held open
+            tasks.cancel_scope.cancel()
+    assert api_state["closed"]
+
+
+async def test_a_failed_orphan_sweep_keeps_the_connection(api_state: dict[str, Any]) -> None:
+    FakeRunner.orphans = PodmanError("listing containers failed")
+    link = PodmanLink(SETTINGS)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(link.run)
+            await link.connect()
+            await anyio.sleep(0.01)
+            assert (await link.status())["available"] is True
+            tasks.cancel_scope.cancel()
+
+
+async def test_without_podman_connect_says_how_to_fix_it_and_status_shows_the_error(
+    api_state: dict[str, Any],
+) -> None:
+    api_state["error"] = PodmanUnavailable("podman is not installed", remedy="install podman")
+    link = PodmanLink(SETTINGS)
+    with anyio.fail_after(5):
+        await link.run()  # returns: nothing to hold
+        with pytest.raises(RegistryError) as raised:
+            await link.connect()
+        status = await link.status()
+    message = str(raised.value)
+    assert message.startswith("Podman is not available, so no server can be started.\npodman is not installed")
+    assert "What to do: install podman" in message
+    assert message.endswith("Search, list and info still work. Run `mcp-registry doctor` for a diagnosis.")
+    assert status["available"] is False and status["error"] == "podman is not installed"
+    assert status["remedy"] == "install podman"
+
+
+async def test_connect_gives_up_after_its_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(podman_link, "PODMAN_CONNECT_TIMEOUT", 0.05)
+    with anyio.fail_after(5), pytest.raises(RegistryError) as raised:
+        await PodmanLink(SETTINGS).connect()  # never run: no answer
+    assert "no answer from the Podman API within 0 s" in str(raised.value)

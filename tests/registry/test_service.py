@@ -1,0 +1,125 @@
+"""The registry service (`service.Registry`, `open_registry`) on fake Podman: status, config_set, lifetime."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anyio
+import pytest
+
+from mcp_registry_server.registry.asks import InputRequired
+from mcp_registry_server.registry.errors import RegistryError, RequestError
+from tests.registry.support import FakeClient, make_mount, open_test_registry
+
+ENTRIES = {"demo": {"env": [{"name": "MODE", "default": "fast"}], "secrets": [{"name": "TOKEN", "required": False}]}}
+
+
+async def test_status_shows_podman_and_every_mount(tmp_path: Path) -> None:
+    async with open_test_registry(tmp_path, {"demo": {}}) as r:
+        await r.registry.mounts.add("demo", "d")
+        await r.registry.calls.call_tool("d_echo", {})
+        status = await r.registry.status()
+    assert status["podman"] == {"available": True, "detail": "fake"}
+    assert status["instance"] == r.registry.settings.instance_id and status["pid"] == os.getpid()
+    (mount,) = status["mounts"]
+    assert {k: v for k, v in mount.items() if k != "uptime_seconds"} == {
+        "entry": "demo",
+        "prefix": "d",
+        "container": "fake-d-0",
+        "image": "localhost/fake",
+        "state": "running",
+        "restarts": 0,
+        "tools": 1,
+        "calls_served": 1,
+        "last_error": None,
+    }
+    assert 0 <= mount["uptime_seconds"] < 60
+    assert status["catalog"] == {"entries": 1, "warnings": []} and status["config"] == {"warnings": []}
+
+
+async def test_status_shows_a_running_mount_whose_server_ended_as_failed(tmp_path: Path) -> None:
+    async with open_test_registry(tmp_path, {}) as r:
+        ended = FakeClient()
+        ended.is_alive, ended.stderr = False, "Traceback: boom"
+        r.registry.router.add(make_mount("gone", ended))  # before its supervisor noticed
+        noted = make_mount("noted", FakeClient())
+        noted.last_error = "refreshing tools after list_changed failed: closed"
+        r.registry.router.add(noted)
+        gone, still = (await r.registry.status())["mounts"]
+    assert gone["state"] == "failed" and gone["last_error"] == "exited: Traceback: boom"
+    assert still["state"] == "running" and still["last_error"] == noted.last_error
+
+
+async def test_status_reports_a_config_file_broken_since_startup(tmp_path: Path) -> None:
+    async with open_test_registry(tmp_path, {"demo": {}}) as r:
+        config_dir = r.registry.config.config_dir
+        config_dir.mkdir(parents=True, exist_ok=True)
+        (config_dir / "config.toml").write_text("this is [not toml")
+        status = await r.registry.status()
+    assert any("config.toml" in warning for warning in status["config"]["warnings"]), status["config"]
+
+
+async def test_config_set_stores_values_and_says_when_they_apply(tmp_path: Path) -> None:
+    async with open_test_registry(tmp_path, {"demo": {}}, entries=ENTRIES) as r:
+        stopped = r.registry.config_set("demo", {"MODE": "slow"})
+        assert r.registry.config.resolved_values(r.registry.catalog.entry("demo")).env == {"MODE": "slow"}
+        await r.registry.mounts.add("demo", "d")
+        running = r.registry.config_set("demo", {"TOKEN": "s3cret"})
+    assert stopped["entry"] == "demo" and stopped["message"].endswith(" They apply the next time it is added.")
+    assert running["message"].endswith(
+        " demo is running as 'd': the new values apply the next time it is added (registry_remove then registry_add)."
+    )
+    assert "s3cret" not in running["message"]
+
+
+@pytest.mark.parametrize(
+    ("entry_id", "values", "message"),
+    [
+        ("demo", ["MODE"], "values must be an object of NAME: value pairs, not list."),
+        ("nope", {}, "Unknown catalog entry 'nope'"),
+        ("demo", {"UNDECLARED": "x"}, "UNDECLARED"),
+    ],
+)
+async def test_config_set_refusals_are_registry_errors(
+    tmp_path: Path, entry_id: str, values: object, message: str
+) -> None:
+    async with open_test_registry(tmp_path, {"demo": {}}, entries=ENTRIES) as r:
+        with pytest.raises(RegistryError) as raised:
+            r.registry.config_set(entry_id, values)
+    assert message in str(raised.value)
+
+
+async def test_catalog_operations_work_without_podman(tmp_path: Path) -> None:
+    async with open_test_registry(tmp_path, {"demo": {}}) as r:
+
+        async def no_podman() -> None:
+            raise AssertionError("catalog operations must not wait on Podman")
+
+        r.podman.connect = no_podman  # type: ignore[method-assign]
+        assert r.registry.catalog.list_entries() == [{"id": "demo", "name": "Demo", "active": False}]
+        assert r.registry.catalog.info("demo")["id"] == "demo"
+        assert [hit["id"] for hit in r.registry.catalog.search("demo")] == ["demo"]
+
+
+async def test_leaving_the_registry_cancels_parked_requests(tmp_path: Path) -> None:
+    script = {"calls": {"ask": {"ask": [{"method": "roots/list"}]}}, "tools": [{"name": "ask", "inputSchema": {}}]}
+    async with open_test_registry(tmp_path, {"demo": {}, "asker": script}) as r:
+        r.editor.capabilities["roots"] = {}
+        await r.registry.mounts.add("asker")
+        first = await r.registry.calls.call_tool("asker_ask", {}, mode="defer")
+        assert isinstance(first, InputRequired) and first.asks == {"ask-1": {"method": "roots/list"}}
+        parked = r.registry.parked
+    with anyio.fail_after(2), pytest.raises(RequestError):  # cancelled on the way out, so no longer held
+        await parked.resume(first.state, {"ask-1": {"roots": []}}, None)
+
+
+async def test_the_registry_closes_its_children_even_when_cancelled(tmp_path: Path) -> None:
+    with anyio.CancelScope() as scope:
+        async with open_test_registry(tmp_path, {"demo": {}}) as r:
+            await r.registry.mounts.add("demo")
+            runner = r.podman.runner
+            scope.cancel()
+            await anyio.sleep(1)  # pragma: no cover - cancelled here
+    assert runner.gone == ["fake-demo-0"]
+    assert runner.processes["fake-demo-0"].returncode is not None
