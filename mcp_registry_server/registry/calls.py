@@ -8,21 +8,21 @@ relayed (`mode="relay"`) or parked for the editor's retry (`mode="defer"`, then 
 2026-07-28 child's `InputRequiredResult` is answered the same way and the child is asked again
 with the answers, at most `MAX_INPUT_ROUNDS` times.
 
-Outcomes: a `CallOutcome` with the child's result as the child sent it (with `raw`, a large
-tools/call result may stay `RawJSON`), `InputRequired` while parked, or, when the request could
+Outcomes: a `CallOutcome` with the child's result as the child sent it, `InputRequired` while
+parked, or, when the request could
 not be made or did not finish (unknown name, arguments that are not an object, a timeout after
 which the child was told to cancel, the server exiting mid-call, the child's JSON-RPC error),
 the registry's own error: tool error text for `tools/call`, a `RequestError` for the others
 (a child's JSON-RPC error keeps its code, message and data). A child's -32042 (URL elicitation
 required, 2025-11-25) is a `RequestError` for `tools/call` too: the editor must see it to open
-the URL. Shaping a result for the editor's
-protocol version belongs to the server layer.
+the URL. Shaping a result for the editor's protocol version belongs to the server layer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from mcp_types import INTERNAL_ERROR
@@ -33,7 +33,6 @@ from mcp_registry_server.mcp_client import (
     MCPProcessExitedError,
     MCPRemoteError,
     MCPTimeoutError,
-    RawJSON,
 )
 from mcp_registry_server.registry.asks import AskMode, InputRequired, OpenRequest, ParkedRequests
 from mcp_registry_server.registry.editor_link import EditorLink, ProgressCallback
@@ -50,7 +49,7 @@ MAX_INPUT_ROUNDS = 10
 class CallOutcome:
     """A routed request's result, as the child sent it, or the registry's own error text."""
 
-    result: dict[str, Any] | RawJSON
+    result: dict[str, Any]
     server: str | None = None
     """Who produced `result`, e.g. "sqlite server (prefix 'sqlite')"; None for the registry's own errors."""
 
@@ -63,12 +62,6 @@ def _note_failure(mount: ActiveMount, text: str) -> None:
     """The mount's latest failure, unless the registry already marked it failed with a remedy."""
     if mount.state != "failed":
         mount.last_error = text
-
-
-def _shaped(outcome: CallOutcome, shape: Callable[[dict[str, Any]], dict[str, Any]] | None) -> CallOutcome:
-    if shape is not None and isinstance(outcome.result, dict):
-        return CallOutcome(shape(outcome.result), outcome.server)
-    return outcome
 
 
 class _Failed(Exception):
@@ -98,9 +91,8 @@ class CallRouter:
         progress: ProgressCallback | None = None,
         *,
         mode: AskMode = "relay",
-        raw: bool = False,
     ) -> CallOutcome | InputRequired:
-        """Routes a call to its mount. With `raw`, a large result may be `RawJSON` (the child's bytes)."""
+        """Routes a call to its mount; see the module docstring for the outcomes."""
         route = self._router.resolve(tool_name) if isinstance(tool_name, str) else None
         if route is None:
             return CallOutcome.error(self._unknown_tool_message(tool_name))
@@ -110,7 +102,7 @@ class CallRouter:
             return CallOutcome.error(f"arguments must be a JSON object, not {type(arguments).__name__}.")
         mount, child_tool = route
         params = {"name": child_tool, "arguments": arguments}
-        return await self.request(mount, "tools/call", params, progress, mode=mode, raw=raw, label=tool_name)
+        return await self.request(mount, "tools/call", params, progress, mode=mode, label=tool_name)
 
     async def request(
         self,
@@ -120,22 +112,16 @@ class CallRouter:
         progress: ProgressCallback | None = None,
         *,
         mode: AskMode = "relay",
-        raw: bool = False,
         label: str | None = None,
         shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> CallOutcome | InputRequired:
         """Sends `method` to `mount`'s child; see the module docstring for the outcomes.
 
-        `shape` maps the child's final result (a dict) before it becomes the outcome."""
+        `shape` maps the child's final result before it becomes the outcome."""
         open_request = OpenRequest(mode, self._editor, progress)
-        if mode == "relay":  # the common case, kept to one await
-            outcome = await self._drive(mount, method, params, open_request, raw=raw, label=label or method)
-            return _shaped(outcome, shape)
-
-        async def drive(open_request: OpenRequest) -> CallOutcome:
-            outcome = await self._drive(mount, method, params, open_request, raw=raw, label=label or method)
-            return _shaped(outcome, shape)
-
+        drive = partial(self._drive, mount, method, params, label=label or method, shape=shape)
+        if mode == "relay":
+            return await drive(open_request)
         return await self._parked.start(open_request, drive)
 
     async def resume(
@@ -151,15 +137,15 @@ class CallRouter:
         params: dict[str, Any],
         open_request: OpenRequest,
         *,
-        raw: bool,
         label: str,
+        shape: Callable[[dict[str, Any]], dict[str, Any]] | None,
     ) -> CallOutcome:
         # A relayed question needs no request to belong to (it goes to the editor at once).
         deferred = open_request.mode == "defer"
         if deferred:
             mount.open_requests.append(open_request)
         try:
-            result = await self._send(mount, method, params, open_request, raw=raw, label=label)
+            result = await self._send(mount, method, params, open_request, label=label)
             rounds = 0
             while isinstance(result, dict) and result.get("resultType") == "input_required":
                 if rounds == MAX_INPUT_ROUNDS:
@@ -177,7 +163,9 @@ class CallRouter:
             if deferred:
                 mount.open_requests.remove(open_request)
         mount.calls_served += 1
-        return CallOutcome(result, server=f"{mount.entry.id} server (prefix {mount.prefix!r})")
+        return CallOutcome(
+            shape(result) if shape else result, server=f"{mount.entry.id} server (prefix {mount.prefix!r})"
+        )
 
     async def _answer_and_retry(
         self,
@@ -203,7 +191,7 @@ class CallRouter:
         retry = {**params, "inputResponses": dict(zip(questions, answers, strict=True))}
         if input_required.get("requestState") is not None:
             retry["requestState"] = input_required["requestState"]
-        return await self._send(mount, method, retry, open_request, raw=False, label=label)
+        return await self._send(mount, method, retry, open_request, label=label)
 
     async def _send(
         self,
@@ -212,7 +200,6 @@ class CallRouter:
         params: dict[str, Any],
         open_request: OpenRequest,
         *,
-        raw: bool,
         label: str,
     ) -> Any:
         async def on_progress(update: dict[str, Any]) -> None:
@@ -225,7 +212,6 @@ class CallRouter:
                 params,
                 max_timeout=self._settings.call_timeout_bound,
                 on_progress=on_progress if open_request.progress is not None or open_request.mode == "defer" else None,
-                raw=raw,
             )
         except MCPTimeoutError as error:
             _note_failure(mount, str(error))

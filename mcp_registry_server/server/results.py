@@ -27,7 +27,6 @@ from mcp_types.methods import SERVER_RESULTS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import TypeAdapter, ValidationError
 
-from mcp_registry_server.mcp_client import RawJSON
 from mcp_registry_server.registry import CallOutcome, RequestError
 
 __all__ = ["ShapedResult", "error_result", "routed_result", "text_result"]
@@ -64,9 +63,7 @@ def text_result(payload: Any, *, is_error: bool = False) -> dict[str, Any]:
 
 def routed_result(outcome: CallOutcome, method: str, version: str) -> dict[str, Any]:
     """The result to send the editor for a routed `method`; see the module docstring."""
-    result = outcome.result.decode() if isinstance(outcome.result, RawJSON) else outcome.result
-    if not isinstance(result, dict):
-        return _invalid(outcome, method, f"the result is a {type(result).__name__}, not an object")
+    result = outcome.result
     meta = result.get("_meta")
     if isinstance(meta, dict) and SERVER_INFO_META_KEY in meta:
         # A 2026-07-28 child's identity stamp: the editor's server is the registry, which stamps its own.

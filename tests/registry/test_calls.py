@@ -17,7 +17,6 @@ from mcp_registry_server.mcp_client import (
     MCPProcessExitedError,
     MCPRemoteError,
     MCPTimeoutError,
-    RawJSON,
 )
 from mcp_registry_server.registry.asks import InputRequired, ParkedRequests
 from mcp_registry_server.registry.calls import MAX_INPUT_ROUNDS, CallOutcome, CallRouter
@@ -81,7 +80,7 @@ async def test_a_call_reaches_the_childs_tool_under_its_own_name() -> None:
     assert outcome == CallOutcome(RESULT, server="db server (prefix 'db')")
     ((method, params, options),) = client_of(mount).requests
     assert (method, params) == ("tools/call", {"name": "list_tables", "arguments": {"limit": 2}})
-    assert options["max_timeout"] == SETTINGS.call_timeout_bound and options["raw"] is False
+    assert options["max_timeout"] == SETTINGS.call_timeout_bound
     assert options["on_progress"] is None  # nobody to forward progress to
     assert mount.calls_served == 1
 
@@ -143,15 +142,6 @@ async def test_progress_is_forwarded_to_the_editors_callback() -> None:
         r.mount(make_mount(client=FakeClient(child)))
         await r.calls.call_tool("demo_echo", {}, progress)
     assert seen == [(1, 4, "a quarter"), (0, None, None)]
-
-
-async def test_raw_is_passed_to_the_client_and_a_raw_result_comes_back_as_is() -> None:
-    raw = RawJSON(b'{"content":[]}')
-    async with routing() as r:
-        mount = r.mount(make_mount(client=FakeClient(raw)))
-        outcome = await r.calls.call_tool("demo_echo", {}, raw=True)
-    assert client_of(mount).requests[0][2]["raw"] is True
-    assert isinstance(outcome, CallOutcome) and outcome.result is raw
 
 
 # -- failures ------------------------------------------------------------------------------------
@@ -253,7 +243,6 @@ async def test_relay_answers_the_childs_input_requests_and_retries_with_them() -
         "inputResponses": {"q": {"action": "accept", "content": {"name": "Ada"}}},
         "requestState": "st-1",
     }
-    assert retry[2]["raw"] is False
 
 
 async def test_a_retry_without_request_state_sends_none() -> None:
@@ -369,14 +358,6 @@ async def test_shape_maps_the_final_result(mode: str) -> None:
         if isinstance(outcome, InputRequired):
             outcome = await r.calls.resume(outcome.state, {"q": {"action": "accept"}})
     assert outcome == CallOutcome({"contents": [], "shaped": True}, server="demo server (prefix 'demo')")
-
-
-async def test_shape_leaves_a_raw_result_alone() -> None:
-    raw = RawJSON(b'{"contents":[]}')
-    async with routing() as r:
-        mount = r.mount(make_mount(client=FakeClient(raw)))
-        outcome = await r.calls.request(mount, "resources/read", {"uri": "x"}, raw=True, shape=tagged)
-    assert isinstance(outcome, CallOutcome) and outcome.result is raw
 
 
 def test_call_outcome_error_is_a_tool_error_result() -> None:
