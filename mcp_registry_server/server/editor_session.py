@@ -69,7 +69,9 @@ class EditorSession:
     def __init__(self, bus: InMemorySubscriptionBus) -> None:
         self.bus = bus
         self._handshake: _HandshakeEditor | None = None
-        self._modern_capabilities: dict[str, Any] | None = None
+        # The latest 2026-07-28 request's declared capabilities, kept as the SDK parsed them and
+        # put on the wire only when a child needs them (`client_capabilities`).
+        self._modern_capabilities: types.ClientCapabilities | None = None
         self.protocol_version: str | None = None
         """The editor's protocol version: negotiated at initialize, or its latest request's."""
 
@@ -84,10 +86,7 @@ class EditorSession:
             return result
         if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and ctx.request_id is not None:
             self.protocol_version = ctx.protocol_version
-            declared = ctx.session.client_capabilities
-            self._modern_capabilities = (
-                declared.model_dump(by_alias=True, mode="json", exclude_none=True) if declared else {}
-            )
+            self._modern_capabilities = ctx.session.client_capabilities
         return await call_next(ctx)
 
     def _handshake_done(self, ctx: ServerRequestContext[Any, Any], result: HandlerResult) -> None:
@@ -111,11 +110,10 @@ class EditorSession:
     # -- EditorLink ---------------------------------------------------------------------------
 
     def client_capabilities(self) -> dict[str, Any]:
-        if self._handshake is not None:
-            declared = self._handshake.client_params.capabilities
-            wire = declared.model_dump(by_alias=True, mode="json", exclude_none=True)
-        else:
-            wire = self._modern_capabilities or {}
+        declared = self._handshake.client_params.capabilities if self._handshake else self._modern_capabilities
+        if declared is None:
+            return {}
+        wire = declared.model_dump(by_alias=True, mode="json", exclude_none=True)
         return {k: v for k, v in wire.items() if k in _RELAYABLE_CAPABILITIES}
 
     async def list_changed(self, kind: str) -> None:
