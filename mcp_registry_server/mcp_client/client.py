@@ -31,7 +31,12 @@ import math
 from typing import Any
 
 import anyio
-from mcp_types import CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, PROTOCOL_VERSION_META_KEY
+from mcp_types import (
+    CLIENT_CAPABILITIES_META_KEY,
+    CLIENT_INFO_META_KEY,
+    PROTOCOL_VERSION_META_KEY,
+    SERVER_INFO_META_KEY,
+)
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION, MODERN_PROTOCOL_VERSIONS
 
 from .errors import MCPClientError, MCPProcessExitedError, MCPProtocolError, MCPRemoteError, MCPTimeoutError
@@ -172,7 +177,7 @@ class MCPClient(JSONRPCSession):
         result = {
             "protocolVersion": version,
             "capabilities": _dict_or_empty(found.get("capabilities")),
-            "serverInfo": _dict_or_empty((found.get("_meta") or {}).get("io.modelcontextprotocol/serverInfo")),
+            "serverInfo": _dict_or_empty((found.get("_meta") or {}).get(SERVER_INFO_META_KEY)),
         }
         if isinstance(found.get("instructions"), str):
             result["instructions"] = found["instructions"]
