@@ -37,10 +37,18 @@ class Editor:
     def __init__(self) -> None:
         self.asked: list[tuple[str, Any]] = []
         self.notifications: list[Any] = []
+        self._arrival = anyio.Event()
 
     async def messages(self, message: Any) -> None:
         if isinstance(message, types.ServerNotification):
             self.notifications.append(message)
+            self._arrival.set()
+            self._arrival = anyio.Event()
+
+    async def until_completed(self, elicitation_id: str) -> None:
+        """Waits for the `notifications/elicitation/complete` of `elicitation_id` (bound it yourself)."""
+        while elicitation_id not in self.completed_elicitations():
+            await self._arrival.wait()
 
     async def sampling(self, context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
         self.asked.append(("sampling", params))
@@ -57,6 +65,10 @@ class Editor:
     async def roots(self, context: Any) -> types.ListRootsResult:
         self.asked.append(("roots", None))
         return types.ListRootsResult(roots=[types.Root(uri="file:///workspace/project", name="project")])
+
+    def completed_elicitations(self) -> list[str]:
+        """The ids of the `notifications/elicitation/complete` that arrived so far."""
+        return [n.params.elicitation_id for n in self.notifications if n.method == "notifications/elicitation/complete"]
 
     def kinds(self) -> list[str]:
         return [kind for kind, _ in self.asked]
@@ -129,21 +141,12 @@ async def test_a_handshake_era_child_asks_mid_call(registry_env: dict[str, str],
         url_params = [params for kind, params in editor.asked if kind == "elicitation"][-1]
         assert url_params.mode == "url" and url_params.url.startswith("https://example.invalid/misbehave/")
         assert extra[1]["result"]["action"] == "accept"
-        completed = [
-            n.params.elicitation_id for n in editor.notifications if n.method == "notifications/elicitation/complete"
-        ]
         if mode == "legacy":  # 2025-11-25: the id travels, and the server's completion reaches the editor
             assert url_params.elicitation_id.startswith("misbehave-elicitation-")
             with anyio.fail_after(10):
-                while url_params.elicitation_id not in completed:
-                    await anyio.sleep(0.05)
-                    completed = [
-                        n.params.elicitation_id
-                        for n in editor.notifications
-                        if n.method == "notifications/elicitation/complete"
-                    ]
+                await editor.until_completed(url_params.elicitation_id)
         else:  # 2026-07-28 defines neither: the answer rides the retry
-            assert url_params.elicitation_id is None and not completed
+            assert url_params.elicitation_id is None and not editor.completed_elicitations()
 
         # A server that needs the user to open a URL first: -32042 reaches the editor as it is.
         with pytest.raises(MCPError) as needs_url:
