@@ -29,7 +29,7 @@ from tests.e2e.support import (
     IMAGE_PREFIX,
     REPO_ROOT,
     TEST_CATALOG_DIR,
-    TEST_LABEL,
+    TEST_RUN_LABEL,
     WORKAROUND_CONF,
     remove_test_containers,
 )
@@ -84,7 +84,7 @@ def registry_env(podman_env: dict[str, str], test_images: dict[str, str], tmp_pa
     return {
         **podman_env,
         "MCP_REGISTRY_CATALOG_PATH": str(TEST_CATALOG_DIR),
-        "MCP_REGISTRY_LABELS": f"{TEST_LABEL}=1",
+        "MCP_REGISTRY_LABELS": TEST_RUN_LABEL,
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_STATE_HOME": str(tmp_path / "state"),

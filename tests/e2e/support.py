@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -25,6 +26,8 @@ TEST_CATALOG_DIR = REPO_ROOT / "tests" / "catalog"
 WORKAROUND_CONF = REPO_ROOT / "build" / "podman" / "containers.conf"
 IMAGE_PREFIX = "localhost/mcp-registry-test"
 TEST_LABEL = "io.mcp-registry.test"
+# This test run's containers: runs from several checkouts at once must not see each other's.
+TEST_RUN_LABEL = f"{TEST_LABEL}=run-{os.getpid()}"
 IMAGE_NAMES = ("time", "sqlite", "git", "everything", "memory", "misbehave", "modern")
 
 

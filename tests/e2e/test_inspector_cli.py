@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.support import REPO_ROOT, labelled_containers
+from tests.e2e.support import REPO_ROOT, TEST_RUN_LABEL, labelled_containers
 
 INSPECTOR_VERSION = "2.12.0"
 INSPECTOR_DIR = REPO_ROOT / "build" / "inspector"
@@ -83,4 +83,4 @@ def test_inspector_lists_and_calls_through_the_registry(inspector: list[str], re
     prompts = run_inspector(inspector, env, "--method", "prompts/list")
     assert {"everything_simple-prompt", "everything_args-prompt"} <= {p["name"] for p in prompts["prompts"]}
 
-    assert labelled_containers("io.mcp-registry.entry=everything") == []
+    assert labelled_containers(TEST_RUN_LABEL) == []
