@@ -1,7 +1,8 @@
 """The catalog as the registry's tools show it: entry lookup, search, listing, entry details.
 
 Reads the loaded `Catalog`, the user's configuration (what an entry still needs) and the router
-(which entries are active). Nothing here touches Podman, so it works before Podman is reachable
+(which entries are active). An active entry is searched with its live tools (under their exposed
+names, which is what the model calls), not the catalog's list, which may be empty or out of date. Nothing here touches Podman, so it works before Podman is reachable
 and without it. An unknown entry id is a `RegistryError` that names the closest ids.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from mcp_registry_server.catalog import Catalog, CatalogEntry, closest_ids, search
+from mcp_registry_server.catalog.entry import KnownTool
+from mcp_registry_server.catalog.search import SearchHit, SearchIndex
 from mcp_registry_server.config import ConfigStore
 from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.router import ToolRouter
@@ -30,6 +33,9 @@ class CatalogView:
         self.catalog = catalog
         self._config = config
         self._router = router
+        # The active entries with their live tools, for the router's current tools.
+        self._live: tuple[object, SearchIndex] | None = None
+        self._live_names: dict[str, dict[str, str]] = {}  # entry id → child tool name → exposed name
 
     def entry(self, entry_id: Any) -> CatalogEntry:
         if isinstance(entry_id, str) and entry_id in self.catalog:
@@ -43,18 +49,46 @@ class CatalogView:
         return next((p for p, m in self._router.mounts.items() if m.entry.id == entry_id), None)
 
     def search(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
-        hits = search(self.catalog, query, limit=max(1, min(limit, 100)))
-        return [
-            {
-                "id": hit.entry.id,
-                "name": hit.entry.name,
-                "description": one_line(hit.entry.description),
-                "tools": [tool.name for tool in hit.entry.tools],
-                "matched_tools": list(hit.matched_tools),
-                "active": self.active_prefix_of(hit.entry.id) is not None,
-            }
-            for hit in hits
-        ]
+        limit = max(1, min(limit, 100))
+        live = self._live_index()
+        active = {mount.entry.id for mount in self._router.mounts.values()}
+        # Scores do not depend on the index an entry sits in, so the two rankings merge.
+        hits = [hit for hit in search(self.catalog, query, limit + len(active)) if hit.entry.id not in active]
+        hits += live.search(query, limit)
+        hits.sort(key=lambda hit: (-hit.score, hit.entry.id))
+        return [self._described(hit) for hit in hits[:limit]]
+
+    def _described(self, hit: SearchHit) -> dict[str, Any]:
+        prefix = self.active_prefix_of(hit.entry.id)
+        exposed = self._live_names.get(hit.entry.id, {}) if prefix is not None else {}
+        return {
+            "id": hit.entry.id,
+            "name": hit.entry.name,
+            "description": one_line(hit.entry.description),
+            "tools": [exposed.get(tool.name, tool.name) for tool in hit.entry.tools],
+            "matched_tools": [exposed.get(name, name) for name in hit.matched_tools],
+            "active": prefix is not None,
+            **({"prefix": prefix} if prefix is not None else {}),
+        }
+
+    def _live_index(self) -> SearchIndex:
+        """The active entries with the tools their servers listed, indexed by the servers' own names
+        (so a query for the server's name does not match every tool through the prefix)."""
+        exposed = self._router.exposed_tools()  # a new list whenever a mount's tools change
+        if self._live is None or self._live[0] is not exposed:
+            tools: dict[str, list[KnownTool]] = {mount.entry.id: [] for mount in self._router.mounts.values()}
+            names: dict[str, dict[str, str]] = {entry_id: {} for entry_id in tools}
+            for tool in exposed:
+                if (route := self._router.resolve(tool["name"])) is not None:
+                    mount, child_name = route
+                    description = tool.get("description")
+                    text = one_line(description) if isinstance(description, str) else ""
+                    tools[mount.entry.id].append(KnownTool(name=child_name, description=text))
+                    names[mount.entry.id][child_name] = tool["name"]
+            entries = [self.catalog[entry_id].model_copy(update={"tools": known}) for entry_id, known in tools.items()]
+            self._live = (exposed, SearchIndex(entries))
+            self._live_names = names
+        return self._live[1]
 
     def list_entries(self) -> list[dict[str, Any]]:
         return [

@@ -29,7 +29,7 @@ from mcp_registry_server import __version__
 from mcp_registry_server.catalog import CatalogEntry
 from mcp_registry_server.config import ConfigStore
 from mcp_registry_server.container_logs import ContainerLogWriter
-from mcp_registry_server.mcp_client import ClientManager, MCPClient, MCPClientError
+from mcp_registry_server.mcp_client import ClientManager, MCPClient, MCPClientError, MCPRemoteError
 from mcp_registry_server.podman.api import PodmanAPI
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
 from mcp_registry_server.podman.runner import PodmanRunner
@@ -82,6 +82,8 @@ class MountLifecycle:
         self._changes = anyio.Lock()
         self._logs: dict[str, ContainerLogWriter] = {}
         self._autostarted = anyio.Event()
+        self.autostart_failures: dict[str, str] = {}
+        """Autostarted entries that could not be added, by entry id: what went wrong."""
         self.tool_cache = ToolCache(settings.cache_dir / "tools") if settings.cache_dir else None
 
     # -- autostart ------------------------------------------------------------------------
@@ -94,8 +96,21 @@ class MountLifecycle:
                     await self.add(entry_id, prefix)
                 except RegistryError as error:
                     logger.warning("autostart of %s failed: %s", entry_id, error)
+                    self.autostart_failures[entry_id] = str(error)
         finally:
             self._autostarted.set()
+
+    def autostart_status(self) -> dict[str, Any]:
+        """What registry_status says about MCP_REGISTRY_AUTOSTART: pending, or which entries failed and why."""
+        return {
+            "entries": [entry_id for entry_id, _ in self._settings.autostart],
+            "done": self._autostarted.is_set(),
+            "failed": [
+                {"entry": entry_id, "error": error}
+                for entry_id, error in self.autostart_failures.items()
+                if self._catalog.active_prefix_of(entry_id) is None  # a later add may have fixed it
+            ],
+        }
 
     async def wait_for_autostart(self) -> None:
         """Let requests see autostarted servers; bounded, and instant without autostart."""
@@ -235,7 +250,13 @@ class MountLifecycle:
         await client.initialize(CLIENT_INFO, self._editor.client_capabilities(), timeout=timeout)
         tools = await client.list_tools(timeout=timeout)
         if self._events.log_level and "logging" in client.server_capabilities:
-            await client.request("logging/setLevel", {"level": self._events.log_level})
+            try:
+                await client.request("logging/setLevel", {"level": self._events.log_level})
+            except MCPRemoteError as error:
+                # A server may refuse a log level (nothing in the protocol forbids it): it still serves.
+                logger.info(
+                    "%s refused logging/setLevel %r (%s); carrying on", client.name, self._events.log_level, error
+                )
         return tools
 
     async def _finish_handshake(self, mount: ActiveMount, cache_key: str) -> None:

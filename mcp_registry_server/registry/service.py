@@ -102,6 +102,7 @@ class Registry:
                 }
                 for prefix, mount in self.router.mounts.items()
             ],
+            **({"autostart": self.mounts.autostart_status()} if self.settings.autostart else {}),
             "catalog": {
                 "entries": len(self.catalog.catalog),
                 "warnings": [str(w) for w in self.catalog.catalog.warnings],

@@ -4,7 +4,9 @@ The SDK's server owns the editor's connection; this module watches it as a serve
 (`observe`, cheap on every request) and keeps what the registry and the direct lane need:
 - a handshake-era editor (2024-11-05 … 2025-11-25): at `initialize`, its client parameters, the
   negotiated version (`handshake_version`, which opens the direct lane) and the SDK session whose
-  standalone channel reaches the editor;
+  standalone channel reaches the editor. It hears `list_changed` for a kind only once it has been
+  answered a list of that kind (`listed`): until then its first list shows the current state, and
+  a notice before it makes clients such as Gemini CLI register every tool twice;
 - a 2026-07-28 editor (no handshake; each request carries its envelope): the capabilities and
   version of its latest request. Change notifications reach it only on `subscriptions/listen`
   streams, so they are published on the subscription bus; it cannot be sent requests, so
@@ -74,6 +76,7 @@ class EditorSession:
         self._modern_capabilities: types.ClientCapabilities | None = None
         self.protocol_version: str | None = None
         """The editor's protocol version: negotiated at initialize, or its latest request's."""
+        self._listed: set[str] = set()
 
     # -- watching the SDK server ------------------------------------------------------------
 
@@ -103,6 +106,10 @@ class EditorSession:
         """The negotiated version of a handshake-era editor, once its `initialize` was answered."""
         return self._handshake.protocol_version if self._handshake is not None else None
 
+    def listed(self, kind: str) -> None:
+        """The editor is being answered a list of `kind` ("tools", "resources", "prompts")."""
+        self._listed.add(kind)
+
     @property
     def is_modern(self) -> bool:
         return self.protocol_version in MODERN_PROTOCOL_VERSIONS
@@ -120,7 +127,7 @@ class EditorSession:
         if self.is_modern:
             await self.bus.publish(_EVENTS[kind]())
             return
-        if self._handshake is not None:
+        if self._handshake is not None and kind in self._listed:
             senders = {
                 "tools": self._handshake.session.send_tool_list_changed,
                 "resources": self._handshake.session.send_resource_list_changed,

@@ -135,6 +135,7 @@ class EditorHandlers:
     async def tool_list(self, cursor: str | None) -> dict[str, Any]:
         """tools/list, for both dispatch paths."""
         registry = await self._ready()
+        self._editor.listed("tools")
         return paginate([*REGISTRY_TOOLS, *registry.router.exposed_tools()], "tools", cursor)
 
     async def tool_list_generation(self) -> object:
@@ -191,12 +192,14 @@ class EditorHandlers:
 
     async def list_resources(self, ctx: Context, params: types.PaginatedRequestParams | None) -> dict[str, Any]:
         registry = await self._ready()
+        self._editor.listed("resources")
         return paginate(await registry.passthrough.list_resources(), "resources", _cursor(params))
 
     async def list_resource_templates(
         self, ctx: Context, params: types.PaginatedRequestParams | None
     ) -> dict[str, Any]:
         registry = await self._ready()
+        self._editor.listed("resources")
         return paginate(await registry.passthrough.list_resource_templates(), "resourceTemplates", _cursor(params))
 
     async def read_resource(self, ctx: Context, params: types.ReadResourceRequestParams) -> dict[str, Any]:
@@ -236,6 +239,7 @@ class EditorHandlers:
 
     async def list_prompts(self, ctx: Context, params: types.PaginatedRequestParams | None) -> dict[str, Any]:
         registry = await self._ready()
+        self._editor.listed("prompts")
         return paginate(await registry.passthrough.list_prompts(), "prompts", _cursor(params))
 
     async def get_prompt(self, ctx: Context, params: types.GetPromptRequestParams) -> dict[str, Any]:

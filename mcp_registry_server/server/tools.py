@@ -129,7 +129,8 @@ _TOOLS = (
     RegistryTool(
         "registry_search",
         "Search the catalog of MCP servers by name, tag, description or tool name. "
-        "Returns ranked entries with their known tools and whether they are active.",
+        "Returns ranked entries with their known tools (an active entry: its live tools, by the names to call) "
+        "and whether they are active.",
         SearchArgs,
         _READ_ONLY,
     ),

@@ -18,7 +18,7 @@ import anyio
 import mcp_types as types
 import pytest
 
-from tests.e2e.support import TEST_LABEL, connect_registry, labelled_containers, text_of
+from tests.e2e.support import TEST_LABEL, TEST_RUN_LABEL, connect_registry, labelled_containers, text_of
 
 
 def structured(result: Any) -> dict[str, Any]:
@@ -69,11 +69,12 @@ async def test_add_exec_remove(entry_id: str, registry_env: dict[str, str]) -> N
             notifications.append(message.method)
 
     async with connect_registry(registry_env, message_handler=on_message) as session:
+        await session.list_tools()  # as editors do at once; from now on it hears of changes
         added = structured(await call(session, "registry_add", entry_id=entry_id))
         assert added["prefix"] == entry_id
         container = added["container"]
         assert container.startswith(f"mcp-registry-{entry_id}-")
-        assert labelled_containers(f"{TEST_LABEL}=1") == [container]
+        assert labelled_containers(TEST_RUN_LABEL) == [container]
 
         listed = {tool.name: tool for tool in (await session.list_tools()).tools}
         for tool, _, _ in WORKFLOWS[entry_id]:
@@ -101,7 +102,7 @@ async def test_add_exec_remove(entry_id: str, registry_env: dict[str, str]) -> N
 
         removed = structured(await call(session, "registry_remove", entry_id_or_prefix=entry_id))
         assert removed["container_removed"] is True
-        assert labelled_containers(f"{TEST_LABEL}=1") == []
+        assert labelled_containers(TEST_RUN_LABEL) == []
         assert all(not tool.name.startswith(f"{entry_id}_") for tool in (await session.list_tools()).tools)
         await anyio.sleep(0.1)  # let the last notification arrive
     assert notifications.count("notifications/tools/list_changed") >= 2

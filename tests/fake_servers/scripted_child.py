@@ -13,7 +13,8 @@ Usage: `scripted_child.py SCRIPT.json`. The script is a JSON object:
   A tool not in "calls" answers `{"content": [{"type": "text", "text": <arguments as JSON>}]}`;
 - "protocolVersion": the version to answer `initialize` with (default: the client's);
 - "capabilities": more server capabilities for the `initialize` result (merged over `tools`);
-  with "logging" among them, `logging/setLevel` is answered with `{}`;
+  with "logging" among them, `logging/setLevel` is answered with `{}` (unless "refuseSetLevel" is
+  true: then -32601, as a server may answer);
 - "startDelay": seconds to sleep before reading anything (a slow server);
 - "prompts": the list `prompts/list` returns; `prompts/get` answers one user message naming the prompt.
 Other requests get -32601. Every message received is
@@ -117,7 +118,11 @@ def main() -> None:
             text = {"type": "text", "text": f"prompt {name}"}
             result = {"messages": [{"role": "user", "content": text}]}
             send({"jsonrpc": "2.0", "id": request_id, "result": result})
-        elif method == "logging/setLevel" and "logging" in script.get("capabilities", {}):
+        elif (
+            method == "logging/setLevel"
+            and "logging" in script.get("capabilities", {})
+            and not script.get("refuseSetLevel")
+        ):
             send({"jsonrpc": "2.0", "id": request_id, "result": {}})
         elif method == "tools/call":
             threading.Thread(target=call, args=(request_id, message["params"], script), daemon=True).start()

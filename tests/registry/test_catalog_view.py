@@ -59,16 +59,36 @@ def test_active_prefix_of_finds_the_mount_of_an_entry(tmp_path: Path) -> None:
     assert catalog.active_prefix_of("brave-search") is None
 
 
-def test_search_describes_each_hit_in_one_line_and_marks_active_entries(tmp_path: Path) -> None:
-    (hit,) = view(tmp_path, "sqlite").search("sqlite", limit=5)
+def test_search_describes_each_hit_in_one_line(tmp_path: Path) -> None:
+    (hit,) = view(tmp_path).search("sqlite", limit=5)
     assert hit == {
         "id": "sqlite",
         "name": "SQLite",
         "description": "Query SQLite databases.",
         "tools": ["read_query"],
         "matched_tools": [],
-        "active": True,
+        "active": False,
     }
+
+
+def test_an_active_entry_is_found_by_its_live_tools_under_their_exposed_names(tmp_path: Path) -> None:
+    router = ToolRouter()
+    live = [{"name": "post_message", "description": "Post a message to a channel.\nMore.", "inputSchema": {}}]
+    router.add(make_mount("chat", entry_id="brave-search", tools=()))
+    router.replace_tools(router.mounts["chat"], live)
+    catalog = CatalogView(Catalog([SQLITE, BRAVE]), ConfigStore(tmp_path), router)  # BRAVE lists no tools
+    hit = catalog.search("post a message", limit=5)[0]
+    assert hit["id"] == "brave-search" and hit["active"] is True and hit["prefix"] == "chat"
+    assert hit["tools"] == hit["matched_tools"] == ["chat_post_message"]
+    assert catalog.search("brave")[0]["matched_tools"] == []  # the prefix does not match every tool
+    router.remove("chat")
+    assert [hit["id"] for hit in catalog.search("post message")] == []  # inactive: the catalog's knowledge
+
+
+def test_active_and_inactive_hits_are_ranked_together(tmp_path: Path) -> None:
+    hits = view(tmp_path, "sqlite").search("echo web", limit=5)
+    assert [(hit["id"], hit["active"]) for hit in hits] == [("sqlite", True), ("brave-search", False)]
+    assert hits[0]["tools"] == ["p-sqlite_echo"]  # the live list, not the catalog's read_query
 
 
 @pytest.mark.parametrize("limit", [0, -3])

@@ -207,10 +207,30 @@ async def test_autostart_adds_the_entries_and_logs_the_failures(
             await r.registry.mounts.wait_for_autostart()
         assert list(r.registry.router.mounts) == ["auto"]
         assert r.registry.router.exposed_names() == ["auto_echo"]
+        status = (await r.registry.status())["autostart"]
     failures = [record.getMessage() for record in caplog.records if "autostart of" in record.getMessage()]
     assert len(failures) == 2
     assert failures[0].startswith("autostart of nope failed: Unknown catalog entry")
     assert failures[1].startswith("autostart of other failed: invalid prefix 'Bad'")
+    assert status["entries"] == ["nope", "demo", "other"] and status["done"] is True
+    assert [(failure["entry"], failure["error"][:25]) for failure in status["failed"]] == [
+        ("nope", "Unknown catalog entry 'no"),
+        ("other", "invalid prefix 'Bad': use"),
+    ]
+
+
+async def test_a_failed_autostart_stops_showing_once_the_entry_is_added(tmp_path: Path) -> None:
+    async with open_test_registry(tmp_path, {"demo": {}}, autostart=(("demo", "Bad"),)) as r:
+        with anyio.fail_after(10):
+            await r.registry.mounts.wait_for_autostart()
+        assert [failure["entry"] for failure in (await r.registry.status())["autostart"]["failed"]] == ["demo"]
+        await r.registry.mounts.add("demo")
+        assert (await r.registry.status())["autostart"]["failed"] == []
+
+
+async def test_status_has_no_autostart_section_without_autostart(tmp_path: Path) -> None:
+    async with open_test_registry(tmp_path, {"demo": {}}) as r:
+        assert "autostart" not in await r.registry.status()
 
 
 async def test_wait_for_autostart_returns_at_once_without_autostart(tmp_path: Path) -> None:
@@ -244,6 +264,17 @@ async def test_the_editors_log_level_is_sent_during_the_handshake(tmp_path: Path
     received = [json.loads(line) for line in log.read_text().splitlines()]
     levels = [m["params"] for m in received if m.get("method") == "logging/setLevel"]
     assert levels == [{"level": "warning"}]  # the child without `logging` was not sent one
+
+
+async def test_a_server_that_refuses_the_log_level_is_still_added(tmp_path: Path) -> None:
+    scripts = {"picky": {"capabilities": {"logging": {}}, "refuseSetLevel": True}}
+    async with open_test_registry(tmp_path, scripts) as r:
+        r.registry.events.log_level = "debug"  # as after the editor's logging/setLevel
+        added = await r.registry.mounts.add("picky")
+        outcome = await r.registry.calls.call_tool("picky_echo", {"a": 1})
+        assert r.podman.runner.gone == []
+    assert added["tools"] == ["picky_echo"]
+    assert text_of(outcome) == '{"a": 1}'
 
 
 async def test_the_handshake_declares_the_editors_relayable_capabilities(tmp_path: Path) -> None:

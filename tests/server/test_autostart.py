@@ -36,3 +36,19 @@ async def test_requests_right_after_initialize_wait_for_the_autostart(tmp_path: 
         assert answers[2]["result"]["content"][0]["text"] == "{}", answers[2]
         assert answers[3]["result"]["messages"][0]["content"]["text"] == "prompt hello", answers[3]
         assert "slow_echo" in [tool["name"] for tool in answers[4]["result"]["tools"]]
+
+
+@pytest.mark.parametrize("lane", [True, False])
+async def test_the_autostart_sends_no_list_changed_before_the_editors_first_list(tmp_path: Path, lane: bool) -> None:
+    # Gemini CLI lists the tools right after `initialized` and registers each tool again on every
+    # list_changed ("Tool with name … is already registered"): the autostart's change is in the list.
+    scripts = {"slow": SLOW, "later": {}}
+    async with running_registry(tmp_path, scripts, lane=lane, autostart=(("slow", None),)) as (wire, _):
+        await wire.handshake(VERSION)
+        seen = await wire.exchange(request(VERSION, 1, "tools/list"), 1)
+        assert "slow_echo" in [tool["name"] for tool in seen[-1]["result"]["tools"]]
+        add = {"name": "registry_add", "arguments": {"entry_id": "later"}}  # a change after the list
+        seen += await wire.exchange(request(VERSION, 2, "tools/call", add), 2, seconds=60)
+        seen += await wire.exchange(request(VERSION, 3, "ping"), 3)
+    notices = [message["method"] for message in seen if "method" in message]
+    assert notices == ["notifications/tools/list_changed"]  # for `later` only; nothing else was listed

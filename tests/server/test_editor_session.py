@@ -186,10 +186,19 @@ async def test_list_changed_and_resource_updated_go_through_the_handshake_sessio
     editor, session = await handshake()
     events = events_of(editor)
     for kind in ("tools", "resources", "prompts"):
+        editor.listed(kind)
         await editor.list_changed(kind)
     await editor.resource_updated("file:///a")
     assert session.sent == ["tools", "resources", "prompts", ("updated", "file:///a")]
     assert events == []
+
+
+async def test_a_kind_the_editor_has_not_listed_yet_gets_no_list_changed() -> None:
+    editor, session = await handshake()
+    editor.listed("tools")
+    for kind in ("tools", "resources", "prompts"):
+        await editor.list_changed(kind)
+    assert session.sent == ["tools"]  # its first resources or prompts list will show the change
 
 
 async def test_nothing_is_sent_before_the_handshake() -> None:
@@ -206,6 +215,7 @@ async def test_nothing_is_sent_before_the_handshake() -> None:
 async def test_notifications_to_an_editor_that_went_away_are_best_effort(failure: BaseException) -> None:
     editor, session = await handshake()
     session.failure = failure
+    editor.listed("tools")
     await editor.list_changed("tools")
     await editor.resource_updated("file:///a")
     await editor.log("error", "x", "srv")
@@ -328,6 +338,7 @@ async def test_a_childs_log_and_list_changed_reach_a_handshake_era_editor(tmp_pa
     async with running_registry(tmp_path, {"fake": CHATTY}) as (wire, _):
         await wire.handshake(version)
         await wire.call(version, 1, "registry_add", {"entry_id": "fake"})
+        await wire.exchange(request(version, 3, "tools/list", {}), 3)  # it now hears list changes
         seen = await wire.exchange(request(version, 2, "tools/call", {"name": "fake_chatty", "arguments": {}}), 2)
         with anyio.fail_after(5):
             while not any(message.get("method") == "notifications/tools/list_changed" for message in seen):

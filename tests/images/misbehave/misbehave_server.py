@@ -21,7 +21,9 @@ Contract:
   (extra ``synthetic_NNNN`` tools), ``MISBEHAVE_START_DELAY`` (seconds to sleep before reading input),
   ``MISBEHAVE_NEVER_INIT=1`` (never answer ``initialize``), ``MISBEHAVE_DISCOVER`` (how to answer
   ``server/discover``: ``method_not_found`` (default, -32601), ``invalid_params`` (-32602, as servers
-  on the 1.x Python SDK answer), ``ignore`` (never answer), ``crash`` (exit 1 without answering)).
+  on the 1.x Python SDK answer), ``ignore`` (never answer), ``crash`` (exit 1 without answering)),
+  ``MISBEHAVE_REFUSE_SET_LEVEL=1`` (advertise ``logging`` but answer ``logging/setLevel`` with -32601,
+  which nothing in the protocol forbids).
 """
 
 from __future__ import annotations
@@ -809,6 +811,9 @@ def handle_tools_call(request_id: Any, params: JsonObject) -> None:
 
 
 def handle_set_level(request_id: Any, params: JsonObject) -> None:
+    if os.environ.get("MISBEHAVE_REFUSE_SET_LEVEL") == "1":
+        reply_error(request_id, -32601, "method not found: this server keeps its own log level")
+        return
     level = params.get("level")
     if level not in LOG_LEVELS:
         reply_error(request_id, -32602, f"unknown log level {level!r}; expected one of {LOG_LEVELS}")
