@@ -19,6 +19,7 @@ cancelled registry still cleans up.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,7 +40,7 @@ from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.mounts import MountLifecycle
 from mcp_registry_server.registry.passthrough import Passthrough
 from mcp_registry_server.registry.podman_link import PodmanLink
-from mcp_registry_server.registry.router import ToolRouter
+from mcp_registry_server.registry.router import ActiveMount, ToolRouter
 from mcp_registry_server.settings import RegistrySettings
 
 __all__ = ["Registry", "open_registry"]
@@ -96,6 +97,8 @@ class Registry:
                     "restarts": mount.restarts,
                     "uptime_seconds": round(mount.uptime_seconds, 1),
                     "tools": len(mount.tools),
+                    "expose": mount.expose,
+                    **self._tool_list_share(mount),
                     "calls_served": mount.calls_served,
                     "last_error": mount.last_error
                     or (None if mount.client.is_alive else f"exited: {mount.client.stderr_tail(500)}"),
@@ -109,6 +112,18 @@ class Registry:
             },
             "config": {"warnings": list(self._config_warnings())},
         }
+
+    def _tool_list_share(self, mount: ActiveMount) -> dict[str, Any]:
+        """How much of the editor's tools/list this mount makes up (its tokens: bytes/4, an estimate)."""
+        routed = self.router.names_of(mount)
+        names = set(routed)
+        shown = [tool for tool in self.router.exposed_tools() if tool["name"] in names]
+        size = len(json.dumps(shown, separators=(",", ":")))
+        share: dict[str, Any] = {"tools_callable": len(routed), "tools_listed": len(shown)}
+        share["tool_list_tokens_estimate"] = size // 4
+        if filtered := self.router.filtered_out(mount):
+            share["tools_filtered_out"] = filtered
+        return share
 
     def _config_warnings(self) -> tuple[str, ...]:
         self.config.load()  # reads both small files, so a file broken since startup shows up

@@ -8,6 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from mcp_registry_server.catalog import ToolFilter
 from mcp_registry_server.registry.asks import InputRequired
 from mcp_registry_server.registry.errors import RegistryError, RequestError
 from tests.registry.support import FakeClient, make_mount, open_test_registry
@@ -31,11 +32,31 @@ async def test_status_shows_podman_and_every_mount(tmp_path: Path) -> None:
         "state": "running",
         "restarts": 0,
         "tools": 1,
+        "expose": "direct",
+        "tools_callable": 1,
+        "tools_listed": 1,
+        "tool_list_tokens_estimate": len('[{"name":"d_echo","inputSchema":{"type":"object"}}]') // 4,
         "calls_served": 1,
         "last_error": None,
     }
     assert 0 <= mount["uptime_seconds"] < 60
     assert status["catalog"] == {"entries": 1, "warnings": []} and status["config"] == {"warnings": []}
+
+
+async def test_status_counts_what_a_search_mount_and_a_tool_filter_keep_out_of_the_tool_list(
+    tmp_path: Path,
+) -> None:
+    async with open_test_registry(tmp_path, {}) as r:
+        hidden = make_mount("hidden", tools=("a", "b"))
+        hidden.expose = "search"
+        r.registry.router.add(hidden)
+        narrowed = make_mount("narrow", tools=("keep", "drop_me"))
+        narrowed.tool_filter = ToolFilter(deny=("drop_*",))
+        r.registry.router.add(narrowed)
+        first, second = (await r.registry.status())["mounts"]
+    assert (first["tools_callable"], first["tools_listed"], first["tool_list_tokens_estimate"]) == (2, 0, 0)
+    assert (second["tools_callable"], second["tools_listed"], second["tools_filtered_out"]) == (1, 1, ["drop_me"])
+    assert second["tool_list_tokens_estimate"] > 0
 
 
 async def test_status_shows_a_running_mount_whose_server_ended_as_failed(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ from jsonschema import Draft202012Validator
 from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, REGISTRY_TOOLS, ArgumentError, parse_arguments
 
 
-def test_the_eight_registry_tools_exist() -> None:
+def test_the_registry_tools_exist() -> None:
     assert REGISTRY_TOOL_NAMES == {
-        "registry_search", "registry_list", "registry_info", "registry_add",
+        "registry_search", "registry_list", "registry_info", "registry_tool_info", "registry_add",
         "registry_exec", "registry_remove", "registry_status", "registry_config_set",
     }  # fmt: skip
     for tool in REGISTRY_TOOLS:
