@@ -30,7 +30,9 @@ from anyio.abc import TaskGroup
 
 from mcp_registry_server.catalog import Catalog
 from mcp_registry_server.config import ConfigError, ConfigStore
+from mcp_registry_server.config.changes import plan_changes
 from mcp_registry_server.mcp_client import ClientManager
+from mcp_registry_server.registry.access import consent_to_widen
 from mcp_registry_server.registry.asks import ParkedRequests
 from mcp_registry_server.registry.calls import CallRouter
 from mcp_registry_server.registry.catalog_view import CatalogView
@@ -62,6 +64,7 @@ class Registry:
     ) -> None:
         self.settings = settings
         self.config = config
+        self._editor = editor
         self.router = ToolRouter()
         self.parked = ParkedRequests(tasks, park_ttl=settings.call_timeout_bound)
         self.calls = CallRouter(self.router, settings, editor, self.parked)
@@ -129,11 +132,13 @@ class Registry:
         self.config.load()  # reads both small files, so a file broken since startup shows up
         return self.config.warnings
 
-    def config_set(self, entry_id: Any, values: Any) -> dict[str, Any]:
+    async def config_set(self, entry_id: Any, values: Any) -> dict[str, Any]:
+        """The model's `registry_config_set`: what would widen the server's reach needs the user's yes."""
         entry = self.catalog.entry(entry_id)
         if not isinstance(values, dict):
             raise RegistryError(f"values must be an object of NAME: value pairs, not {type(values).__name__}.")
         try:
+            await consent_to_widen(self._editor, entry, plan_changes(entry, values))
             outcome = self.config.set_values(entry, values)
         except ConfigError as error:
             raise RegistryError(str(error)) from error

@@ -60,7 +60,7 @@ async def run_registry_tool(
         case "registry_status":
             return text_result({**await registry.status(), "tool_list": tool_list_size(registry)})
         case "registry_config_set":
-            return text_result(registry.config_set(args.entry_id, args.values))
+            return text_result(await registry.config_set(args.entry_id, args.values))
     raise AssertionError(f"registry tool {name!r} has no case here")  # REGISTRY_TOOL_NAMES has one more name
 
 

@@ -197,10 +197,11 @@ _TOOLS = (
     RegistryTool(
         "registry_config_set",
         "Store configuration for a catalog entry: environment values and secrets by name "
-        "(secret values are kept in a private file and never shown), or 'volume:<name>' to enable a "
-        "declared volume. An empty value unsets. Applied the next time the entry is added.",
+        "(secret values are kept in a private file and never shown). An empty value unsets; a stored "
+        "value is replaced. 'volume:<name>' turns a declared volume off, or on only when the user "
+        "allows it in the editor (it mounts part of their machine). Applied the next time the entry is added.",
         ConfigSetArgs,
-        {"readOnlyHint": False, "destructiveHint": False, "openWorldHint": False},
+        {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": True, "openWorldHint": False},
     ),
 )
 

@@ -80,7 +80,7 @@ async def test_missing_required_config_says_how_to_set_it_and_starts_nothing(tmp
         with pytest.raises(RegistryError) as raised:
             await r.registry.mounts.add("demo")
         assert r.podman.runner.started == [] and r.editor.changed == []
-        r.registry.config_set("demo", {"TOKEN": "s3cret", "REGION": "eu"})
+        await r.registry.config_set("demo", {"TOKEN": "s3cret", "REGION": "eu"})
         assert (await r.registry.mounts.add("demo"))["tools"] == ["demo_echo"]
     assert str(raised.value) == (
         'demo needs values for: REGION, TOKEN. Set them with registry_config_set("demo", {"NAME": "value"}), '
@@ -393,10 +393,10 @@ async def test_a_restart_that_lacks_required_config_leaves_the_mount_failed(tmp_
         }
     }
     async with open_test_registry(tmp_path, {"flaky": script}, entries=entries) as r:
-        r.registry.config_set("flaky", {"TOKEN": "s3cret"})
+        await r.registry.config_set("flaky", {"TOKEN": "s3cret"})
         await r.registry.mounts.add("flaky")
         mount = r.registry.router.mounts["flaky"]
-        r.registry.config_set("flaky", {"TOKEN": ""})  # unset while it runs
+        await r.registry.config_set("flaky", {"TOKEN": ""})  # unset while it runs
         await r.registry.calls.call_tool("flaky_die", {})
         await eventually(lambda: mount.restarts == 1 and mount.state == "failed")
         assert r.podman.runner.started == ["fake-flaky-0"]  # no new container without the secret
