@@ -1,6 +1,7 @@
 """The registry's private `podman system service`, against real Podman: an editor's SIGTERM to the
-whole process group is a clean shutdown, the service dies with a registry that is SIGKILLed, and
-the leftovers of a dead registry are swept at the next start (a live one's are not).
+whole process group is a clean shutdown, the service dies with a registry that is SIGKILLed, the
+leftovers of a dead registry are swept at the next start (a live one's are not), and a server is
+removed cleanly after the service died.
 
 Every registry here runs its own private service: XDG_RUNTIME_DIR (so the runtime dir) is a short
 temp dir of the test's own, which holds no Podman socket, and the tests run as root without
@@ -185,3 +186,22 @@ def start_foreign_service(runtime_dir: Path, instance: str, owner_label: str) ->
         assert service.poll() is None and time.monotonic() < deadline, "the stand-in service did not start"
         time.sleep(0.05)
     return service
+
+
+async def test_a_server_is_removed_cleanly_after_the_private_service_died(
+    private_env: dict[str, str], tmp_path: Path
+) -> None:
+    log_path = tmp_path / "registry.log"
+    async with RawRegistry.start(private_env, log_path) as registry:
+        started = await start_time_server(registry)
+        service = private_service_of(registry.pid)
+        os.kill(service, signal.SIGKILL)
+        assert await wait_for(lambda: pid_is_gone(service), 5)
+        # No need for a new service: the podman command confirms the container is gone.
+        removed = await registry.structured("registry_remove", {"entry_id_or_prefix": "time"})
+        assert removed["container_removed"] is True
+        assert instance_containers(started["instance"]) == []
+        assert [pid for pid in descendants(registry.pid) if "system service" in cmdline(pid)] == []
+    log = log_path.read_text()
+    assert " ERROR " not in log and "Traceback" not in log, log[-3000:]
+    assert "with the podman command instead" in log
