@@ -1,7 +1,8 @@
 """The registry's private `podman system service`, against real Podman: an editor's SIGTERM to the
 whole process group is a clean shutdown, the service dies with a registry that is SIGKILLed, the
-leftovers of a dead registry are swept at the next start (a live one's are not), and a server is
-removed cleanly after the service died.
+leftovers of a dead registry are swept at the next start (a live one's are not), a server is
+removed cleanly after the service died, and a service that dies under a running registry is
+started again at the next need.
 
 Every registry here runs its own private service: XDG_RUNTIME_DIR (so the runtime dir) is a short
 temp dir of the test's own, which holds no Podman socket, and the tests run as root without
@@ -153,6 +154,39 @@ async def test_a_dead_registrys_service_and_socket_are_swept_at_the_next_start(
             service.terminate()
             service.wait(10)
     assert services_serving(runtime_dir) == []
+
+
+async def test_a_private_service_that_dies_is_started_again_at_the_next_need(
+    private_env: dict[str, str], tmp_path: Path
+) -> None:
+    log_path = tmp_path / "registry.log"
+    async with RawRegistry.start(private_env, log_path) as registry:
+        started = await start_time_server(registry)
+        first = private_service_of(registry.pid)
+        os.kill(first, signal.SIGKILL)
+        assert await wait_for(lambda: pid_is_gone(first), 5)
+        podman = (await registry.structured("registry_status"))["podman"]
+        assert podman["available"] is False and "cannot be reached" in podman["error"]
+        assert "restart the registry" not in podman["remedy"]
+        # The running server does not need the API.
+        now = await registry.call_tool("time_get_current_time", {"timezone": "UTC"})
+        assert not now.get("isError"), now
+
+        added = await registry.structured("registry_add", {"entry_id": "misbehave", "prefix": "chaos"})
+        assert "chaos_echo" in added["tools"]
+        second = private_service_of(registry.pid)
+        assert second != first
+        status = await registry.structured("registry_status")
+        assert status["podman"]["available"] is True and status["podman"]["socket_origin"] == "private"
+        echoed = await registry.call_tool("chaos_echo", {"text": "after the restart"})
+        assert echoed["structuredContent"] == {"text": "after the restart"}
+        # The server started before the service died still runs and is removed as usual.
+        removed = await registry.structured("registry_remove", {"entry_id_or_prefix": "time"})
+        assert removed["container_removed"] is True
+    log = log_path.read_text()
+    assert " ERROR " not in log and "Traceback" not in log, log[-3000:]
+    assert await wait_for(lambda: instance_containers(started["instance"]) == [], 10)
+    assert await wait_for(lambda: pid_is_gone(second), 5)
 
 
 def owner_label_of(pid: int) -> str:
