@@ -69,7 +69,16 @@ def test_image_references_accepted(image: str) -> None:
     assert CatalogEntry.model_validate(minimal(image=image)).image == image
 
 
-@pytest.mark.parametrize("image", ["", "mcp sqlite", "docker.io/mcp/sqlite;rm -rf /", "-mcp/sqlite", "$(id)"])
+def test_image_required_unless_remote_or_unsupported() -> None:
+    with pytest.raises(ValidationError, match="Field required") as caught:
+        CatalogEntry.model_validate(minimal(image=""))
+    assert caught.value.errors()[0]["loc"] == ("image",)
+    remote = CatalogEntry.model_validate(minimal(image="", remote={"url": "https://mcp.example.com/sse"}))
+    assert "does not support remote servers yet" in (remote.not_runnable_reason() or "")
+    assert "https://mcp.example.com/sse" in (remote.not_runnable_reason() or "")
+
+
+@pytest.mark.parametrize("image", ["mcp sqlite", "docker.io/mcp/sqlite;rm -rf /", "-mcp/sqlite", "$(id)"])
 def test_bad_image_rejected(image: str) -> None:
     with pytest.raises(ValidationError) as caught:
         CatalogEntry.model_validate(minimal(image=image))

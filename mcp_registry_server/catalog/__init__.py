@@ -1,10 +1,21 @@
-"""The catalog of MCP servers: entry model, loading from TOML directories, and ranked search.
+"""The catalog of MCP servers: entry model, loading from TOML directories, ranked search, importers.
 
 A leaf of the package: the registry facade reads it, and it imports nothing above it.
 """
 
 from mcp_registry_server.catalog.collection import Catalog, CatalogWarning, search
-from mcp_registry_server.catalog.entry import CatalogEntry, EnvVar, KnownTool, SecretVar, ToolFilter, Volume
+from mcp_registry_server.catalog.entry import (
+    CatalogEntry,
+    EnvVar,
+    KnownTool,
+    OAuthProvider,
+    Parameter,
+    Provenance,
+    RemoteServer,
+    SecretVar,
+    ToolFilter,
+    Volume,
+)
 from mcp_registry_server.catalog.loader import (
     CATALOG_PATH_ENV,
     bundled_catalog_dir,
@@ -21,6 +32,10 @@ __all__ = [
     "CatalogWarning",
     "EnvVar",
     "KnownTool",
+    "OAuthProvider",
+    "Parameter",
+    "Provenance",
+    "RemoteServer",
     "SearchHit",
     "SearchIndex",
     "SecretVar",

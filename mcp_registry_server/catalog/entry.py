@@ -3,6 +3,11 @@
 One TOML file holds one entry. The model is validated once, when the file is read
 (`catalog.loader`), and is immutable afterwards: everything downstream (search, the
 container command line, `registry_info`) trusts it. Field names match the TOML keys.
+
+Templates: `args` items and env defaults may name a parameter as `{{name}}` and an env var or secret
+of the same entry (or HOME) as `$NAME` / `${NAME}`; `config.resolve` fills them in at activation.
+Entries the registry knows but cannot start yet say why (`not_runnable_reason`): remote servers,
+Docker's one-container-per-tool ("poci") entries, and OAuth sign-in without a secret to use instead.
 """
 
 from __future__ import annotations
@@ -10,15 +15,28 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 ENTRY_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 # Absolute container paths only: no `..`, no NUL, no `:` (it would split a podman mount spec).
 CONTAINER_PATH_PATTERN = r"^/[A-Za-z0-9._/@+-]*$"
 VOLUME_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
+# Parameter names as Docker's catalog writes them: `db_path`, `apollo-graph-ref`, `jira.url` (nested).
+PARAMETER_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$"
+# `{{name}}` in an arg or env default: the value of parameter `name`.
+PARAMETER_REFERENCE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
+# `$NAME` or `${NAME}`: an env value or secret of the same entry (or HOME); `$$` is a literal `$`.
+VARIABLE_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*)|(\$))")
+
+
+def variable_references(text: str) -> set[str]:
+    """The `$NAME` / `${NAME}` names in `text`."""
+    return {braced or plain for braced, plain, _ in VARIABLE_REFERENCE.findall(text) if braced or plain}
+
+
 MAX_HOST_PATH_CHARS = 4096
 
 
@@ -71,6 +89,15 @@ class EnvVar(_Strict):
     required: bool = False
 
 
+class Parameter(_Strict):
+    """A plain setting that only fills `{{name}}` templates in args and env defaults (never a mount)."""
+
+    name: Annotated[str, Field(pattern=PARAMETER_NAME_PATTERN)]
+    description: str = ""
+    default: str | None = None
+    required: bool = False
+
+
 class SecretVar(_Strict):
     """A secret passed as an environment variable; its value lives only in the 0600 secrets file."""
 
@@ -80,18 +107,22 @@ class SecretVar(_Strict):
 
 
 class Volume(_Strict):
-    """A declared mount. Off unless the user enables it; `source` is a named volume or a host path."""
+    """A declared mount. Off unless the user enables it; `source` is a named volume or a host path.
+
+    An empty `source` means there is no default: the user names one when enabling it
+    (`volume:<name>=/path`), as for imported volumes whose host path is a per-user setting.
+    """
 
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
     target: Annotated[str, Field(pattern=CONTAINER_PATH_PATTERN)]
-    source: str
+    source: str = ""
     description: str = ""
     read_only: bool = False
 
     @field_validator("source")
     @classmethod
     def _mountable_source(cls, source: str) -> str:
-        if problem := volume_source_problem(source):
+        if source and (problem := volume_source_problem(source)):
             raise ValueError(f"the source {problem}")  # the field path names which volume
         return source
 
@@ -121,10 +152,46 @@ class ToolFilter:
 
 
 class KnownTool(_Strict):
-    """A tool the server is known to offer, searchable before the server is activated."""
+    """A tool the server is known to offer, searchable before the server is activated.
+
+    `input_schema` is a JSON-schema object (`{"type": "object", "properties": {...}}`) when known;
+    tool search reads its property names.
+    """
 
     name: str
     description: str = ""
+    input_schema: dict[str, Any] | None = None
+
+    @property
+    def argument_names(self) -> list[str]:
+        properties = (self.input_schema or {}).get("properties")
+        return [name for name in properties if isinstance(name, str)] if isinstance(properties, dict) else []
+
+
+class RemoteServer(_Strict):
+    """A server reached over HTTP instead of run in a container (not supported yet: recorded only).
+
+    Header values may name the entry's secrets as `${NAME}`.
+    """
+
+    url: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    transport: Literal["sse", "streamable-http"] = "streamable-http"
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class OAuthProvider(_Strict):
+    """A sign-in the server expects (not handled by the registry yet). `env` is the variable the token fills."""
+
+    provider: Annotated[str, Field(min_length=1)]
+    env: Annotated[str, Field(pattern=ENV_NAME_PATTERN)] | None = None
+
+
+class Provenance(_Strict):
+    """Where an imported entry came from: the importer's format, the file it read, and when."""
+
+    format: Literal["docker"]
+    source_file: Annotated[str, Field(min_length=1)]
+    imported_at: Annotated[str, Field(min_length=1)]
 
 
 class CatalogEntry(_Strict):
@@ -133,13 +200,20 @@ class CatalogEntry(_Strict):
     id: Annotated[str, Field(pattern=ENTRY_ID_PATTERN)]
     name: str
     description: str
-    image: Annotated[str, Field(min_length=1)]
+    # Declared before `image`, whose check reads them: an entry that is remote, or that the registry
+    # cannot run at all (`unsupported` says why, e.g. Docker's one-container-per-tool entries), has no image.
+    remote: RemoteServer | None = None
+    unsupported: str = ""
+    image: Annotated[str, Field(validate_default=True)] = ""
     # Overrides the image's entrypoint when set; `args` follow the image name on the command line.
     command: list[str] = Field(default_factory=list)
     args: list[str] = Field(default_factory=list)
     env: list[EnvVar] = Field(default_factory=list)
     secrets: list[SecretVar] = Field(default_factory=list)
+    parameters: list[Parameter] = Field(default_factory=list)
     network: Literal["none", "bridge"] = "none"
+    # The hosts the server needs to reach, `host:port` (recorded; enforced by the egress proxy).
+    allow_hosts: list[str] = Field(default_factory=list)
     volumes: list[Volume] = Field(default_factory=list)
     # Extra tmpfs mounts for servers that write outside /tmp under the read-only root. When an enabled
     # volume has the same target, the volume takes the place of the tmpfs.
@@ -162,13 +236,32 @@ class CatalogEntry(_Strict):
     tools_allow: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(default_factory=list)
     tools_deny: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(default_factory=list)
     source: str = ""
+    oauth: list[OAuthProvider] = Field(default_factory=list)
+    imported: Provenance | None = None
 
     @field_validator("image")
     @classmethod
-    def _plain_image_reference(cls, image: str) -> str:
+    def _plain_image_reference(cls, image: str, info: ValidationInfo) -> str:
+        if not image:
+            if info.data.get("remote") is None and not info.data.get("unsupported"):
+                raise ValueError("Field required (only remote or unsupported entries have no image)")
+            return image
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*", image):
             raise ValueError("must be an image reference like docker.io/mcp/sqlite:latest")
         return image
+
+    @model_validator(mode="after")
+    def _templates_name_parameters(self) -> CatalogEntry:
+        # A `{{name}}` with no parameter behind it would reach the server literally.
+        declared = {parameter.name for parameter in self.parameters}
+        texts = [*self.args, *(var.default for var in self.env if var.default)]
+        if unknown := sorted({name for text in texts for name in PARAMETER_REFERENCE.findall(text)} - declared):
+            raise ValueError(
+                f"templates name undeclared parameters: {', '.join(unknown)}; declare them in [[parameters]]"
+            )
+        if leaked := sorted({name for arg in self.args for name in variable_references(arg)} & self.secret_names):
+            raise ValueError(f"args name the secrets {', '.join(leaked)}; secrets never go on a command line")
+        return self
 
     @field_validator("writable_paths")
     @classmethod
@@ -179,9 +272,12 @@ class CatalogEntry(_Strict):
 
     @model_validator(mode="after")
     def _unique_variable_names(self) -> CatalogEntry:
-        duplicates = _repeated([var.name for var in self.env] + [var.name for var in self.secrets])
+        names = [var.name for var in self.env] + [var.name for var in self.secrets]
+        duplicates = _repeated(names + [parameter.name for parameter in self.parameters])
         if duplicates:
-            raise ValueError(f"env and secrets declare the same name more than once: {', '.join(duplicates)}")
+            raise ValueError(
+                f"env, secrets and parameters declare the same name more than once: {', '.join(duplicates)}"
+            )
         return self
 
     @model_validator(mode="after")
@@ -202,3 +298,31 @@ class CatalogEntry(_Strict):
     @property
     def secret_names(self) -> frozenset[str]:
         return frozenset(secret.name for secret in self.secrets)
+
+    @property
+    def oauth_without_secret(self) -> list[OAuthProvider]:
+        """OAuth sign-ins whose token no declared secret can stand in for."""
+        return [auth for auth in self.oauth if auth.env is None or auth.env not in self.secret_names]
+
+    def oauth_note(self) -> str:
+        """What the user should know about the entry's OAuth sign-in, or "" when it has none."""
+        if not self.oauth:
+            return ""
+        providers = ", ".join(dict.fromkeys(auth.provider for auth in self.oauth))
+        note = f"{self.id} signs in with OAuth ({providers}), which the registry does not handle yet."
+        if usable := [auth.env for auth in self.oauth if auth.env in self.secret_names]:
+            note += f" Set the secret {', '.join(dict.fromkeys(e for e in usable if e))} instead."
+        return note
+
+    def not_runnable_reason(self) -> str | None:
+        """Why `registry_add` cannot start this entry (remote, unsupported, OAuth only), or None."""
+        if self.remote is not None:
+            return (
+                f"{self.id} is a remote MCP server ({self.remote.transport} at {self.remote.url}); the registry "
+                "runs servers in containers and does not support remote servers yet."
+            )
+        if self.unsupported:
+            return f"{self.id} cannot be run by the registry: {self.unsupported}"
+        if self.oauth_without_secret:
+            return self.oauth_note() + " No secret can be used instead, so it cannot be activated."
+        return None

@@ -75,6 +75,7 @@ def list_entries(options: argparse.Namespace) -> int:
                 "tags": list(entry.tags),
                 "tools": [tool.name for tool in entry.tools],
                 "missing_required": list(missing),
+                "cannot_activate": entry.not_runnable_reason(),
                 "file": str(catalog.source_of(entry.id) or ""),
             }
         )
@@ -86,12 +87,18 @@ def list_entries(options: argparse.Namespace) -> int:
             entry["id"],
             entry["name"],
             str(len(entry["tools"])),
-            f"needs {', '.join(entry['missing_required'])}" if entry["missing_required"] else "ready",
+            _setup(entry),
         ]
         for entry in entries
     ]
     print_table(["ID", "NAME", "TOOLS", "SETUP"], rows, shrink=1)
     return 0
+
+
+def _setup(listed: dict[str, Any]) -> str:
+    if listed["cannot_activate"]:
+        return "not runnable yet (mcp-registry info)"
+    return f"needs {', '.join(listed['missing_required'])}" if listed["missing_required"] else "ready"
 
 
 def _entry_details(entry: Any, catalog: Any, config: dict[str, Any]) -> dict[str, Any]:
@@ -105,6 +112,12 @@ def _entry_details(entry: Any, catalog: Any, config: dict[str, Any]) -> dict[str
         "network": entry.network,
         "tools": [{"name": tool.name, "description": tool.description} for tool in entry.tools],
         "env": config["env"],
+        "parameters": config["parameters"],
+        "allow_hosts": list(entry.allow_hosts),
+        "remote": entry.remote.model_dump() if entry.remote is not None else None,
+        "oauth": entry.oauth_note() or None,
+        "cannot_activate": entry.not_runnable_reason(),
+        "imported": entry.imported.model_dump() if entry.imported is not None else None,
         "secrets": [
             {"name": secret.name, "description": secret.description, "required": secret.required, "set": state["set"]}
             for secret, state in zip(entry.secrets, config["secrets"], strict=True)
@@ -140,9 +153,14 @@ def info(options: argparse.Namespace) -> int:
     width = max((len(tool.name) for tool in entry.tools), default=0)
     for tool in entry.tools:
         print(f"  {tool.name:<{width}}  {_one_line(tool.description, 100)}")
-    if details["env"]:
+    for label, value in (("remote", details["remote"] and details["remote"]["url"]), ("oauth", details["oauth"])):
+        if value:
+            print(f"{label:<9} {value}")
+    if details["cannot_activate"]:
+        print(f"\n{style.yellow('cannot activate')}: {details['cannot_activate']}")
+    if details["env"] or details["parameters"]:
         print(f"\n{style.bold('settings')}")
-        for var in details["env"]:
+        for var in [*details["parameters"], *details["env"]]:
             value = "(unset)" if var["value"] is None else repr(var["value"])
             need = ", required" if var["required"] else ""
             print(f"  {var['name']} = {value} ({var['from']}{need})  {style.dim(var['description'])}")
@@ -158,7 +176,9 @@ def info(options: argparse.Namespace) -> int:
             print(f"  {volume['name']} → {volume['target']} ({state})  {style.dim(volume['description'])}")
             if not volume["enabled"]:
                 print(style.dim(f"    enable: mcp-registry config set {entry.id} volume:{volume['name']}=on"))
-    if details["missing_required"]:
+    if details["cannot_activate"]:
+        pass  # said above
+    elif details["missing_required"]:
         first = details["missing_required"][0]
         print(
             f"\n{style.yellow('needs')}: {', '.join(details['missing_required'])} — "
@@ -177,7 +197,12 @@ def _lints(entry: Any, path: Path) -> list[str]:
     if path.stem != entry.id:
         problems.append(f"the file name does not match the id: name it {entry.id}.toml so overrides are easy to find")
     first = entry.image.split("/", 1)[0]
-    if "/" not in entry.image or not ("." in first or ":" in first or first == "localhost"):
+    if (
+        (entry.image
+        and "/" not in entry.image)
+        or (entry.image
+        and not ("." in first or ":" in first or first == "localhost"))
+    ):
         problems.append(
             f"image {entry.image!r} is a short name; Podman may refuse it or ask which registry to use. "
             f"Write it in full, e.g. docker.io/{entry.image if '/' in entry.image else 'library/' + entry.image}"

@@ -196,6 +196,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("paths", nargs="+", metavar="PATH", help="entry files or directories of them")
     validate.add_argument("--strict", action="store_true", help="treat lint warnings as failures")
+    importing = catalog_commands.add_parser(
+        "import",
+        help="import another catalog's records as entry files",
+        description="Import another catalog's records as entry files, one module per format.",
+    )
+    formats = importing.add_subparsers(dest="import_format", metavar="<format>", title="formats")
+    formats.required = True
+    docker = _add(
+        formats,
+        "docker",
+        "import_command:import_docker",
+        "Docker's MCP catalog (server.yaml + tools.json per server)",
+        "Import Docker's MCP catalog (github.com/docker/mcp-registry): each servers/<name>/server.yaml with its "
+        "tools.json becomes <out>/<id>.toml, with its image, command, env, secrets, parameters, volumes, allowed "
+        "hosts and known tools. Remote and OAuth servers are recorded (not runnable yet). Records that cannot be "
+        "imported are listed with the reason.",
+        (
+            "mcp-registry catalog import docker ~/src/mcp-registry",
+            "mcp-registry catalog import docker ~/src/mcp-registry/servers/SQLite --out ./my-catalog",
+        ),
+    )
+    docker.add_argument(
+        "dir", metavar="DIR", help="a docker/mcp-registry checkout, its servers/ dir, or one server's dir"
+    )
+    docker.add_argument("--out", metavar="DIR", help="where to write the entries (default: your user catalog dir)")
 
     # -- containers ---------------------------------------------------------------------------
     trial = _add(

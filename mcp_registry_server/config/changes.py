@@ -27,7 +27,7 @@ from mcp_registry_server.config.keys import (
 
 __all__ = ["ChangeKind", "ConfigChange", "PlannedChange", "SetResult", "apply_changes", "plan_changes"]
 
-ChangeKind = Literal["env", "secret", "volume"]
+ChangeKind = Literal["env", "parameter", "secret", "volume"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ class ConfigChange:
         if self.kind == "volume":
             name = self.key.removeprefix(VOLUME_KEY_PREFIX)
             return f"enabled volume {name} from {self.shown}" if self.action == "set" else f"disabled volume {name}"
-        return f"set {self.key} = {self.shown!r}" if self.action == "set" else f"unset {self.key}"
+        what = "parameter " if self.kind == "parameter" else ""
+        return f"set {what}{self.key} = {self.shown!r}" if self.action == "set" else f"unset {what}{self.key}"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def plan_changes(entry: CatalogEntry, values: Mapping[str, object]) -> list[Plan
     if not isinstance(values, Mapping):
         raise ConfigError(f"settings must be a mapping of key to value; got a {type(values).__name__}")
     env_names = {var.name for var in entry.env}
+    parameter_names = {parameter.name for parameter in entry.parameters}
     volume_keys = {VOLUME_KEY_PREFIX + volume.name for volume in entry.volumes}
     valid = settable_keys(entry)
     plan: list[PlannedChange] = []
@@ -96,14 +98,23 @@ def plan_changes(entry: CatalogEntry, values: Mapping[str, object]) -> list[Plan
             if not isinstance(key, str) or key not in valid:
                 raise ConfigError(unknown_key_message(entry, key))
             if key in volume_keys:
-                plan.append(PlannedChange(key, "volume", volume_value(key, value)))
+                plan.append(PlannedChange(key, "volume", _volume_choice(entry, key, value)))
             else:
-                plan.append(PlannedChange(key, "env" if key in env_names else "secret", text_value(key, value)))
+                kind: ChangeKind = "env" if key in env_names else "parameter" if key in parameter_names else "secret"
+                plan.append(PlannedChange(key, kind, text_value(key, value)))
         except ConfigError as exc:
             problems.append(str(exc))
     if problems:
         raise ConfigError("; ".join(problems) + f". Nothing was changed for {entry.id}.")
     return plan
+
+
+def _volume_choice(entry: CatalogEntry, key: str, value: object) -> VolumeChoice | None:
+    choice = volume_value(key, value)
+    name = key.removeprefix(VOLUME_KEY_PREFIX)
+    if choice is True and not next(volume.source for volume in entry.volumes if volume.name == name):
+        raise ConfigError(f"{key} has no default source; give one: {key}=/absolute/host/path or a Podman volume name")
+    return choice
 
 
 def apply_changes(
@@ -134,7 +145,7 @@ def _apply_volume(entry: CatalogEntry, table: EntryConfig, planned: PlannedChang
 
 
 def _apply_text(table: EntryConfig, secret_table: dict[str, str], planned: PlannedChange) -> ConfigChange:
-    target = table.env if planned.kind == "env" else secret_table
+    target = {"env": table.env, "parameter": table.parameters}.get(planned.kind, secret_table)
     if planned.kind == "secret":
         table.env.pop(planned.key, None)  # a value stored before the catalog made it a secret must not linger
     if planned.value is None:
@@ -142,4 +153,4 @@ def _apply_text(table: EntryConfig, secret_table: dict[str, str], planned: Plann
         return ConfigChange(planned.key, planned.kind, "unset")
     assert isinstance(planned.value, str)  # text_value gives text or None, never True
     target[planned.key] = planned.value
-    return ConfigChange(planned.key, planned.kind, "set", planned.value if planned.kind == "env" else None)
+    return ConfigChange(planned.key, planned.kind, "set", None if planned.kind == "secret" else planned.value)

@@ -1,6 +1,6 @@
 """The shape of `config.toml` and `secrets.toml`, as pydantic models that validate a parsed file once.
 
-`config.toml`:  `[entries.<id>]` with `env = {NAME = "value"}`, `volumes = {name = true | false | "source"}`
+`config.toml`:  `[entries.<id>]` with `env = {NAME = "value"}`, `parameters = {name = "value"}`, `volumes = {name = true | false | "source"}`
                 and optionally `tools_allow` / `tools_deny` (lists of tool names or globs; each replaces the
                 catalog entry's list).
 `secrets.toml`: `[entries.<id>]` with `NAME = "value"`.
@@ -11,7 +11,7 @@ volume sources pass `catalog.entry.volume_source_problem`; anything else raises 
 which `shape_problem` words for a warning ("has [entries.github] env LOG_LEVEL that is not a string").
 Keys the models do not know (top-level notes, extra fields in an entry's table) are kept and written
 back by `to_toml`, so a write never drops what a user or a newer version put there. `to_toml`
-leaves out an entry's empty `env` and `volumes` tables.
+leaves out an entry's empty `env`, `parameters` and `volumes` tables.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ class EntryConfig(TomlDocument):
     """One `[entries.<id>]` table of config.toml: plain env values and volume choices."""
 
     env: dict[str, StoredText] = Field(default_factory=dict)
+    # Values of the entry's template parameters (`{{name}}` in its args and env defaults).
+    parameters: dict[str, StoredText] = Field(default_factory=dict)
     # True: on, from the source the catalog declares; a string: on, from that source; False: off.
     volumes: dict[str, StrictBool | StoredSource] = Field(default_factory=dict)
     # Set only by hand or the CLI (never by the model): each replaces the catalog entry's list.
@@ -66,6 +68,8 @@ class EntryConfig(TomlDocument):
 
     def to_toml(self) -> dict[str, Any]:
         table: dict[str, Any] = {"env": dict(self.env)} if self.env else {}
+        if self.parameters:
+            table["parameters"] = dict(self.parameters)
         if self.volumes:
             table["volumes"] = dict(self.volumes)
         for key in ("tools_allow", "tools_deny"):
@@ -77,7 +81,7 @@ class EntryConfig(TomlDocument):
 class ConfigDocument(TomlDocument):
     """config.toml: plain settings per entry."""
 
-    VALUE_DEPTH = 4  # entries, <id>, env | volumes, NAME
+    VALUE_DEPTH = 4  # entries, <id>, env | parameters | volumes, NAME
 
     entries: dict[str, EntryConfig] = Field(default_factory=dict)
 

@@ -1,7 +1,7 @@
 """Which keys an entry's settings have and which values they accept, checked before anything is stored.
 
-Contract: an entry's settable keys are its env names, its secret names and `volume:<name>` for each
-volume it declares (`settable_keys`). `text_value` and `volume_value` turn what a user sent into what
+Contract: an entry's settable keys are its env names, its secret names, its parameter names and
+`volume:<name>` for each volume it declares (`settable_keys`). `text_value` and `volume_value` turn what a user sent into what
 is stored (a string, `True` for "on with the declared source", or None for "unset") or raise
 `ConfigError` saying what is wrong; they never echo the value, since it may be a secret.
 `text_problem` is the same rule for text read back from a file. `unknown_key_message` lists the valid
@@ -40,9 +40,10 @@ class ConfigError(ValueError):
 
 
 def settable_keys(entry: CatalogEntry) -> tuple[str, ...]:
-    """The keys `set_values` accepts for `entry`: env names, secret names, `volume:<name>`."""
+    """The keys `set_values` accepts for `entry`: env names, secret names, parameters, `volume:<name>`."""
     return (
         *(var.name for var in entry.env),
+        *(parameter.name for parameter in entry.parameters),
         *(secret.name for secret in entry.secrets),
         *(VOLUME_KEY_PREFIX + volume.name for volume in entry.volumes),
     )

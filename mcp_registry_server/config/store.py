@@ -62,12 +62,12 @@ class ConfigStore:
     def resolved_values(self, entry: CatalogEntry) -> ResolvedValues:
         """Env, secrets and volumes for `entry`'s container: defaults overridden by the user's values."""
         config, stored_secrets = self._load()
-        return resolve(entry, config.document, stored_secrets.document, self._warnings)
+        return resolve(entry, config.document, stored_secrets.document, self._warnings, home=_home())
 
     def describe_entry_config(self, entry: CatalogEntry) -> dict[str, Any]:
         """The entry's settings for status output: plain values, which secrets are set, volumes. No secret values."""
         config, stored_secrets = self._load()
-        return describe_entry(entry, config.document, stored_secrets.document, self._warnings)
+        return describe_entry(entry, config.document, stored_secrets.document, self._warnings, home=_home())
 
     def set_values(self, entry: CatalogEntry, values: Mapping[str, object]) -> SetResult:
         """Store, change or unset (None or "") settings of `entry`; raise ConfigError and change nothing if any is bad."""
@@ -118,6 +118,14 @@ class ConfigStore:
                 "Rotate any secret in it that others may have read."
             )
         return tuple(warning for warning in warnings if warning)
+
+
+def _home() -> str | None:
+    # `$HOME` in an entry's defaults (Docker writes `$HOME/.kube/config`) means the user's home.
+    try:
+        return str(Path.home())
+    except RuntimeError:
+        return None
 
 
 def _rewrite_if_changed(stored: StoredFile[DocumentT], before: dict[str, Any]) -> str | None:

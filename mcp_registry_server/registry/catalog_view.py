@@ -152,7 +152,7 @@ class CatalogView:
         if self._catalog_tools is None:
             self._catalog_tools = {
                 entry.id: [
-                    ToolDocument.of(entry.id, tool.name, tool.description, server=entry.name)
+                    ToolDocument.of(entry.id, tool.name, tool.description, tool.argument_names, server=entry.name)
                     for tool in entry.tools
                     if entry.tool_filter.allows(tool.name)
                 ]
@@ -183,6 +183,7 @@ class CatalogView:
                 "entry": entry.id,
                 "tool": tool.name,
                 "description": tool.description,
+                **({"input_schema": tool.input_schema} if tool.input_schema is not None else {}),
                 "callable": False,
                 "why": (
                     f"{entry.id} is active as {prefix!r}, but its server does not offer {tool.name} "
@@ -222,6 +223,15 @@ class CatalogView:
                 for v in entry.volumes
             ],
             "network": entry.network,
+            "allow_hosts": list(entry.allow_hosts),
+            "parameters": [
+                {"name": p.name, "description": p.description, "default": p.default, "required": p.required}
+                for p in entry.parameters
+            ],
+            **({"remote": entry.remote.model_dump()} if entry.remote is not None else {}),
+            **({"oauth": entry.oauth_note()} if entry.oauth else {}),
+            **({"cannot_activate": reason} if (reason := entry.not_runnable_reason()) else {}),
+            **({"imported": entry.imported.model_dump()} if entry.imported is not None else {}),
             "configured": self._config.describe_entry_config(entry),
             "active_prefix": self.active_prefix_of(entry.id),
         }

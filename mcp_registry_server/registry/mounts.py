@@ -130,6 +130,8 @@ class MountLifecycle:
         expose: Exposure | None = None,
     ) -> dict[str, Any]:
         entry = self._catalog.entry(entry_id)
+        if (reason := entry.not_runnable_reason()) is not None:
+            raise RegistryError(reason)
         expose = expose or self._settings.expose
         if prefix is None:
             prefix = default_prefix(entry.id)
@@ -155,10 +157,12 @@ class MountLifecycle:
             resolved = self._config.resolved_values(entry)
             if resolved.missing_required:
                 names = ", ".join(resolved.missing_required)
+                oauth = f" {entry.oauth_note()}" if entry.oauth else ""
                 raise RegistryError(
                     f"{entry.id} needs values for: {names}. Set them with "
-                    f'registry_config_set("{entry.id}", {{"NAME": "value"}}), then add again.'
+                    f'registry_config_set("{entry.id}", {{"NAME": "value"}}), then add again.{oauth}'
                 )
+            entry = resolved.runnable(entry)  # its args with the parameters filled in
             api, runner = await self._podman.connect()
             digest = await self._ensure_image(api, entry.image, progress)
             cache_key = None
@@ -321,12 +325,13 @@ class MountLifecycle:
             if not self.is_mounted(mount):
                 return False
             await self.discard(mount.prefix, mount.container_name)
-            resolved = self._config.resolved_values(mount.entry)
+            entry = self._catalog.entry(mount.entry.id)  # its templates, not the args filled in last time
+            resolved = self._config.resolved_values(entry)
             if resolved.missing_required:
-                raise RegistryError(f"{mount.entry.id} needs values for: {', '.join(resolved.missing_required)}.")
+                raise RegistryError(f"{entry.id} needs values for: {', '.join(resolved.missing_required)}.")
             _, runner = await self._podman.connect()
             fresh = await self._start_mount(
-                runner, mount.entry, mount.prefix, resolved.container_env, resolved.enabled_volumes
+                runner, resolved.runnable(entry), mount.prefix, resolved.container_env, resolved.enabled_volumes
             )
             mount.client, mount.container_name, mount.started_at = fresh.client, fresh.container_name, fresh.started_at
             mount.state, mount.tool_filter = "running", resolved.tool_filter

@@ -1,0 +1,36 @@
+"""Importers: other catalogs' formats turned into our catalog entries, one module per format.
+
+- `docker`: Docker's MCP catalog (`servers/<name>/server.yaml` + `tools.json`).
+- `writing`: an entry as a TOML file, the shape `catalog.loader` reads back.
+
+Contract shared by every importer: it returns an `ImportResult` holding the entries it could build,
+each with its provenance (`CatalogEntry.imported`: format, source file, import time), and an
+`ImportProblem` (the record's name and the reason) for each record it could not import; one bad
+record never stops the others. Importers read files and never touch the network or Podman.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mcp_registry_server.catalog.entry import CatalogEntry
+
+__all__ = ["ImportProblem", "ImportResult"]
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """A record that was not imported: its name, the file, and why."""
+
+    name: str
+    source_file: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.source_file}): {self.reason}"
+
+
+@dataclass
+class ImportResult:
+    entries: list[CatalogEntry] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
