@@ -187,7 +187,7 @@ def test_info_json_and_unknown_entry(home: Path, capsys: pytest.CaptureFixture[s
     assert details["secrets"] == [{"name": "DEMO_TOKEN", "description": "", "required": True, "set": False}]
     assert details["volumes"][0]["enabled"] is False
     code, _, err = run(capsys, "info", "sqlit")
-    assert code == 1 and "'sqlit' is not in the catalog" in err and "Did you mean sqlite?" in err
+    assert code == 1 and "'sqlit' is not in the catalog" in err and "Did you mean sqlite" in err
 
 
 def test_info_text_says_what_is_missing(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -92,8 +92,8 @@ PRECISION_AT_5_FLOOR = 0.95
 @pytest.fixture(scope="module")
 def bundled_index() -> ToolIndex:
     catalog = load_catalog([bundled_catalog_dir()])
-    return ToolIndex(
-        ToolDocument.of(entry.id, tool.name, tool.description, server=entry.name)
+    return ToolIndex(  # as the registry indexes them (registry/catalog_view.py)
+        ToolDocument.of(entry.id, tool.name, tool.description, tool.argument_names, server=entry.name)
         for entry in catalog.values()
         for tool in entry.tools
     )

@@ -197,11 +197,8 @@ def _lints(entry: Any, path: Path) -> list[str]:
     if path.stem != entry.id:
         problems.append(f"the file name does not match the id: name it {entry.id}.toml so overrides are easy to find")
     first = entry.image.split("/", 1)[0]
-    if (
-        (entry.image
-        and "/" not in entry.image)
-        or (entry.image
-        and not ("." in first or ":" in first or first == "localhost"))
+    if (entry.image and "/" not in entry.image) or (
+        entry.image and not ("." in first or ":" in first or first == "localhost")
     ):
         problems.append(
             f"image {entry.image!r} is a short name; Podman may refuse it or ask which registry to use. "

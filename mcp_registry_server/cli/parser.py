@@ -200,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
         "import",
         help="import another catalog's records as entry files",
         description="Import another catalog's records as entry files, one module per format.",
+        epilog=_examples("mcp-registry catalog import docker ~/src/mcp-registry --out ./my-catalog"),
+        formatter_class=_FORMATTER,
     )
     formats = importing.add_subparsers(dest="import_format", metavar="<format>", title="formats")
     formats.required = True

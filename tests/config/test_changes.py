@@ -7,7 +7,7 @@ import pytest
 from mcp_registry_server.config import ConfigChange, ConfigError, SetResult
 from mcp_registry_server.config.changes import PlannedChange, apply_changes, plan_changes
 from mcp_registry_server.config.documents import ConfigDocument, EntryConfig, SecretsDocument
-from tests.config.support import ENTRY, SECRET
+from tests.config.support import ENTRY, SECRET, make_entry
 
 
 def test_plan_sorts_keys_into_env_secret_and_volume() -> None:
@@ -87,3 +87,22 @@ def test_set_result_names_changes_but_never_a_secret() -> None:
     assert result.unset_names == ("volume:projects",)
     assert result.secret_names == ("GITHUB_PERSONAL_ACCESS_TOKEN",)
     assert SetResult("github").describe() == "nothing changed for github"
+
+
+def test_parameters_are_plain_settings_stored_in_their_own_table() -> None:
+    entry = make_entry(parameters=[{"name": "jira.url"}], args=["--url={{jira.url}}"])
+    plan = plan_changes(entry, {"jira.url": "https://jira.example.com"})
+    assert plan == [PlannedChange("jira.url", "parameter", "https://jira.example.com")]
+    config, stored = ConfigDocument(), SecretsDocument()
+    (change,) = apply_changes(entry, plan, config, stored)
+    assert config.entries["github"].parameters == {"jira.url": "https://jira.example.com"}
+    assert change.describe() == "set parameter jira.url = 'https://jira.example.com'"
+
+
+def test_a_volume_without_a_default_source_needs_one_to_be_enabled() -> None:
+    entry = make_entry(volumes=[{"name": "kubeconfig", "target": "/kube/config"}])
+    with pytest.raises(ConfigError, match="volume:kubeconfig has no default source"):
+        plan_changes(entry, {"volume:kubeconfig": "on"})
+    assert plan_changes(entry, {"volume:kubeconfig": "/home/u/.kube/config"}) == [
+        PlannedChange("volume:kubeconfig", "volume", "/home/u/.kube/config")
+    ]
