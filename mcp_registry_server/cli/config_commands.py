@@ -40,7 +40,7 @@ def get(options: argparse.Namespace) -> int:
     if not described["settable_keys"]:
         print(f"{entry.id} takes no settings.")
         return 0
-    for var in described["env"]:
+    for var in [*described["parameters"], *described["env"]]:
         value = "(unset)" if var["value"] is None else var["value"]
         print(
             f"{var['name']} = {value}  {style.dim('(' + var['from'] + (', required' if var['required'] else '') + ')')}"
@@ -56,7 +56,7 @@ def get(options: argparse.Namespace) -> int:
 
 
 def _get_one(entry: Any, described: dict[str, Any], key: str, *, as_json: bool) -> int:
-    for var in described["env"]:
+    for var in [*described["parameters"], *described["env"]]:
         if var["name"] == key:
             if as_json:
                 emit_json(var)
