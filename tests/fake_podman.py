@@ -43,6 +43,7 @@ class FakeRunner:
         self.gone: list[str] = []
         self.env: dict[str, str] = {}
         self.processes: dict[str, Process] = {}
+        self.entries: dict[str, CatalogEntry] = {}  # the entry each container was started with
 
     async def start_interactive_container(
         self, entry: CatalogEntry, *, prefix: str, values: Mapping[str, str], enabled_volumes: Mapping[str, str]
@@ -54,6 +55,7 @@ class FakeRunner:
         process: Process = await anyio.open_process(argv, env={**self.env, **values} or None)
         self.started.append(name)
         self.processes[name] = process
+        self.entries[name] = entry
         return StartedContainer(name, entry.id, argv, process, anyio.current_time(), {})
 
     async def ensure_gone(self, name: str, *, grace: float) -> bool:

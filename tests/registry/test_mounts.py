@@ -452,3 +452,33 @@ async def test_the_users_tool_filter_overrides_the_entrys(tmp_path: Path) -> Non
         plain = await r.registry.mounts.add("plain")
     assert (added["tools"], added["filtered_out"]) == (["demo_echo"], ["drop_all"])
     assert (plain["tools"], plain["filtered_out"]) == (["plain_drop_all"], ["echo"])  # the entry's own filter
+
+
+async def test_a_remote_entry_is_refused_with_its_url_and_nothing_starts(tmp_path: Path) -> None:
+    remote = {"image": "", "remote": {"url": "https://mcp.example.com/sse", "transport": "sse"}}
+    async with open_test_registry(tmp_path, {}, entries={"far": remote}) as r:
+        with pytest.raises(RegistryError) as raised:
+            await r.registry.mounts.add("far")
+        assert r.podman.runner.started == []
+    assert "remote MCP server (sse at https://mcp.example.com/sse)" in str(raised.value)
+    assert "does not support remote servers yet" in str(raised.value)
+
+
+async def test_oauth_is_named_when_the_secret_standing_in_for_it_is_missing(tmp_path: Path) -> None:
+    entry = {"secrets": [{"name": "GH_TOKEN"}], "oauth": [{"provider": "github", "env": "GH_TOKEN"}]}
+    async with open_test_registry(tmp_path, {"gh": {}}, entries={"gh": entry}) as r:
+        with pytest.raises(RegistryError) as raised:
+            await r.registry.mounts.add("gh")
+    assert "needs values for: GH_TOKEN" in str(raised.value)
+    assert "signs in with OAuth (github), which the registry does not handle yet" in str(raised.value)
+    assert "Set the secret GH_TOKEN instead" in str(raised.value)
+
+
+async def test_the_container_gets_the_args_with_the_users_parameters_filled_in(tmp_path: Path) -> None:
+    entry = {"args": ["--db", "/data/{{db_name}}"], "parameters": [{"name": "db_name", "required": True}]}
+    async with open_test_registry(tmp_path, {"demo": {}}, entries={"demo": entry}) as r:
+        with pytest.raises(RegistryError, match="needs values for: db_name"):
+            await r.registry.mounts.add("demo")
+        r.registry.config.set_values(r.registry.catalog.entry("demo"), {"db_name": "x.sqlite"})
+        added = await r.registry.mounts.add("demo")
+        assert r.podman.runner.entries[added["container"]].args == ["--db", "/data/x.sqlite"]
