@@ -15,6 +15,8 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
                                `search`: only registry_search finds them (registry_add may override)
 - `MCP_REGISTRY_DIRECT_LANE`   `off`: every request through the SDK's own loop (the direct lane
                                answers the same, faster; this is for ruling it out)
+- `MCP_REGISTRY_EGRESS_NETWORK` the Podman network egress proxies reach out on (default `podman`)
+- `MCP_REGISTRY_PROXY_IMAGE`   the image egress proxies run (tinyproxy on PATH)
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -34,6 +36,8 @@ import platformdirs
 from mcp_registry_server.catalog import default_catalog_dirs
 
 APP_NAME = "mcp-registry"
+# A small, regularly rebuilt Alpine image with tinyproxy on PATH, running as a non-root user.
+DEFAULT_PROXY_IMAGE = "docker.io/kalaksi/tinyproxy:latest"
 
 
 def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -118,6 +122,9 @@ class RegistrySettings:
     direct_lane: bool = True
     # Where tool lists of started servers are kept (see `tool_cache`); None: no cache.
     cache_dir: Path | None = None
+    # Servers with allow_hosts go out through a proxy on this network (Podman's default one unless set).
+    egress_network: str = "podman"
+    proxy_image: str = DEFAULT_PROXY_IMAGE
     # Removing a server: how long the child gets to exit after its stdin closes.
     stop_grace: float = 2.0
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
@@ -148,4 +155,6 @@ class RegistrySettings:
             autostart=parse_autostart(env.get("MCP_REGISTRY_AUTOSTART", "")),
             direct_lane=_switch(env, "MCP_REGISTRY_DIRECT_LANE", default=True),
             expose=_exposure(env.get("MCP_REGISTRY_EXPOSE", "")),
+            egress_network=env.get("MCP_REGISTRY_EGRESS_NETWORK", "").strip() or "podman",
+            proxy_image=env.get("MCP_REGISTRY_PROXY_IMAGE", "").strip() or DEFAULT_PROXY_IMAGE,
         )

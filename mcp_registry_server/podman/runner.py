@@ -40,6 +40,7 @@ from mcp_registry_server.podman.command import (
     LABEL_INSTANCE,
     LABEL_MANAGED,
     LABEL_OWNER,
+    EgressRoute,
     build_run_argv,
     container_name,
     registry_labels,
@@ -107,6 +108,7 @@ class PodmanRunner:
         prefix: str,
         values: Mapping[str, str],
         enabled_volumes: Mapping[str, str],
+        egress: EgressRoute | None = None,
     ) -> StartedContainer:
         """Start `entry` in its hardened container; see the module contract.
 
@@ -131,6 +133,7 @@ class PodmanRunner:
             labels=labels,
             env_names=list(resolved),
             enabled_volumes=enabled_volumes,
+            egress=egress,
         )
         if not await self.api.image_exists(entry.image):
             raise PodmanError(
@@ -195,7 +198,7 @@ class PodmanRunner:
         try:
             if container_id := await self._own_container_id(name, via_cli=via_cli):
                 if via_cli:
-                    await self._podman_command("rm", "--force", "--ignore", "--time", "0", container_id)
+                    await self.podman_command("rm", "--force", "--ignore", "--time", "0", container_id)
                 else:
                     await self.api.remove_container(container_id, timeout=0)
         except PodmanUnavailable:
@@ -221,7 +224,7 @@ class PodmanRunner:
         """The id of the container called `name` that this registry instance started, if it exists."""
         instance_label = f"{LABEL_INSTANCE}={self.settings.instance_id}"
         if via_cli:
-            listed = await self._podman_command(
+            listed = await self.podman_command(
                 "ps", "--all", "--filter", f"label={instance_label}", "--format", "{{.ID}} {{.Names}}"
             )
             rows = (line.split(maxsplit=1) for line in listed.splitlines())
@@ -233,7 +236,7 @@ class PodmanRunner:
                 return info.id
         return None
 
-    async def _podman_command(self, *args: str) -> str:
+    async def podman_command(self, *args: str) -> str:
         """The stdout of `podman <args>`; `PodmanError` when it fails or takes longer than the API timeout."""
         argv = [self.settings.podman_executable, *args]
         try:

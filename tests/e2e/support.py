@@ -28,7 +28,7 @@ IMAGE_PREFIX = "localhost/mcp-registry-test"
 TEST_LABEL = "io.mcp-registry.test"
 # This test run's containers: runs from several checkouts at once must not see each other's.
 TEST_RUN_LABEL = f"{TEST_LABEL}=run-{os.getpid()}"
-IMAGE_NAMES = ("time", "sqlite", "git", "everything", "memory", "misbehave", "modern")
+IMAGE_NAMES = ("time", "sqlite", "git", "everything", "memory", "misbehave", "modern", "proxy")
 
 
 def labelled_containers(label: str = TEST_LABEL) -> list[str]:
