@@ -93,7 +93,7 @@ def test_the_doctor_names_servers_with_full_network_access() -> None:
         catalog, RegistrySettings(catalog_dirs=(), config_dir=Path("/c"), runtime_dir=Path("/r"))
     )
     assert check.status == "warn" and check.summary.startswith("1 with full network access, 1 limited")
-    assert check.details[0] == "open: full network access (network = bridge, no allow_hosts)"
+    assert check.details[0] == "full network access (network = bridge, no allow_hosts): open"
     assert check.details[1].startswith("narrow: only api.github.com:443")
     assert check.data["allow_hosts"] == {"narrow": ["api.github.com:443"]}
     assert "allow_hosts" in (check.fix or "")

@@ -1,7 +1,7 @@
 """Check everything the registry needs on this machine, and say how to fix what is wrong.
 
 Contract: `run_checks(environ)` returns one `Check` per topic, always in this order:
-environment, podman, podman-api, podman-run, images, catalog, network, config, editors. It never raises:
+environment, podman, podman-api, podman-run, images, catalog, network, image-trust, config, editors. It never raises:
 a check that cannot run says why (`skip`), and each is bounded in time (the Podman checks run
 side by side). Status `fail` means the registry cannot work until it is fixed; `warn` means it
 works, with a problem worth fixing. Every non-ok check carries a `fix` that says what to do.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import anyio
 
-from mcp_registry_server.doctor.catalog_checks import check_network_access
+from mcp_registry_server.doctor.catalog_checks import check_image_trust, check_network_access
 from mcp_registry_server.doctor.check import Check, Status
 from mcp_registry_server.doctor.file_checks import (
     check_catalog,
@@ -66,7 +66,7 @@ async def run_checks(
     if settings is None:
         skipped = [
             Check(name, "skip", "the environment is invalid")
-            for name in ("podman", "podman-api", "podman-run", "images", "catalog", "network", "config")
+            for name in ("podman", "podman-api", "podman-run", "images", "catalog", "network", "image-trust", "config")
         ]
         return [environment, *skipped, check_editors(env, platform, home)]
     catalog_check, catalog = check_catalog(settings)
@@ -99,6 +99,7 @@ async def run_checks(
         results["images"],
         catalog_check,
         check_network_access(catalog, settings),
+        check_image_trust(catalog, settings, home),
         check_config(settings, set(catalog)),
         check_editors(env, platform, home),
     ]

@@ -9,6 +9,9 @@ Contract:
   mount is usable at once and the handshake finishes in the background; calls wait for it.
 - An entry with `allow_hosts` joins an internal network whose only way out is an egress proxy
   (`podman.egress`), shared by mounts with the same host set and removed with the last of them.
+- The local image must match its pin in the image lock file (`config.image_lock`), when there is
+  one: a mismatch refuses the add (and a restart) naming both ids; an entry not pinned is added
+  with a `warning`.
 - A failed add leaves nothing behind: the client is closed, the container removed, the proxy
   released.
 - Each mount gets a supervisor task (`supervise_mount`) that marks it failed when its server
@@ -33,6 +36,7 @@ from anyio.abc import TaskGroup
 from mcp_registry_server import __version__
 from mcp_registry_server.catalog import CatalogEntry
 from mcp_registry_server.config import ConfigStore
+from mcp_registry_server.config.image_lock import ImageLock
 from mcp_registry_server.container_logs import ContainerLogWriter
 from mcp_registry_server.mcp_client import ClientManager, MCPClient, MCPClientError, MCPRemoteError
 from mcp_registry_server.podman.api import PodmanAPI
@@ -167,6 +171,7 @@ class MountLifecycle:
                 )
             api, runner = await self._podman.connect()
             digest = await self._ensure_image(api, entry.image, progress)
+            lock_warning = self._check_pin(entry, digest)
             cache_key = None
             if self.tool_cache is not None and digest:
                 cache_key = ToolCache.key(
@@ -196,6 +201,8 @@ class MountLifecycle:
             self._tasks.start_soon(supervise_mount, mount, self.is_mounted, self._restart)
         await self._announce(tools=self._router.exposed_tools() is not shown)
         added = {"entry": entry.id, "prefix": prefix, "container": mount.container_name, "tools": routed}
+        if lock_warning:
+            added["warning"] = lock_warning
         if filtered := self._router.filtered_out(mount):
             added["filtered_out"] = filtered
         if expose == "search":
@@ -224,6 +231,16 @@ class MountLifecycle:
             raise RegistryError(f"Podman stopped answering, so no server can be started.\n{error}") from error
         except PodmanError as error:
             raise RegistryError(f"Image {image} is not available locally and could not be pulled: {error}") from error
+
+    def _check_pin(self, entry: CatalogEntry, local_id: str | None) -> str | None:
+        """Refuse an image that differs from its pin (RegistryError); the warning for an unpinned one."""
+        try:
+            verdict = ImageLock.load(self._settings.config_dir).verdict(entry.id, entry.image, local_id)
+        except ValueError as error:
+            raise RegistryError(f"{entry.id} was not started: {error}") from error
+        if verdict.refusal:
+            raise RegistryError(verdict.refusal)
+        return verdict.warning
 
     async def _egress_route(
         self, api: PodmanAPI, runner: PodmanRunner, entry: CatalogEntry, prefix: str, progress: ProgressCallback | None
@@ -360,6 +377,7 @@ class MountLifecycle:
             if resolved.missing_required:
                 raise RegistryError(f"{mount.entry.id} needs values for: {', '.join(resolved.missing_required)}.")
             api, runner = await self._podman.connect()
+            self._check_pin(mount.entry, await self._ensure_image(api, mount.entry.image, None))
             fresh = await self._start_mount(
                 runner,
                 mount.entry,
