@@ -13,8 +13,8 @@ Contract:
   `settings.proxy_image` with `tinyproxy` as its entrypoint and its configuration bind-mounted
   read-only from the runtime dir, so any image with tinyproxy on PATH works.
 - Networks and proxies carry the registry's `managed`, `instance` and `owner` labels, so the orphan
-  sweep removes those of dead registries: proxies with the other containers (`PodmanRunner.
-  remove_orphans`), networks with `remove_orphan_networks`, after them.
+  sweep (`PodmanRunner.remove_orphans`) removes those of dead registries: proxies with the other
+  containers, then the networks.
 """
 
 from __future__ import annotations
@@ -33,11 +33,10 @@ import anyio
 
 from mcp_registry_server.podman.command import LABEL_INSTANCE, LABEL_MANAGED, LABEL_OWNER, EgressRoute
 from mcp_registry_server.podman.errors import PodmanError
-from mcp_registry_server.podman.ownership import Owner, owner_is_alive
 from mcp_registry_server.podman.runner import PodmanRunner
 from mcp_registry_server.settings import RegistrySettings
 
-__all__ = ["EgressProxies", "proxy_filter", "remove_orphan_networks"]
+__all__ = ["EgressProxies", "host_set_key", "proxy_filter"]
 
 logger = logging.getLogger(__name__)
 
@@ -191,24 +190,3 @@ class EgressProxies:
                 if "network not found" not in f"{error}{error.detail}":
                     logger.warning("could not remove egress %s: %s", args[-1], error)
         shutil.rmtree(config_dir, ignore_errors=True)
-
-
-async def remove_orphan_networks(runner: PodmanRunner) -> list[str]:
-    """Remove the egress networks of dead registries on this host (after their containers); their names."""
-    listed = await runner.podman_command("network", "ls", "--filter", f"label={LABEL_MANAGED}=true", "--format", "json")
-    removed = []
-    own = runner.owner_label()
-    for network in json.loads(listed or "[]") or []:
-        labels = network.get("labels") or {}
-        owner = Owner.parse(labels.get(LABEL_OWNER, ""))
-        if owner is None or owner.label == own or owner.host != runner.settings.hostname:
-            continue
-        if await anyio.to_thread.run_sync(owner_is_alive, owner):
-            continue
-        try:
-            await runner.podman_command("network", "rm", "--force", network["name"])
-        except PodmanError as error:
-            logger.warning("Could not remove orphaned network %s: %s", network.get("name"), error)
-            continue
-        removed.append(network["name"])
-    return removed

@@ -15,7 +15,8 @@ Contract:
   failed) is someone else's and is left alone.
 - `remove_orphans` removes only containers labelled `io.mcp-registry.managed=true` whose owner label
   names this host and a process that is provably dead (see `ownership`); containers of other hosts,
-  of live instances (this one included) and without our label are never touched.
+  of live instances (this one included) and without our label are never touched. Then the same for
+  networks (the egress networks of `podman.egress`), once the containers on them are gone.
 - `podman_status` reports availability for `registry_status` and for errors shown by `add`.
 
 `podman run` is the local podman CLI; the API (`PodmanAPI`) must talk to the same Podman, which is
@@ -24,6 +25,7 @@ what socket discovery arranges on one machine.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shlex
@@ -279,6 +281,26 @@ class PodmanRunner:
                 continue
             logger.info("Removed orphaned container %s (owner %s is gone)", info.name, owner.label)
             removed.append(info.name)
+        return removed + await self._remove_orphan_networks()
+
+    async def _remove_orphan_networks(self) -> list[str]:
+        listed = await self.podman_command(
+            "network", "ls", "--filter", f"label={LABEL_MANAGED}=true", "--format", "json"
+        )
+        removed = []
+        for network in json.loads(listed or "[]") or []:
+            owner = Owner.parse((network.get("labels") or {}).get(LABEL_OWNER, ""))
+            if owner is None or owner.label == self.owner_label() or owner.host != self.settings.hostname:
+                continue
+            if await anyio.to_thread.run_sync(owner_is_alive, owner):
+                continue
+            try:
+                await self.podman_command("network", "rm", "--force", network["name"])
+            except PodmanError as error:
+                logger.warning("Could not remove orphaned network %s: %s", network["name"], error)
+                continue
+            logger.info("Removed orphaned network %s (owner %s is gone)", network["name"], owner.label)
+            removed.append(network["name"])
         return removed
 
     async def podman_status(self) -> PodmanStatus:

@@ -20,7 +20,6 @@ from typing import Any
 import anyio
 
 from mcp_registry_server.podman.api import PodmanAPI, open_podman_api
-from mcp_registry_server.podman.egress import remove_orphan_networks
 from mcp_registry_server.podman.errors import PodmanError
 from mcp_registry_server.podman.runner import PodmanRunner, PodmanStatus
 from mcp_registry_server.registry.errors import RegistryError
@@ -71,9 +70,6 @@ class PodmanLink:
         try:
             removed = await runner.remove_orphans()
             logger.info("orphan check done: removed %d container(s) of dead registries %s", len(removed), removed)
-            # Egress networks after the containers on them (their servers and proxies).
-            if networks := await remove_orphan_networks(runner):
-                logger.info("removed %d egress network(s) of dead registries %s", len(networks), networks)
         except PodmanError as error:
             logger.warning("could not check for orphaned containers: %s", error)
 

@@ -8,16 +8,27 @@ allowed and one not; the proxy is the locally built tinyproxy test image.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
-from tests.e2e.harness import misbehave_entry, podman_inspect, structured, with_catalog, write_catalog
+from tests.e2e.harness import (
+    descendants,
+    misbehave_entry,
+    podman_inspect,
+    structured,
+    wait_for,
+    with_catalog,
+    write_catalog,
+)
 from tests.e2e.support import IMAGE_PREFIX, TEST_LABEL, TEST_RUN_LABEL, connect_registry
 
 ROLE_FILTER = "label=io.mcp-registry.role=egress-proxy"
@@ -126,3 +137,26 @@ async def test_allow_hosts_reach_only_the_listed_host_through_the_proxy(
         await session.call_tool("registry_remove", {"entry_id_or_prefix": "f2"})
         assert [len(found) for found in egress_leftovers()] == [1, 1]  # the last user took it away
     assert egress_leftovers() == ([], [])  # and shutdown took the rest
+
+
+async def test_a_killed_registrys_proxy_and_network_go_in_the_next_ones_orphan_sweep(
+    registry_env: dict[str, str], outside: dict[str, str], tmp_path: Path
+) -> None:
+    env = {
+        **with_catalog(registry_env, write_catalog(tmp_path / "extra", [fetcher("fetcher", [outside["allowed"]])])),
+        "MCP_REGISTRY_EGRESS_NETWORK": outside["network"],
+        "MCP_REGISTRY_PROXY_IMAGE": f"{IMAGE_PREFIX}/proxy",
+    }
+    async with connect_registry(env) as session:
+        await session.call_tool("registry_add", {"entry_id": "fetcher"})
+        pid = structured(await session.call_tool("registry_status", {}))["pid"]
+        for victim in [pid, *descendants(pid)]:  # a crash: nothing of the registry gets to clean up
+            os.kill(victim, signal.SIGKILL)
+        with anyio.move_on_after(10):
+            with contextlib.suppress(Exception):
+                await session.list_tools()
+    assert [len(found) for found in egress_leftovers()] == [1, 1], "the crash should have left them behind"
+
+    async with connect_registry(env) as session:
+        await session.call_tool("registry_list", {})
+        assert await wait_for(lambda: egress_leftovers() == ([], []), 30, interval=0.5)
