@@ -1,4 +1,4 @@
-"""`editors.installer` and `editors.targets`: every editor's writer over realistic files.
+"""`editors.installer`, `editors.targets` and `editors.entries`: every client's writer over realistic files.
 
 The acceptance rule: installing changes nothing but our entry (plus the one comma that joins it),
 installing again changes nothing, and uninstalling gives back the original bytes.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_registry_server.editors import jsonc
+from mcp_registry_server.editors.entries import ClientWaits
 from mcp_registry_server.editors.installer import (
     BACKUP_MARK,
     KEEP_BACKUPS,
@@ -25,6 +25,7 @@ from mcp_registry_server.editors.installer import (
     plan_uninstall,
 )
 from mcp_registry_server.editors.targets import EDITORS, ServerLaunch, server_launch
+from mcp_registry_server.settings import RegistrySettings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "editors"
 LAUNCH = ServerLaunch("/home/me/.local/bin/mcp-registry", ("serve",), {"CONTAINERS_CONF": "/home/me/c.conf"})
@@ -74,12 +75,11 @@ def test_install_adds_only_our_entry_and_uninstall_restores_the_bytes(config_fil
     backup = apply(plan)
     after = path.read_text(encoding="utf-8")
     only_our_entry_was_added(original.decode(), after)
-    data = jsonc.to_python(jsonc.parse(after))
-    node = data
+    node = editor.format.load(after)
     for key in editor.servers_path:
         node = node[key]
-    assert node["mcp-registry"]["command"] == LAUNCH.command
-    assert node["mcp-registry"]["args"] == ["serve"]
+    assert node["mcp-registry"] == editor.entry(LAUNCH)
+    assert editor.shape.command_of(node["mcp-registry"]) == LAUNCH.command
     assert backup is not None and backup.read_bytes() == original
 
     again = plan_install(editor, path, editor.entry(LAUNCH))
@@ -135,6 +135,24 @@ def test_entry_shapes_per_editor() -> None:
         ("mcpServers",),
         ("servers",),
     }
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {"MCP_REGISTRY_INIT_TIMEOUT": "300"},
+        {"MCP_REGISTRY_CALL_TIMEOUT": "45.5"},
+        {"MCP_REGISTRY_CALL_TIMEOUT": "600", "MCP_REGISTRY_MAX_CALL_TIMEOUT": "900"},
+        {"MCP_REGISTRY_CALL_TIMEOUT": "60", "MCP_REGISTRY_MAX_CALL_TIMEOUT": "30"},  # never below the call timeout
+    ],
+)
+def test_client_waits_outlast_the_registrys_own_bounds(environ: dict[str, str]) -> None:
+    settings = RegistrySettings.from_environ(environ)
+    waits = ClientWaits.of(environ)
+    assert settings.init_timeout + 29 < waits.startup <= settings.init_timeout + 31
+    assert settings.call_timeout_bound + 29 < waits.call <= settings.call_timeout_bound + 31
+    assert waits.longest_ms == max(waits.startup, waits.call) * 1000
 
 
 def test_missing_file_is_created_and_uninstall_deletes_it_again(tmp_path: Path) -> None:

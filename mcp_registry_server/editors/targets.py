@@ -1,11 +1,12 @@
-"""The editors we can wire `mcp-registry` into: where each keeps its MCP config, and what our entry looks like.
+"""The clients we can wire `mcp-registry` into: where each keeps its MCP config, and what our entry looks like.
 
-Contract: `EDITORS` maps an editor id to an `Editor`. `Editor.config_path(platform, environ, home)`
+Contract: `EDITORS` maps a client id to an `Editor`. `Editor.config_path(platform, environ, home)`
 is a pure function of its arguments (so every platform can be tested anywhere) and returns the
-user-level file the editor reads: Zed `settings.json` (`context_servers`), Claude Desktop
+user-level file the client reads: Zed `settings.json` (`context_servers`), Claude Desktop
 `claude_desktop_config.json` (`mcpServers`), VS Code's user `mcp.json` (`servers`, type stdio),
 Cursor `~/.cursor/mcp.json` and Claude Code `~/.claude.json` (both `mcpServers`).
-`Editor.entry(launch)` is the JSON object that makes the editor start the registry over stdio.
+`Editor.format` is the file's format; `Editor.entry(launch)` is the object that makes the client start the registry over stdio,
+built by the client's `EntryShape` (`entries`).
 
 `server_launch(environ)` decides what that entry runs: the absolute path of the `mcp-registry`
 executable being used now (a virtualenv or `uv tool` shim keeps working across upgrades), with
@@ -25,7 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["CARRIED_ENV", "EDITORS", "EDITOR_IDS", "Editor", "ServerLaunch", "is_carried", "server_launch"]
+from mcp_registry_server.editors.entries import CommandArgs, EntryShape, ServerLaunch
+from mcp_registry_server.editors.formats import JSONC, DocumentFormat
+
+__all__ = [
+    "CARRIED_ENV",
+    "EDITORS",
+    "EDITOR_IDS",
+    "Editor",
+    "ServerLaunch",
+    "is_carried",
+    "server_launch",
+]
 
 Platform = Literal["linux", "darwin", "win32"]
 
@@ -48,15 +60,6 @@ def current_platform() -> Platform:
     if sys.platform.startswith("win"):
         return "win32"
     return "darwin" if sys.platform == "darwin" else "linux"
-
-
-@dataclass(frozen=True)
-class ServerLaunch:
-    """How an editor starts the registry: `command args…` with `env` added to its environment."""
-
-    command: str
-    args: tuple[str, ...] = ("serve",)
-    env: Mapping[str, str] = field(default_factory=dict)
 
 
 def _own_executable() -> str:
@@ -155,13 +158,11 @@ class Editor:
     name: str
     # The keys from the file's root to the object that holds one member per MCP server.
     servers_path: tuple[str, ...]
-    # Fields our entry starts with, before command/args/env (e.g. VS Code's "type").
-    entry_head: Mapping[str, str]
-    # Whether to write "env": {} when there is nothing to pass (what the editor itself writes).
-    always_env: bool
-    # What the user does after `install` so the editor picks the entry up.
+    shape: EntryShape
+    # What the user does after `install` so the client picks the entry up, and how to check it.
     next_step: str
     _path: Any = field(repr=False)
+    format: DocumentFormat = JSONC
 
     def config_path(
         self, platform: Platform | None = None, environ: Mapping[str, str] | None = None, home: Path | None = None
@@ -171,15 +172,12 @@ class Editor:
         )
 
     def entry(self, launch: ServerLaunch) -> dict[str, Any]:
-        entry: dict[str, Any] = {**self.entry_head, "command": launch.command, "args": list(launch.args)}
-        if launch.env or self.always_env:
-            entry["env"] = dict(launch.env)
-        return entry
+        return self.shape.build(launch)
 
     @property
     def managed_fields(self) -> frozenset[str]:
         """Fields of our entry that `install` owns; others a user added (like Zed's "enabled") are kept."""
-        return frozenset({*self.entry_head, "command", "args", "env"})
+        return self.shape.managed_fields
 
 
 EDITORS: Mapping[str, Editor] = {
@@ -189,8 +187,7 @@ EDITORS: Mapping[str, Editor] = {
             "zed",
             "Zed",
             ("context_servers",),
-            {"source": "custom"},
-            False,
+            CommandArgs({"source": "custom"}),
             "Zed reloads settings.json by itself: open the Agent Panel and check that mcp-registry has a green dot.",
             _zed_path,
         ),
@@ -198,8 +195,7 @@ EDITORS: Mapping[str, Editor] = {
             "claude-desktop",
             "Claude Desktop",
             ("mcpServers",),
-            {},
-            False,
+            CommandArgs(),
             "Quit Claude Desktop completely and start it again; mcp-registry then shows under the tools icon.",
             _claude_desktop_path,
         ),
@@ -207,8 +203,7 @@ EDITORS: Mapping[str, Editor] = {
             "vscode",
             "VS Code",
             ("servers",),
-            {"type": "stdio"},
-            False,
+            CommandArgs({"type": "stdio"}),
             "In VS Code run `MCP: List Servers`, pick mcp-registry and start it (or use it from Copilot Chat's agent mode).",
             _vscode_path,
         ),
@@ -216,8 +211,7 @@ EDITORS: Mapping[str, Editor] = {
             "cursor",
             "Cursor",
             ("mcpServers",),
-            {},
-            False,
+            CommandArgs(),
             "In Cursor open Settings > MCP and make sure mcp-registry is enabled.",
             _cursor_path,
         ),
@@ -225,8 +219,7 @@ EDITORS: Mapping[str, Editor] = {
             "claude-code",
             "Claude Code",
             ("mcpServers",),
-            {"type": "stdio"},
-            True,
+            CommandArgs({"type": "stdio"}, always_env=True),
             "Start a new `claude` session; `claude mcp list` shows mcp-registry.",
             _claude_code_path,
         ),
