@@ -4,8 +4,10 @@ Contract: `EDITORS` maps a client id to an `Editor`. `Editor.config_path(platfor
 is a pure function of its arguments (so every platform can be tested anywhere) and returns the
 user-level file the client reads: Zed `settings.json` (`context_servers`), Claude Desktop
 `claude_desktop_config.json` (`mcpServers`), VS Code's user `mcp.json` (`servers`, type stdio),
-Cursor `~/.cursor/mcp.json` and Claude Code `~/.claude.json` (both `mcpServers`).
-`Editor.format` is the file's format; `Editor.entry(launch)` is the object that makes the client start the registry over stdio,
+Cursor `~/.cursor/mcp.json` and Claude Code `~/.claude.json` (both `mcpServers`), Gemini CLI
+`~/.gemini/settings.json` (`mcpServers`), Codex `~/.codex/config.toml` (`[mcp_servers.NAME]`,
+TOML) and opencode `~/.config/opencode/opencode.json` (`mcp`). `Editor.format` is the file's
+format; `Editor.entry(launch)` is the object that makes the client start the registry over stdio,
 built by the client's `EntryShape` (`entries`).
 
 `server_launch(environ)` decides what that entry runs: the absolute path of the `mcp-registry`
@@ -23,14 +25,16 @@ import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
 
-from mcp_registry_server.editors.entries import CommandArgs, EntryShape, ServerLaunch
-from mcp_registry_server.editors.formats import JSONC, DocumentFormat
+from mcp_registry_server.editors.entries import CommandArgs, CommandList, EntryShape, ServerLaunch
+from mcp_registry_server.editors.formats import JSONC, TOML, DocumentFormat
 
 __all__ = [
     "CARRIED_ENV",
+    "CODEX_FORWARDED_ENV",
     "EDITORS",
     "EDITOR_IDS",
     "Editor",
@@ -152,6 +156,46 @@ def _claude_code_path(platform: Platform, environ: Mapping[str, str], home: Path
     return home / ".claude.json"
 
 
+def _gemini_path(platform: Platform, environ: Mapping[str, str], home: Path) -> Path:
+    # Gemini CLI's home directory is GEMINI_CLI_HOME when that is set (its `homedir()`).
+    base = Path(environ["GEMINI_CLI_HOME"]) if environ.get("GEMINI_CLI_HOME") else home
+    return base / ".gemini" / "settings.json"
+
+
+# What the registry and Podman read from the user's session that Codex does not pass on to an MCP
+# server (it passes HOME, PATH, USER, LANG, TMPDIR and a few more): the runtime dir (rootless
+# Podman's socket), the XDG dirs (the registry's config and secrets, Podman's storage), the session
+# bus (Podman's cgroup manager), and proxy and CA settings for image pulls. `env_vars` makes Codex
+# forward the ones that are set, by name, so none of their values is written into its file.
+CODEX_FORWARDED_ENV = (
+    "XDG_RUNTIME_DIR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    "XDG_CACHE_HOME",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REGISTRY_AUTH_FILE",
+)
+
+
+def _codex_path(platform: Platform, environ: Mapping[str, str], home: Path) -> Path:
+    configured = environ.get("CODEX_HOME", "").strip()
+    return (Path(configured) if configured else home / ".codex") / "config.toml"
+
+
+def _opencode_path(platform: Platform, environ: Mapping[str, str], home: Path) -> Path:
+    # opencode finds its config dir through xdg-basedir on every platform, macOS and Windows too.
+    return _xdg_config(environ, home) / "opencode" / "opencode.json"
+
+
 @dataclass(frozen=True)
 class Editor:
     id: str
@@ -222,6 +266,34 @@ EDITORS: Mapping[str, Editor] = {
             CommandArgs({"type": "stdio"}, always_env=True),
             "Start a new `claude` session; `claude mcp list` shows mcp-registry.",
             _claude_code_path,
+        ),
+        Editor(
+            "gemini",
+            "Gemini CLI",
+            ("mcpServers",),
+            CommandArgs(timeouts={"timeout": attrgetter("longest_ms")}),
+            "Run `gemini mcp list`: mcp-registry shows as Connected (in a new `gemini` session, `/mcp` lists its tools).",
+            _gemini_path,
+        ),
+        Editor(
+            "codex",
+            "Codex",
+            ("mcp_servers",),
+            CommandArgs(
+                timeouts={"startup_timeout_sec": attrgetter("startup"), "tool_timeout_sec": attrgetter("call")},
+                tail={"env_vars": list(CODEX_FORWARDED_ENV)},
+            ),
+            "Start `codex` and type `/mcp`: mcp-registry is listed with its tools (`codex mcp list` shows the entry).",
+            _codex_path,
+            TOML,
+        ),
+        Editor(
+            "opencode",
+            "opencode",
+            ("mcp",),
+            CommandList(),
+            "Run `opencode mcp list`: mcp-registry shows as connected; a new `opencode` session can use it.",
+            _opencode_path,
         ),
     )
 }
