@@ -9,7 +9,7 @@ fields and fixed ones, like Codex's "env_vars"); `CommandList` is opencode's loc
 
 `ClientWaits.of(env)` says how long a client should wait for the registry whose environment is
 `env`, for the clients whose own defaults are shorter than the registry's bounds (Codex: 10 s to
-start, 60 s a call; opencode: 5-30 s; Gemini CLI: 10 min a call). It is the registry's own bound
+start, 60-120 s a call; opencode: 5-30 s; Gemini CLI: 10 min a call). It is the registry's own bound
 plus a margin, so the registry's answer, which says what timed out and what to do, comes before
 the client gives up: start-up is the init timeout (the first `tools/list` waits that long for
 MCP_REGISTRY_AUTOSTART), a call the registry's hard bound on one call. Pure functions throughout.

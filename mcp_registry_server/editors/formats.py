@@ -95,7 +95,7 @@ class _TOML:
             raise DocumentError(str(error)) from None
 
     def empty(self, newline: str) -> str:
-        return ""  # toml_doc.empty_document: a TOML document with nothing in it
+        return ""  # toml_doc leaves nothing of a document it created
 
 
 JSONC: DocumentFormat = _JSONC()

@@ -29,7 +29,7 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-__all__ = ["TOMLError", "empty_document", "parse", "remove_member", "set_member"]
+__all__ = ["TOMLError", "parse", "remove_member", "set_member"]
 
 
 class TOMLError(ValueError):
@@ -42,11 +42,6 @@ def parse(text: str) -> dict[str, Any]:
         return tomlkit.parse(text).unwrap()
     except TOMLKitError as error:
         raise TOMLError(str(error)) from None
-
-
-def empty_document(newline: str = "\n") -> str:
-    """What `remove_member` leaves of a document that `set_member` created from nothing."""
-    return ""
 
 
 # --- where the tables are --------------------------------------------------------------------
