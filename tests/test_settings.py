@@ -29,3 +29,14 @@ def test_timeouts_from_the_environment() -> None:
 def test_bad_timeouts_are_refused_with_the_variable_named(raw: str) -> None:
     with pytest.raises(ValueError, match="MCP_REGISTRY_MAX_CALL_TIMEOUT"):
         RegistrySettings.from_environ({"MCP_REGISTRY_MAX_CALL_TIMEOUT": raw})
+
+
+def test_offload_sizes_default_parse_and_refuse_nonsense() -> None:
+    defaults = RegistrySettings.from_environ({})
+    assert (defaults.offload_bytes, defaults.offload_max_bytes) == (64 * 1024, 1024**3)
+    assert defaults.state_dir is not None and defaults.state_dir.name == "mcp-registry"
+    off = RegistrySettings.from_environ({"MCP_REGISTRY_OFFLOAD_BYTES": "0", "MCP_REGISTRY_OFFLOAD_MAX_BYTES": " 5000 "})
+    assert (off.offload_bytes, off.offload_max_bytes) == (0, 5000)
+    for raw in ("64k", "-1", "1.5"):
+        with pytest.raises(ValueError, match=r"MCP_REGISTRY_OFFLOAD_BYTES=.*whole number of bytes"):
+            RegistrySettings.from_environ({"MCP_REGISTRY_OFFLOAD_BYTES": raw})
