@@ -163,6 +163,9 @@ class OffloadStore:
     # --- keeping --------------------------------------------------------------------------------
 
     async def put(self, result: dict[str, Any]) -> Offloaded:
+        # result_size is a lower bound of what goes to disk: a result past the bound is not written at all.
+        if (size := result_size(result)) > self.max_bytes:
+            raise self._too_large(size)
         self._issued += 1
         ref = f"{self._token}-{self._issued}"
         try:
@@ -174,16 +177,19 @@ class OffloadStore:
             raise
         if kept.disk_bytes > self.max_bytes:
             self._remove_files(ref)
-            raise OffloadError(
-                f"it takes {kept.disk_bytes:,} bytes, more than all offloaded results may take together "
-                f"(MCP_REGISTRY_OFFLOAD_MAX_BYTES={self.max_bytes:,})"
-            )
+            raise self._too_large(kept.disk_bytes)
         self._kept[ref] = kept
         self.total_bytes += kept.disk_bytes
         while self.total_bytes > self.max_bytes:
             oldest, _ = next(iter(self._kept.items()))
             self._evict(oldest)
         return kept.offloaded
+
+    def _too_large(self, size: int) -> OffloadError:
+        return OffloadError(
+            f"it takes {size:,} bytes, more than all offloaded results may take together "
+            f"(MCP_REGISTRY_OFFLOAD_MAX_BYTES={self.max_bytes:,})"
+        )
 
     def _write(self, ref: str, result: dict[str, Any]) -> _Kept:
         content = result.get("content")

@@ -41,6 +41,7 @@ from mcp_registry_server.registry.offload import (
     OffloadStore,
     Part,
     TextSlice,
+    result_size,
 )
 
 __all__ = [
@@ -132,10 +133,12 @@ async def offload_large(result: dict[str, Any], version: str, store: OffloadStor
     """`result`, or its preview when it is past the store's threshold; see the module docstring."""
     if not store.wants(result):
         return result
+    too_big = f"this result is {result_size(result):,} bytes, more than the {store.threshold:,} sent at once"
     try:
         offloaded = await store.put(result)
     except OffloadError as error:
-        return _kept_around(result, _leading_text(result), f"only this preview could be kept: {error}.", [])
+        note = f"{too_big}; only this preview could be kept: {error}."
+        return _kept_around(result, _leading_text(result), note, [])
     read_on = (
         f'Read on with registry_get_content(ref="{offloaded.ref}", offset={len(offloaded.preview)}).'
         if offloaded.text_chars > len(offloaded.preview)
@@ -145,7 +148,7 @@ async def offload_large(result: dict[str, Any], version: str, store: OffloadStor
         f"Above: characters 0 to {len(offloaded.preview) - 1:,} of its {offloaded.text_chars:,} characters of text. "
     )
     note = (
-        f"{offloaded.size:,} bytes, so it is kept as reference {offloaded.ref!r} ({offloaded.uri}). "
+        f"{too_big}, so it is kept as reference {offloaded.ref!r} ({offloaded.uri}). "
         + (shown if offloaded.preview else "")
         + read_on
         + " Parts: "
@@ -175,9 +178,7 @@ async def offload_large(result: dict[str, Any], version: str, store: OffloadStor
 def _kept_around(result: dict[str, Any], preview: str, note: str, extra: list[dict[str, Any]]) -> dict[str, Any]:
     """The preview result: `preview`, the note, `extra` items, and the result's own flags."""
     content: list[dict[str, Any]] = [{"type": "text", "text": preview}] if preview else []
-    content.append(
-        {"type": "text", "text": f"[mcp-registry: this result is larger than the editor is sent at once: {note}]"}
-    )
+    content.append({"type": "text", "text": f"[mcp-registry: {note}]"})
     kept: dict[str, Any] = {key: result[key] for key in ("_meta", "resultType", "isError") if key in result}
     return {**kept, "content": content + extra}
 

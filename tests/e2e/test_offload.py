@@ -37,7 +37,7 @@ def ref_of(preview: dict[str, Any]) -> str:
     """The reference of an offloaded result, from its resource_link; checks the preview on the way."""
     head, note, link = preview["content"]
     assert head == {"type": "text", "text": "x" * 4096} and not preview.get("isError")
-    assert f"{BIG:,} bytes, so it is kept as reference" in note["text"]
+    assert f"this result is {BIG:,} bytes, more than the 65,536 sent at once, so it is kept as" in note["text"]
     assert link["type"] == "resource_link" and link["size"] == BIG
     assert link["uri"].startswith("mcp-registry://results/")
     return str(link["uri"]).removeprefix("mcp-registry://results/")

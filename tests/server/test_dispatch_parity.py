@@ -136,7 +136,10 @@ def offloaded(version: str, messages: list[dict[str, Any]]) -> None:
     result = messages[-1]["result"]
     preview, note, *link = result["content"]
     assert preview == {"type": "text", "text": BIG_TEXT[:4096]} and result.get("isError") in (None, False)
-    assert f"{len(BIG_TEXT.encode()):,} bytes, so it is kept as reference '@REF@'" in note["text"]
+    assert (
+        f"is {len(BIG_TEXT.encode()):,} bytes, more than the 65,536 sent at once, so it is kept as reference '@REF@'"
+        in (note["text"])
+    )
     assert 'registry_get_content(ref="@REF@", offset=4096)' in note["text"]
     # resource_link content exists from 2025-06-18 on; earlier editors get the URI in the note only.
     expected_link = [{"type": "resource_link", "uri": "mcp-registry://results/@REF@", "size": len(BIG_TEXT.encode())}]
