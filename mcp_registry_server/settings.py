@@ -11,6 +11,8 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
 - `MCP_REGISTRY_PODMAN`        the podman executable (default: `podman` on PATH)
 - `MCP_REGISTRY_AUTOSTART`     entries to activate at startup: `id[:prefix]`, comma-separated; list
                                requests wait (up to the init timeout) for them to be ready
+- `MCP_REGISTRY_EXPOSE`        `direct` (default): an added server's tools are in tools/list;
+                               `search`: only registry_search finds them (registry_add may override)
 - `MCP_REGISTRY_DIRECT_LANE`   `off`: every request through the SDK's own loop (the direct lane
                                answers the same, faster; this is for ruling it out)
 - `MCP_REGISTRY_OFFLOAD_BYTES` tool results larger than this are offloaded (`registry/offload.py`);
@@ -29,6 +31,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 
@@ -68,6 +71,15 @@ def _switch(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
     if raw in {"0", "off", "false", "no"}:
         return False
     raise ValueError(f"{name}={raw!r} must be on or off")
+
+
+def _exposure(raw: str) -> Literal["direct", "search"]:
+    value = raw.strip().lower()
+    if value in {"", "direct"}:
+        return "direct"
+    if value == "search":
+        return "search"
+    raise ValueError(f"MCP_REGISTRY_EXPOSE={raw!r} must be direct or search")
 
 
 def parse_labels(raw: str) -> dict[str, str]:
@@ -113,6 +125,8 @@ class RegistrySettings:
     max_call_timeout: float | None = None
     init_timeout: float = 60.0
     autostart: tuple[tuple[str, str | None], ...] = ()
+    # Where an added server's tools go unless registry_add says: tools/list, or registry_search only.
+    expose: Literal["direct", "search"] = "direct"
     # Routed tool calls and tool lists take the direct lane (server/lane.py); False: the SDK's loop.
     direct_lane: bool = True
     # Where tool lists of started servers are kept (see `tool_cache`); None: no cache.
@@ -153,6 +167,7 @@ class RegistrySettings:
             init_timeout=_positive_float(env, "MCP_REGISTRY_INIT_TIMEOUT", 60.0),
             autostart=parse_autostart(env.get("MCP_REGISTRY_AUTOSTART", "")),
             direct_lane=_switch(env, "MCP_REGISTRY_DIRECT_LANE", default=True),
+            expose=_exposure(env.get("MCP_REGISTRY_EXPOSE", "")),
             offload_bytes=_byte_count(env, "MCP_REGISTRY_OFFLOAD_BYTES", 64 * 1024),
             offload_max_bytes=_byte_count(env, "MCP_REGISTRY_OFFLOAD_MAX_BYTES", 1024**3),
         )

@@ -1,4 +1,4 @@
-"""`RegistrySettings.from_environ`: the timeouts a user can set, and the hard bound on a call."""
+"""`RegistrySettings.from_environ`: the timeouts a user can set, the hard bound on a call, the exposure default."""
 
 from __future__ import annotations
 
@@ -29,6 +29,16 @@ def test_timeouts_from_the_environment() -> None:
 def test_bad_timeouts_are_refused_with_the_variable_named(raw: str) -> None:
     with pytest.raises(ValueError, match="MCP_REGISTRY_MAX_CALL_TIMEOUT"):
         RegistrySettings.from_environ({"MCP_REGISTRY_MAX_CALL_TIMEOUT": raw})
+
+
+@pytest.mark.parametrize(("raw", "expose"), [("", "direct"), ("direct", "direct"), (" Search ", "search")])
+def test_the_exposure_default(raw: str, expose: str) -> None:
+    assert RegistrySettings.from_environ({"MCP_REGISTRY_EXPOSE": raw}).expose == expose
+
+
+def test_a_bad_exposure_is_refused_with_the_variable_named() -> None:
+    with pytest.raises(ValueError, match="MCP_REGISTRY_EXPOSE='hidden' must be direct or search"):
+        RegistrySettings.from_environ({"MCP_REGISTRY_EXPOSE": "hidden"})
 
 
 def test_offload_sizes_default_parse_and_refuse_nonsense() -> None:

@@ -4,7 +4,7 @@ A leaf of the package: the registry facade reads it, and it imports nothing abov
 """
 
 from mcp_registry_server.catalog.collection import Catalog, CatalogWarning, search
-from mcp_registry_server.catalog.entry import CatalogEntry, EnvVar, KnownTool, SecretVar, Volume
+from mcp_registry_server.catalog.entry import CatalogEntry, EnvVar, KnownTool, SecretVar, ToolFilter, Volume
 from mcp_registry_server.catalog.loader import (
     CATALOG_PATH_ENV,
     bundled_catalog_dir,
@@ -24,6 +24,7 @@ __all__ = [
     "SearchHit",
     "SearchIndex",
     "SecretVar",
+    "ToolFilter",
     "Volume",
     "bundled_catalog_dir",
     "closest_ids",

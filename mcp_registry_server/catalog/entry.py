@@ -8,6 +8,8 @@ container command line, `registry_info`) trusts it. Field names match the TOML k
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -99,6 +101,25 @@ class Volume(_Strict):
         return _reject_parent_segments(target)
 
 
+@dataclass(frozen=True)
+class ToolFilter:
+    """Which tools of a server are offered: those matching `allow` (all when empty), minus `deny`."""
+
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+
+    def allows(self, tool_name: str) -> bool:
+        if self.allow and not any(fnmatchcase(tool_name, pattern) for pattern in self.allow):
+            return False
+        return not any(fnmatchcase(tool_name, pattern) for pattern in self.deny)
+
+    def why_not(self, tool_name: str) -> str:
+        """Why `allows(tool_name)` is False, for an error message."""
+        if self.allow and not any(fnmatchcase(tool_name, pattern) for pattern in self.allow):
+            return f"it matches none of tools_allow {list(self.allow)}"
+        return f"it matches tools_deny {[p for p in self.deny if fnmatchcase(tool_name, p)]}"
+
+
 class KnownTool(_Strict):
     """A tool the server is known to offer, searchable before the server is activated."""
 
@@ -135,6 +156,11 @@ class CatalogEntry(_Strict):
     restart_backoff: Annotated[float, Field(gt=0, le=600)] = 1.0
     tags: list[str] = Field(default_factory=list)
     tools: list[KnownTool] = Field(default_factory=list)
+    # Which of the server's tools the registry offers (names or globs, matched case-sensitively):
+    # none listed in tools_allow means all; tools_deny then takes some away. The user's settings
+    # override either list.
+    tools_allow: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(default_factory=list)
+    tools_deny: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(default_factory=list)
     source: str = ""
 
     @field_validator("image")
@@ -168,6 +194,10 @@ class CatalogEntry(_Strict):
             if duplicates := _repeated(values):
                 raise ValueError(f"volumes declare the same {label} more than once: {', '.join(duplicates)}")
         return self
+
+    @property
+    def tool_filter(self) -> ToolFilter:
+        return ToolFilter(tuple(self.tools_allow), tuple(self.tools_deny))
 
     @property
     def secret_names(self) -> frozenset[str]:

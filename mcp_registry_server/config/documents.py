@@ -1,6 +1,8 @@
 """The shape of `config.toml` and `secrets.toml`, as pydantic models that validate a parsed file once.
 
-`config.toml`:  `[entries.<id>]` with `env = {NAME = "value"}` and `volumes = {name = true | false | "source"}`.
+`config.toml`:  `[entries.<id>]` with `env = {NAME = "value"}`, `volumes = {name = true | false | "source"}`
+                and optionally `tools_allow` / `tools_deny` (lists of tool names or globs; each replaces the
+                catalog entry's list).
 `secrets.toml`: `[entries.<id>]` with `NAME = "value"`.
 
 Contract: `ConfigDocument.model_validate` / `SecretsDocument.model_validate` accept a parsed TOML
@@ -58,11 +60,17 @@ class EntryConfig(TomlDocument):
     env: dict[str, StoredText] = Field(default_factory=dict)
     # True: on, from the source the catalog declares; a string: on, from that source; False: off.
     volumes: dict[str, StrictBool | StoredSource] = Field(default_factory=dict)
+    # Set only by hand or the CLI (never by the model): each replaces the catalog entry's list.
+    tools_allow: list[StoredText] | None = None
+    tools_deny: list[StoredText] | None = None
 
     def to_toml(self) -> dict[str, Any]:
         table: dict[str, Any] = {"env": dict(self.env)} if self.env else {}
         if self.volumes:
             table["volumes"] = dict(self.volumes)
+        for key in ("tools_allow", "tools_deny"):
+            if (patterns := getattr(self, key)) is not None:
+                table[key] = list(patterns)
         return table | self._extras()
 
 

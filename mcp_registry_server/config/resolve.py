@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mcp_registry_server.catalog.entry import CatalogEntry
+from mcp_registry_server.catalog.entry import CatalogEntry, ToolFilter
 from mcp_registry_server.config.documents import ConfigDocument, EntryConfig, SecretsDocument
 from mcp_registry_server.config.keys import settable_keys
 
@@ -28,6 +28,7 @@ class ResolvedValues:
     missing_required: tuple[str, ...] = ()
     enabled_volumes: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    tool_filter: ToolFilter = field(default_factory=ToolFilter)
 
     @property
     def container_env(self) -> dict[str, str]:
@@ -38,7 +39,7 @@ class ResolvedValues:
         return (
             f"ResolvedValues(entry_id={self.entry_id!r}, env={self.env!r}, secret_env={hidden!r}, "
             f"missing_required={self.missing_required!r}, enabled_volumes={self.enabled_volumes!r}, "
-            f"warnings={self.warnings!r})"
+            f"warnings={self.warnings!r}, tool_filter={self.tool_filter!r})"
         )
 
     __str__ = __repr__
@@ -65,7 +66,11 @@ def resolve(
         choice = user.volumes.get(volume.name, False)
         if choice is not False:
             volumes[volume.name] = volume.source if choice is True else choice
-    return ResolvedValues(entry.id, env, secret_env, tuple(missing), volumes, warnings)
+    tool_filter = ToolFilter(
+        tuple(entry.tools_allow if user.tools_allow is None else user.tools_allow),
+        tuple(entry.tools_deny if user.tools_deny is None else user.tools_deny),
+    )
+    return ResolvedValues(entry.id, env, secret_env, tuple(missing), volumes, warnings, tool_filter)
 
 
 def describe_entry(
@@ -97,6 +102,8 @@ def describe_entry(
             }
             for volume in entry.volumes
         ],
+        "tools_allow": list(resolved.tool_filter.allow),
+        "tools_deny": list(resolved.tool_filter.deny),
         "missing_required": list(resolved.missing_required),
         "settable_keys": list(settable_keys(entry)),
         "warnings": list(warnings),

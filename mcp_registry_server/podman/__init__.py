@@ -2,6 +2,7 @@
 
 - `command`: the exact `podman run` argv and labels (pure).
 - `service`: find a Podman API socket, or run a private `podman system service`.
+- `service_files`: the private service's socket, log and owner record; sweeping dead registries' ones.
 - `api`: async access to the Podman REST API (images, pulls, containers by label).
 - `runner`: start entries as interactive containers, make sure they go, remove orphans.
 - `ownership`: which process owns a container and whether it still lives.

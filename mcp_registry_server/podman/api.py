@@ -35,7 +35,7 @@ from podman.errors import PodmanError as PodmanPyError
 
 from mcp_registry_server.podman.diagnostics import explain
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
-from mcp_registry_server.podman.service import PodmanEndpoint, podman_service
+from mcp_registry_server.podman.service import PodmanEndpoint, ping, podman_service
 from mcp_registry_server.settings import RegistrySettings
 
 __all__ = ["ContainerInfo", "PodmanAPI", "PodmanVersion", "ProgressCallback", "open_podman_api"]
@@ -74,6 +74,10 @@ class PodmanAPI:
     def close(self) -> None:
         self._client.close()
         self._pull_client.close()
+
+    async def answers(self, within: float = 2.0) -> bool:
+        """Whether the API still answers a ping within `within` s (a socket nobody listens on: at once)."""
+        return await ping(self.endpoint.url, within)
 
     async def version(self) -> PodmanVersion:
         info = await self._call("asking Podman for its version", self._client.version)
@@ -180,7 +184,8 @@ class PodmanAPI:
             if isinstance(error, requests.ConnectionError) or isinstance(error.__cause__, requests.ConnectionError):
                 raise PodmanUnavailable(
                     f"The Podman API at {self.endpoint.url} cannot be reached ({what}).",
-                    remedy="Check that the Podman service is running (`podman info`), then restart the registry.",
+                    remedy="Check that the Podman service is running (`podman info`). The registry connects again "
+                    "(or starts its own service again) the next time it needs Podman.",
                     detail=_error_text(error.__cause__ or error),
                 ) from error
             if raw_errors:

@@ -9,6 +9,7 @@ Contract:
   is a `PodmanError` before anything starts.
 - `ensure_gone` runs after the caller has closed stdin: it waits up to `grace` for `--rm` to remove
   the container, then force-removes it through the API, and reports whether it is confirmed gone.
+  When the API cannot be reached (its service stopped first), the podman command does the same.
   It runs under a cancellation shield and every wait in it is bounded. It only ever sees containers
   labelled with this registry instance: a container that took the name first (so our `podman run`
   failed) is someone else's and is left alone.
@@ -165,46 +166,96 @@ class PodmanRunner:
         """Wait up to `grace` for the container to leave, then force-remove it; True once confirmed gone.
 
         A container that `podman run` has not created yet also looks gone: call this after the server
-        answered (or after the podman process exited), not straight after starting it.
+        answered (or after the podman process exited), not straight after starting it. When the API
+        cannot be reached (its service may have stopped before us), the podman command, which needs
+        no service, checks and removes it instead.
         """
         with anyio.CancelScope(shield=True):
             try:
-                if await self._gone_within(name, grace):
-                    return True
-                logger.warning("Container %s still exists %.1f s after its stdin closed; removing it", name, grace)
                 try:
-                    if container_id := await self._own_container_id(name):
-                        await self.api.remove_container(container_id, timeout=0)
-                except PodmanError as error:
-                    # `--rm` may be removing it at the same moment; the check below decides.
-                    logger.info("Force-removing %s failed, checking whether it left anyway: %s", name, error)
-                if await self._gone_within(name, _REMOVAL_SETTLE_SECONDS):
-                    return True
-                logger.error("Container %s could not be removed; remove it with `podman rm -f %s`", name, name)
-                return False
+                    return await self._ensure_gone(name, grace, via_cli=False)
+                except PodmanUnavailable as error:
+                    logger.info("%s Checking that %s is gone with the podman command instead.", error.summary, name)
+                    return await self._ensure_gone(name, grace, via_cli=True)
             except PodmanError as error:
-                logger.error("Could not confirm that container %s is gone: %s", name, error)
+                logger.error(
+                    "Could not confirm that container %s is gone: %s\nCheck with `podman ps -a --filter name=%s`.",
+                    name,
+                    error,
+                    name,
+                )
                 return False
         # Only reached if the shielded scope itself were cancelled (nothing holds it): nothing confirmed it gone.
         return False
 
-    async def _gone_within(self, name: str, seconds: float) -> bool:
+    async def _ensure_gone(self, name: str, grace: float, *, via_cli: bool) -> bool:
+        if await self._gone_within(name, grace, via_cli=via_cli):
+            return True
+        logger.warning("Container %s still exists %.1f s after its stdin closed; removing it", name, grace)
+        try:
+            if container_id := await self._own_container_id(name, via_cli=via_cli):
+                if via_cli:
+                    await self._podman_command("rm", "--force", "--ignore", "--time", "0", container_id)
+                else:
+                    await self.api.remove_container(container_id, timeout=0)
+        except PodmanUnavailable:
+            raise
+        except PodmanError as error:
+            # `--rm` may be removing it at the same moment; the check below decides.
+            logger.info("Force-removing %s failed, checking whether it left anyway: %s", name, error)
+        if await self._gone_within(name, _REMOVAL_SETTLE_SECONDS, via_cli=via_cli):
+            return True
+        logger.error("Container %s could not be removed; remove it with `podman rm -f %s`", name, name)
+        return False
+
+    async def _gone_within(self, name: str, seconds: float, *, via_cli: bool) -> bool:
         # Podman has no event we could wait on here short of an events stream; polling is bounded.
         with anyio.move_on_after(seconds):
             while True:
-                if await self._own_container_id(name) is None:
+                if await self._own_container_id(name, via_cli=via_cli) is None:
                     return True
                 await anyio.sleep(_GONE_POLL_INTERVAL)
         return False
 
-    async def _own_container_id(self, name: str) -> str | None:
+    async def _own_container_id(self, name: str, *, via_cli: bool = False) -> str | None:
         """The id of the container called `name` that this registry instance started, if it exists."""
+        instance_label = f"{LABEL_INSTANCE}={self.settings.instance_id}"
+        if via_cli:
+            listed = await self._podman_command(
+                "ps", "--all", "--filter", f"label={instance_label}", "--format", "{{.ID}} {{.Names}}"
+            )
+            rows = (line.split(maxsplit=1) for line in listed.splitlines())
+            return next((row[0] for row in rows if len(row) == 2 and row[1] == name), None)
         if not await self.api.container_exists(name):
             return None
         for info in await self.api.list_containers({LABEL_INSTANCE: self.settings.instance_id}):
             if info.name == name:
                 return info.id
         return None
+
+    async def _podman_command(self, *args: str) -> str:
+        """The stdout of `podman <args>`; `PodmanError` when it fails or takes longer than the API timeout."""
+        argv = [self.settings.podman_executable, *args]
+        try:
+            with anyio.fail_after(self.api.timeout):
+                completed = await anyio.run_process(argv, check=False)
+        except TimeoutError:
+            raise PodmanError(
+                f"`podman {args[0]}` did not finish within {self.api.timeout:g} s.",
+                remedy="Check that Podman works (`podman info`).",
+            ) from None
+        except OSError as error:
+            raise PodmanError(
+                f"Could not run {self.settings.podman_executable!r} ({error.strerror or error}).",
+                remedy=PODMAN_MISSING.remedy,
+            ) from error
+        if completed.returncode != 0:
+            raise PodmanError(
+                f"`podman {args[0]}` exited with code {completed.returncode}.",
+                remedy="Run `mcp-registry doctor` to see what is wrong with Podman.",
+                detail=completed.stderr.decode(errors="replace"),
+            )
+        return completed.stdout.decode(errors="replace")
 
     async def remove_orphans(self) -> list[str]:
         """Remove containers of dead registry processes on this host; return their names."""

@@ -1,25 +1,33 @@
 """Find a Podman API socket that answers, or run a private `podman system service` for the registry.
 
 Contract: `podman_service(settings)` is an async context manager that yields a `PodmanEndpoint`.
-Candidates are tried in order, and the first that answers a ping (bounded by `ping_timeout`) wins:
+It first sweeps the private services and sockets of dead registries (`service_files`). Then
+candidates are tried in order, and the first that answers a ping (bounded by `ping_timeout`) wins:
 `settings.container_host` (CONTAINER_HOST), the rootful `/run/podman/podman.sock` (only as root),
 the rootless `$XDG_RUNTIME_DIR/podman/podman.sock`. When none answers, the registry starts
 `podman system service --time=0 unix://<runtime_dir>/podman-<instance>.sock` as its own child,
 waits (bounded by `start_timeout`) until the socket answers, and on exit stops it: SIGTERM, a
-bounded wait, SIGKILL, all under a cancellation shield, then removes the socket and log files. The
-child's stderr goes to a log file next to the socket (no drain task needed) and is quoted in the
-error when the service does not come up. A missing podman binary raises `PodmanUnavailable`.
+bounded wait, SIGKILL, all under a cancellation shield, then removes its files (socket, log, owner
+record). The child runs in a session of its own, so a signal to the editor's process group does not
+stop it under the registry, and on Linux it gets SIGTERM when the registry dies (a parent-death
+signal; see `_spawn`); on macOS, which has none, a killed registry's service runs until the next
+registry's sweep stops it. The child's stderr goes to the log file (no drain task needed) and is
+quoted in the error when the service does not come up. A missing podman binary raises
+`PodmanUnavailable`. Call it from the event loop's thread (see `_spawn`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import urllib.parse
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +35,11 @@ from typing import IO, Literal
 
 import anyio
 import podman
-from anyio.abc import Process
 
 from mcp_registry_server.podman.diagnostics import PODMAN_MISSING, explain
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
+from mcp_registry_server.podman.ownership import own_owner_label
+from mcp_registry_server.podman.service_files import ServiceFiles, sweep_dead_services
 from mcp_registry_server.settings import RegistrySettings
 
 __all__ = ["ROOTFUL_SOCKET", "PodmanEndpoint", "candidate_endpoints", "ping", "podman_service", "require_podman"]
@@ -42,6 +51,7 @@ _POLL_INTERVAL = 0.05
 _LOG_TAIL_BYTES = 4000
 # sockaddr_un.sun_path is 108 bytes on Linux and 104 on macOS, including the final NUL.
 _MAX_SOCKET_PATH_BYTES = 103
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 Origin = Literal["CONTAINER_HOST", "rootful", "rootless", "private"]
 
@@ -130,6 +140,11 @@ async def podman_service(
     """
     executable = require_podman(settings)
     env = os.environ if environ is None else environ
+    swept = await anyio.to_thread.run_sync(
+        sweep_dead_services, settings.runtime_dir, settings.hostname, settings.instance_id
+    )
+    if swept:
+        logger.info("Removed the Podman services and sockets of %d registry instance(s) that are gone", len(swept))
     for candidate in candidate_endpoints(settings, env):
         if await ping(candidate.url, ping_timeout):
             logger.info("Using the Podman API at %s (%s)", candidate.url, candidate.origin)
@@ -146,19 +161,19 @@ async def podman_service(
 async def _private_service(
     settings: RegistrySettings, executable: str, *, ping_timeout: float, start_timeout: float, stop_timeout: float
 ) -> AsyncIterator[PodmanEndpoint]:
-    socket_path = settings.runtime_dir / f"podman-{settings.instance_id}.sock"
-    log_path = socket_path.with_suffix(".log")
-    endpoint = PodmanEndpoint(f"unix://{socket_path}", "private")
-    argv = [executable, "system", "service", "--time=0", endpoint.url]
-    if len(str(socket_path).encode()) > _MAX_SOCKET_PATH_BYTES:
+    files = ServiceFiles(settings.runtime_dir, settings.instance_id)
+    endpoint = PodmanEndpoint(files.url, "private")
+    if len(str(files.socket).encode()) > _MAX_SOCKET_PATH_BYTES:
         raise PodmanUnavailable(
             f"No Podman API socket answered, and the registry cannot run its own because the socket path "
-            f"{socket_path} is longer than Unix sockets allow.",
+            f"{files.socket} is longer than Unix sockets allow.",
             remedy="Set XDG_RUNTIME_DIR to a short directory, or start the Podman API yourself and set CONTAINER_HOST.",
         )
+    owner = own_owner_label(settings.hostname)
     try:
-        log_file = _prepare_files(settings.runtime_dir, socket_path, log_path)
+        log_file = _prepare_files(files, owner)
     except OSError as error:
+        files.remove()
         raise PodmanUnavailable(
             f"No Podman API socket answered, and the registry cannot run its own in {settings.runtime_dir} ({error}).",
             remedy="Make that directory writable (it comes from XDG_RUNTIME_DIR), or start the Podman API yourself "
@@ -166,45 +181,80 @@ async def _private_service(
         ) from error
     try:
         with log_file:  # The child gets its own copy of the descriptor.
-            process = await anyio.open_process(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file
-            )
+            process = _spawn([executable, "system", "service", "--time=0", endpoint.url], log_file)
     except OSError as error:
-        _remove_files(socket_path, log_path)
+        files.remove()
         raise PodmanUnavailable(
             f"Could not start `podman system service` ({error}), so the registry has no Podman API.",
             remedy=PODMAN_MISSING.remedy,
         ) from error
     try:
-        await _wait_until_answering(process, endpoint.url, log_path, ping_timeout, start_timeout)
+        try:
+            files.write_owner(owner, process.pid)
+        except OSError as error:  # The service works without it; only a later sweep could not stop it.
+            logger.warning("Could not record the Podman service's pid in %s: %s", files.owner_record, error)
+        await _wait_until_answering(process, endpoint.url, files.log, ping_timeout, start_timeout)
         logger.info("Started a private Podman API service at %s (pid %d)", endpoint.url, process.pid)
         yield endpoint
     finally:
         with anyio.CancelScope(shield=True):
             await _stop(process, stop_timeout)
-            _remove_files(socket_path, log_path)
+            files.remove()
 
 
-def _prepare_files(runtime_dir: Path, socket_path: Path, log_path: Path) -> IO[bytes]:
-    runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+def _prepare_files(files: ServiceFiles, owner: str) -> IO[bytes]:
+    files.runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # The record comes first, so a sweep by another registry never finds our socket or log unexplained.
+    files.write_owner(owner)
     # A socket left by a crashed registry with the same instance id would make podman fail to bind.
-    socket_path.unlink(missing_ok=True)
-    return log_path.open("wb")
+    files.socket.unlink(missing_ok=True)
+    return files.log.open("wb")
 
 
-def _remove_files(*paths: Path) -> None:
-    for path in paths:
-        with suppress(OSError):
-            path.unlink(missing_ok=True)
+def _spawn(argv: list[str], log_file: IO[bytes]) -> subprocess.Popen[bytes]:
+    """Start the service in a session of its own, bound to die with this process where the OS allows.
+
+    Its own session: an editor that stops the registry by signalling the registry's whole process
+    group (Codex CLI sends SIGTERM so) must not stop the service before the registry has used it to
+    remove its containers. Dying with us: on Linux, a parent-death signal. The kernel sends it when
+    the *thread* that forked the child ends, so this must run in the event loop's thread (which
+    lives as long as the registry), never in a worker thread, which anyio ends when idle. Hence a
+    plain `Popen` here (anyio's `open_process` has no `preexec_fn`), watched by polling. macOS has
+    no parent-death signal: there the next registry's `sweep_dead_services` stops a killed
+    registry's service.
+    """
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=log_file,
+        start_new_session=True,
+        preexec_fn=_parent_death_signal(),
+    )
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """On Linux, a `preexec_fn` that has the kernel SIGTERM the child when its parent thread ends."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # Looked up before the fork, not in the child.
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        if os.getppid() != parent:  # The registry died before the signal was armed.
+            os._exit(1)
+
+    return die_with_parent
 
 
 async def _wait_until_answering(
-    process: Process, url: str, log_path: Path, ping_timeout: float, start_timeout: float
+    process: subprocess.Popen[bytes], url: str, log_path: Path, ping_timeout: float, start_timeout: float
 ) -> None:
     try:
         with anyio.fail_after(start_timeout):
             while not await ping(url, ping_timeout):
-                if process.returncode is not None:
+                if process.poll() is not None:
                     raise _start_failure(f"exited with code {process.returncode}", log_path)
                 await anyio.sleep(_POLL_INTERVAL)
     except TimeoutError:
@@ -230,20 +280,24 @@ def _start_failure(what: str, log_path: Path) -> PodmanError:
     )
 
 
-async def _stop(process: Process, grace: float) -> None:
+async def _stop(process: subprocess.Popen[bytes], grace: float) -> None:
     """SIGTERM, wait up to `grace`, SIGKILL, wait as long again. Call under a shield."""
-    if process.returncode is None:
+    if process.poll() is None:
         with suppress(ProcessLookupError):
             process.terminate()
-        with anyio.move_on_after(grace):
-            await process.wait()
-    if process.returncode is None:
+    if not await _exited_within(process, grace):
         logger.warning("podman system service (pid %d) ignored SIGTERM; killing it", process.pid)
         with suppress(ProcessLookupError):
             process.kill()
-        with anyio.move_on_after(grace):
-            await process.wait()
-    if process.returncode is None:
-        logger.error("podman system service (pid %d) survived SIGKILL; leaving it", process.pid)
-    else:
-        await process.aclose()  # Already exited: this only releases the transport.
+        if not await _exited_within(process, grace):
+            logger.error("podman system service (pid %d) survived SIGKILL; leaving it", process.pid)
+
+
+async def _exited_within(process: subprocess.Popen[bytes], seconds: float) -> bool:
+    # A Popen has no exit event to wait on; polling is bounded.
+    with anyio.move_on_after(seconds):
+        while True:
+            if process.poll() is not None:
+                return True
+            await anyio.sleep(_POLL_INTERVAL)
+    return False

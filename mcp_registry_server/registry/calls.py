@@ -37,7 +37,7 @@ from mcp_registry_server.mcp_client import (
 from mcp_registry_server.registry.asks import AskMode, InputRequired, OpenRequest, ParkedRequests
 from mcp_registry_server.registry.editor_link import EditorLink, ProgressCallback
 from mcp_registry_server.registry.errors import RequestError
-from mcp_registry_server.registry.router import ActiveMount, ToolRouter
+from mcp_registry_server.registry.router import ActiveMount, ToolRouter, exposed_name
 from mcp_registry_server.settings import RegistrySettings
 
 __all__ = ["MAX_INPUT_ROUNDS", "CallOutcome", "CallRouter"]
@@ -236,6 +236,13 @@ class CallRouter:
     def _unknown_tool_message(self, tool_name: Any) -> str:
         names = self._router.exposed_names()
         shown = repr(tool_name)[:80]
+        for mount in self._router.mounts.values():
+            for child_name in self._router.filtered_out(mount):
+                if exposed_name(mount.prefix, child_name) == tool_name:
+                    return (
+                        f"Tool {shown} of {mount.entry.id} is not offered: {mount.tool_filter.why_not(child_name)}. "
+                        f"The user can change tools_allow / tools_deny for {mount.entry.id} in the registry's config.toml."
+                    )
         if not names:
             return f"Unknown tool {shown}: no server is active. Activate one with registry_add (see registry_search)."
         listing = ", ".join(names[:200]) + (f" … and {len(names) - 200} more" if len(names) > 200 else "")

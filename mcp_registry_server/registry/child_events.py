@@ -56,8 +56,10 @@ class ChildEvents:
                 except MCPClientError as error:
                     mount.last_error = f"refreshing tools after list_changed failed: {error}"
                     return
+                shown = self._router.exposed_tools()
                 self._router.replace_tools(mount, tools)
-                await self._editor.list_changed("tools")
+                if self._router.exposed_tools() is not shown:  # a "search" mount's tools are not listed
+                    await self._editor.list_changed("tools")
             case "notifications/resources/list_changed":
                 self._passthrough.invalidate(prefix, "resources")
                 self._passthrough.invalidate(prefix, "resourceTemplates")

@@ -1,8 +1,10 @@
 """Mount lifecycle: activate a catalog entry in a container, keep it running, remove it.
 
 Contract:
-- `add(entry_id, prefix)` starts the entry's container, handshakes with the server, lists its
-  tools and puts the mount in the router; the editor is then told that its lists changed. With
+- `add(entry_id, prefix, expose=…)` starts the entry's container, handshakes with the server, lists
+  its tools and puts the mount in the router, exposed "direct" (in tools/list) or "search" (found
+  with registry_search; the default is the `expose` setting), with the entry's tool filter (the
+  user's settings override it); the editor is then told that its lists changed. With
   the tools cached from an earlier run of the same image and configuration (`ToolCache`), the
   mount is usable at once and the handshake finishes in the background; calls wait for it.
 - A failed add leaves nothing behind: the client is closed and the container removed.
@@ -39,7 +41,7 @@ from mcp_registry_server.registry.editor_link import EditorLink, ProgressCallbac
 from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.passthrough import Passthrough
 from mcp_registry_server.registry.podman_link import PodmanLink
-from mcp_registry_server.registry.router import ActiveMount, ToolRouter, check_prefix, default_prefix
+from mcp_registry_server.registry.router import ActiveMount, Exposure, ToolRouter, check_prefix, default_prefix
 from mcp_registry_server.registry.supervisor import supervise_mount
 from mcp_registry_server.registry.tool_cache import ToolCache
 from mcp_registry_server.settings import RegistrySettings
@@ -120,8 +122,15 @@ class MountLifecycle:
 
     # -- add ------------------------------------------------------------------------------
 
-    async def add(self, entry_id: Any, prefix: Any = None, progress: ProgressCallback | None = None) -> dict[str, Any]:
+    async def add(
+        self,
+        entry_id: Any,
+        prefix: Any = None,
+        progress: ProgressCallback | None = None,
+        expose: Exposure | None = None,
+    ) -> dict[str, Any]:
         entry = self._catalog.entry(entry_id)
+        expose = expose or self._settings.expose
         if prefix is None:
             prefix = default_prefix(entry.id)
         problem = check_prefix(prefix)
@@ -164,10 +173,21 @@ class MountLifecycle:
             mount = await self._start_mount(
                 runner, entry, prefix, resolved.container_env, resolved.enabled_volumes, cache_key=cache_key
             )
-            exposed = self._router.add(mount)
+            mount.expose, mount.tool_filter = expose, resolved.tool_filter
+            shown = self._router.exposed_tools()
+            routed = self._router.add(mount)
             self._tasks.start_soon(supervise_mount, mount, self.is_mounted, self._restart)
-        await self._announce()
-        return {"entry": entry.id, "prefix": prefix, "container": mount.container_name, "tools": exposed}
+        await self._announce(tools=self._router.exposed_tools() is not shown)
+        added = {"entry": entry.id, "prefix": prefix, "container": mount.container_name, "tools": routed}
+        if filtered := self._router.filtered_out(mount):
+            added["filtered_out"] = filtered
+        if expose == "search":
+            added["expose"] = "search"
+            added["message"] = (
+                f"{entry.id}'s tools are not in the tool list (expose = search): find them with "
+                "registry_search(kind='tools') and call them with registry_exec."
+            )
+        return added
 
     async def _ensure_image(self, api: PodmanAPI, image: str, progress: ProgressCallback | None) -> str | None:
         """Pulls `image` unless it is local; returns its digest (None if Podman cannot say)."""
@@ -285,8 +305,10 @@ class MountLifecycle:
         if not (self.is_mounted(mount) and mount.client is client):
             return
         if live != cached:
+            shown = self._router.exposed_tools()
             self._router.replace_tools(mount, live)
-            await self._editor.list_changed("tools")
+            if self._router.exposed_tools() is not shown:
+                await self._editor.list_changed("tools")
 
     def is_mounted(self, mount: ActiveMount) -> bool:
         return self._router.mounts.get(mount.prefix) is mount
@@ -307,10 +329,11 @@ class MountLifecycle:
                 runner, mount.entry, mount.prefix, resolved.container_env, resolved.enabled_volumes
             )
             mount.client, mount.container_name, mount.started_at = fresh.client, fresh.container_name, fresh.started_at
-            mount.state = "running"
+            mount.state, mount.tool_filter = "running", resolved.tool_filter
+            shown = self._router.exposed_tools()
             self._router.replace_tools(mount, fresh.tools)
             self._passthrough.invalidate(mount.prefix)
-        await self._announce()
+        await self._announce(tools=self._router.exposed_tools() is not shown)
         return True
 
     async def discard(self, prefix: str, container_name: str) -> bool:
@@ -327,21 +350,23 @@ class MountLifecycle:
                 logger.warning("could not confirm that %s is gone: %s", container_name, error)
         return False
 
-    async def _announce(self) -> None:
+    async def _announce(self, *, tools: bool) -> None:
         """Tell the editor that a mount's arrival or departure changed its lists.
 
-        All three kinds: with the tools cached, the child's capabilities are not known yet here.
+        Resources and prompts always: with the tools cached, the child's capabilities are not known
+        yet here. Tools when tools/list changed (a "search" mount leaves it as it was).
         """
-        for kind in ("tools", "resources", "prompts"):
+        for kind in ("tools", "resources", "prompts") if tools else ("resources", "prompts"):
             await self._editor.list_changed(kind)
 
     async def remove(self, target: Any) -> dict[str, Any]:
         async with self._changes:
             mount = self._find_mount(target)
+            shown = self._router.exposed_tools()
             self._router.remove(mount.prefix)
             self._passthrough.invalidate(mount.prefix)
             gone = await self.discard(mount.prefix, mount.container_name)
-        await self._announce()
+        await self._announce(tools=self._router.exposed_tools() is not shown)
         return {
             "entry": mount.entry.id,
             "prefix": mount.prefix,

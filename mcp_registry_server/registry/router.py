@@ -1,10 +1,12 @@
 """Names to servers: the active mounts and the table from exposed tool names to (mount, tool).
 
-Contract: a mount is one running MCP server under a unique prefix. Each of its tools is
-exposed as `<prefix>_<tool>`, made to fit `[A-Za-z0-9_.-]{1,128}`; when two tools would map to
+Contract: a mount is one running MCP server under a unique prefix. Each of its tools that its
+tool filter allows is routed as `<prefix>_<tool>`, made to fit `[A-Za-z0-9_.-]{1,128}`; when two tools would map to
 the same exposed name (only possible after that sanitising), the later one gets a numeric
-suffix (`unique_name`), so collisions are never fatal. The exposed tool definitions keep the
-child's inputSchema, outputSchema, annotations and icons unchanged. The exposed list is ordered
+suffix (`unique_name`), so collisions are never fatal. Every routed tool is callable (through
+`registry_exec` and by name); only those of mounts exposed "direct" are in `exposed_tools`, the
+editor's tools/list ("search" mounts are found with registry_search). The routed tool definitions
+keep the child's inputSchema, outputSchema, annotations and icons unchanged. The lists are ordered
 by prefix, then by the child's tool name, so the same mounts always give the same list, byte for
 byte, whatever order they were added in (editors' prompt caches stay valid). `resolve` is a dict
 lookup: it is on every call's path. The router holds no I/O; the registry mutates it and tells
@@ -19,7 +21,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mcp_registry_server.catalog import CatalogEntry
+from mcp_registry_server.catalog import CatalogEntry, ToolFilter
 from mcp_registry_server.mcp_client import MCPClient
 
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -29,6 +31,7 @@ _EXPOSED_FORBIDDEN = re.compile(r"[^A-Za-z0-9_.-]")
 MAX_EXPOSED_NAME = 128
 
 MountState = Literal["running", "failed", "restarting"]
+Exposure = Literal["direct", "search"]
 
 
 def check_prefix(prefix: str) -> str | None:
@@ -64,6 +67,8 @@ class ActiveMount:
     last_error: str | None = None
     state: MountState = "running"
     restarts: int = 0
+    expose: Exposure = "direct"
+    tool_filter: ToolFilter = field(default_factory=ToolFilter)
     open_requests: list[Any] = field(default_factory=list)
     """2026-07-28 editor requests waiting on this mount, oldest first (`asks.OpenRequest`): a
     child's question mid-call belongs to the oldest."""
@@ -93,6 +98,7 @@ class ToolRouter:
     def __init__(self) -> None:
         self.mounts: dict[str, ActiveMount] = {}
         self._routes: dict[str, tuple[ActiveMount, str]] = {}
+        self._routed_tools: list[dict[str, Any]] = []
         self._exposed_tools: list[dict[str, Any]] = []
 
     def add(self, mount: ActiveMount) -> list[str]:
@@ -124,17 +130,34 @@ class ToolRouter:
         return list(self._routes)
 
     def exposed_tools(self) -> list[dict[str, Any]]:
-        """The child tool definitions under their exposed names (cached until the next change)."""
+        """The tools/list part: routed tools of "direct" mounts (the same list until the next change)."""
         return self._exposed_tools
+
+    def routed_tools(self) -> list[dict[str, Any]]:
+        """Every callable child tool under its exposed name (a new list after every change)."""
+        return self._routed_tools
+
+    def filtered_out(self, mount: ActiveMount) -> list[str]:
+        """The child's tool names its tool filter keeps out."""
+        return [tool["name"] for tool in mount.tools if _named(tool) and not mount.tool_filter.allows(tool["name"])]
 
     def _rebuild(self) -> None:
         routes: dict[str, tuple[ActiveMount, str]] = {}
+        routed: list[dict[str, Any]] = []
         exposed: list[dict[str, Any]] = []
         for mount in sorted(self.mounts.values(), key=lambda mount: mount.prefix):
-            named = [tool for tool in mount.tools if isinstance(tool.get("name"), str) and tool["name"]]
-            for tool in sorted(named, key=lambda tool: tool["name"]):
+            offered = [tool for tool in mount.tools if _named(tool) and mount.tool_filter.allows(tool["name"])]
+            for tool in sorted(offered, key=lambda tool: tool["name"]):
                 name = unique_name(exposed_name(mount.prefix, tool["name"]), routes)
                 routes[name] = (mount, tool["name"])
-                exposed.append({**tool, "name": name})
+                routed.append(definition := {**tool, "name": name})
+                if mount.expose == "direct":
+                    exposed.append(definition)
         self._routes = routes
-        self._exposed_tools = exposed
+        self._routed_tools = routed
+        if exposed != self._exposed_tools:  # kept when unchanged, so tools/list pages stay cached
+            self._exposed_tools = exposed
+
+
+def _named(tool: dict[str, Any]) -> bool:
+    return isinstance(tool.get("name"), str) and bool(tool["name"])

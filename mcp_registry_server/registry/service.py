@@ -20,6 +20,7 @@ cancelled registry still cleans up.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,7 +31,9 @@ from anyio.abc import TaskGroup
 
 from mcp_registry_server.catalog import Catalog
 from mcp_registry_server.config import ConfigError, ConfigStore
+from mcp_registry_server.config.changes import plan_changes
 from mcp_registry_server.mcp_client import ClientManager
+from mcp_registry_server.registry.access import consent_to_widen
 from mcp_registry_server.registry.asks import ParkedRequests
 from mcp_registry_server.registry.calls import CallRouter
 from mcp_registry_server.registry.catalog_view import CatalogView
@@ -41,7 +44,7 @@ from mcp_registry_server.registry.mounts import MountLifecycle
 from mcp_registry_server.registry.offload import OffloadStore, open_offload_store
 from mcp_registry_server.registry.passthrough import Passthrough
 from mcp_registry_server.registry.podman_link import PodmanLink
-from mcp_registry_server.registry.router import ToolRouter
+from mcp_registry_server.registry.router import ActiveMount, ToolRouter
 from mcp_registry_server.settings import RegistrySettings
 
 __all__ = ["Registry", "open_registry"]
@@ -65,6 +68,7 @@ class Registry:
         self.settings = settings
         self.offload = offload
         self.config = config
+        self._editor = editor
         self.router = ToolRouter()
         self.parked = ParkedRequests(tasks, park_ttl=settings.call_timeout_bound)
         self.calls = CallRouter(self.router, settings, editor, self.parked)
@@ -100,6 +104,8 @@ class Registry:
                     "restarts": mount.restarts,
                     "uptime_seconds": round(mount.uptime_seconds, 1),
                     "tools": len(mount.tools),
+                    "expose": mount.expose,
+                    **self._tool_list_share(mount),
                     "calls_served": mount.calls_served,
                     "last_error": mount.last_error
                     or (None if mount.client.is_alive else f"exited: {mount.client.stderr_tail(500)}"),
@@ -114,15 +120,29 @@ class Registry:
             "config": {"warnings": list(self._config_warnings())},
         }
 
+    def _tool_list_share(self, mount: ActiveMount) -> dict[str, Any]:
+        """How much of the editor's tools/list this mount makes up (its tokens: bytes/4, an estimate)."""
+        routed = self.router.names_of(mount)
+        names = set(routed)
+        shown = [tool for tool in self.router.exposed_tools() if tool["name"] in names]
+        size = len(json.dumps(shown, separators=(",", ":")))
+        share: dict[str, Any] = {"tools_callable": len(routed), "tools_listed": len(shown)}
+        share["tool_list_tokens_estimate"] = size // 4
+        if filtered := self.router.filtered_out(mount):
+            share["tools_filtered_out"] = filtered
+        return share
+
     def _config_warnings(self) -> tuple[str, ...]:
         self.config.load()  # reads both small files, so a file broken since startup shows up
         return self.config.warnings
 
-    def config_set(self, entry_id: Any, values: Any) -> dict[str, Any]:
+    async def config_set(self, entry_id: Any, values: Any) -> dict[str, Any]:
+        """The model's `registry_config_set`: what would widen the server's reach needs the user's yes."""
         entry = self.catalog.entry(entry_id)
         if not isinstance(values, dict):
             raise RegistryError(f"values must be an object of NAME: value pairs, not {type(values).__name__}.")
         try:
+            await consent_to_widen(self._editor, entry, plan_changes(entry, values))
             outcome = self.config.set_values(entry, values)
         except ConfigError as error:
             raise RegistryError(str(error)) from error

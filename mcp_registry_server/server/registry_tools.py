@@ -9,6 +9,7 @@ error with the message, so the model reads it. `registry_exec` is a routed call 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +17,9 @@ from mcp_registry_server.registry import CallOutcome, InputRequired, ProgressCal
 from mcp_registry_server.registry.asks import AskMode
 from mcp_registry_server.registry.offload import OffloadError
 from mcp_registry_server.server.results import part_result, slice_result, text_result
-from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, GetContentArgs, parse_arguments
+from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, REGISTRY_TOOLS, GetContentArgs, parse_arguments
 
-__all__ = ["ToolCall", "run_registry_tool"]
+__all__ = ["ToolCall", "run_registry_tool", "tool_list_size"]
 
 
 @dataclass(frozen=True)
@@ -38,25 +39,45 @@ async def run_registry_tool(
     args = parse_arguments(name, raw_arguments)
     match name:
         case "registry_search":
-            return text_result({"results": registry.catalog.search(args.query, args.limit)})
+            found: dict[str, Any] = {}
+            if args.kind in {"all", "servers"}:
+                found["results"] = registry.catalog.search(args.query, args.limit)
+            if args.kind in {"all", "tools"}:
+                found["tools"] = registry.catalog.search_tools(args.query, args.limit)
+            return text_result(found)
+        case "registry_tool_info":
+            return text_result(registry.catalog.tool_info(args.tool_name, args.entry_id))
         case "registry_list":
             return text_result({"entries": registry.catalog.list_entries()})
         case "registry_info":
             return text_result(registry.catalog.info(args.entry_id))
         case "registry_add":
-            return text_result(await registry.mounts.add(args.entry_id, args.prefix, call.progress))
+            return text_result(await registry.mounts.add(args.entry_id, args.prefix, call.progress, args.expose))
         case "registry_exec":
             await registry.mounts.wait_for_autostart()
             return await registry.calls.call_tool(args.tool_name, args.arguments, call.progress, mode=call.mode)
         case "registry_remove":
             return text_result(await registry.mounts.remove(args.entry_id_or_prefix))
         case "registry_status":
-            return text_result(await registry.status())
+            return text_result({**await registry.status(), "tool_list": tool_list_size(registry)})
         case "registry_config_set":
-            return text_result(registry.config_set(args.entry_id, args.values))
+            return text_result(await registry.config_set(args.entry_id, args.values))
         case "registry_get_content":
             return await _get_content(registry, args)
     raise AssertionError(f"registry tool {name!r} has no case here")  # REGISTRY_TOOL_NAMES has one more name
+
+
+def tool_list_size(registry: Registry) -> dict[str, Any]:
+    """What the editor's tools/list costs its model's context: tools, bytes and a token estimate."""
+    tools = [*REGISTRY_TOOLS, *registry.router.exposed_tools()]
+    size = len(json.dumps(tools, separators=(",", ":")))
+    return {
+        "tools": len(tools),
+        "registry_tools": len(REGISTRY_TOOLS),
+        "bytes": size,
+        "tokens_estimate": size // 4,
+        "estimate": "tokens ~ bytes / 4 of the tool definitions as JSON; the model's tokenizer may differ",
+    }
 
 
 async def _get_content(registry: Registry, args: GetContentArgs) -> dict[str, Any]:

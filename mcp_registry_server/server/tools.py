@@ -11,7 +11,7 @@ problem, which the caller returns as a tool error for the model to read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
@@ -29,6 +29,7 @@ __all__ = [
     "NoArgs",
     "RemoveArgs",
     "SearchArgs",
+    "ToolInfoArgs",
     "parse_arguments",
 ]
 
@@ -55,12 +56,20 @@ class NoArgs(_Arguments):
 
 
 class SearchArgs(_Arguments):
-    query: Text = Field(description="Words to look for, e.g. 'sqlite' or 'list tables'.")
-    limit: int = Field(10, ge=1, le=100)
+    query: Text = Field(description="Words to look for, e.g. 'sqlite' or 'create a table'.")
+    kind: Literal["all", "servers", "tools"] = Field(
+        "all", description="servers: catalog entries; tools: tools of active and not yet active servers; all: both."
+    )
+    limit: int = Field(10, ge=1, le=100, description="At most this many of each kind.")
 
 
 class InfoArgs(_Arguments):
     entry_id: Text = Field(description="Catalog entry id, e.g. 'sqlite'.")
+
+
+class ToolInfoArgs(_Arguments):
+    tool_name: Text = Field(description="An active tool's exposed name, or a catalog tool's name with entry_id.")
+    entry_id: Text | None = Field(None, description="The catalog entry, for a tool of a server not active yet.")
 
 
 class AddArgs(_Arguments):
@@ -69,6 +78,12 @@ class AddArgs(_Arguments):
         None,
         pattern=r"^[a-z][a-z0-9-]{0,30}$",
         description="Name prefix for the server's tools (default: derived from the entry id).",
+    )
+    expose: Literal["direct", "search"] | None = Field(
+        None,
+        description="direct: its tools join the tool list; search: they stay out of it (found with "
+        "registry_search, called with registry_exec), which keeps the context small. Default: the "
+        "registry's setting.",
     )
 
 
@@ -144,9 +159,9 @@ _READ_ONLY = {"readOnlyHint": True, "openWorldHint": False}
 _TOOLS = (
     RegistryTool(
         "registry_search",
-        "Search the catalog of MCP servers by name, tag, description or tool name. "
-        "Returns ranked entries with their known tools (an active entry: its live tools, by the names to call) "
-        "and whether they are active.",
+        "Find MCP servers and tools by what they do, e.g. 'sqlite' or 'create a table'. Returns ranked "
+        "servers (results: with their known tools; an active one's live tools, by the names to call) and "
+        "tools (tools: of active servers by exposed name, callable now; of others by entry and tool name).",
         SearchArgs,
         _READ_ONLY,
     ),
@@ -158,6 +173,13 @@ _TOOLS = (
         "Show one catalog entry in full: description, image, known tools, the configuration "
         "and secrets it needs (names only), volumes and network.",
         InfoArgs,
+        _READ_ONLY,
+    ),
+    RegistryTool(
+        "registry_tool_info",
+        "Show one tool in full: an active tool's definition (input and output schema, annotations) by "
+        "its exposed name, or what the catalog knows of a tool of a server not active yet.",
+        ToolInfoArgs,
         _READ_ONLY,
     ),
     RegistryTool(
@@ -183,17 +205,19 @@ _TOOLS = (
     RegistryTool(
         "registry_status",
         "Podman availability, and for each active server: entry, prefix, container, image, "
-        "uptime, tool count, calls served and last error.",
+        "uptime, tool count, calls served and last error; and the size of the tool list (an estimate "
+        "of its tokens).",
         NoArgs,
         _READ_ONLY,
     ),
     RegistryTool(
         "registry_config_set",
         "Store configuration for a catalog entry: environment values and secrets by name "
-        "(secret values are kept in a private file and never shown), or 'volume:<name>' to enable a "
-        "declared volume. An empty value unsets. Applied the next time the entry is added.",
+        "(secret values are kept in a private file and never shown). An empty value unsets; a stored "
+        "value is replaced. 'volume:<name>' turns a declared volume off, or on only when the user "
+        "allows it in the editor (it mounts part of their machine). Applied the next time the entry is added.",
         ConfigSetArgs,
-        {"readOnlyHint": False, "destructiveHint": False, "openWorldHint": False},
+        {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": True, "openWorldHint": False},
     ),
     RegistryTool(
         "registry_get_content",

@@ -49,7 +49,7 @@ from scripts.bench.latency import bench_p1_p2
 from scripts.bench.lifecycle import bench_p3_p4, bench_p5
 from scripts.bench.relay import relay
 from scripts.bench.report import compare, judge, markdown
-from scripts.bench.scale import TOTAL_TOOLS, bench_p6_p7, write_bench_catalog
+from scripts.bench.scale import TOTAL_TOOLS, bench_p6_p7, bench_p8, write_bench_catalog
 
 # `python scripts/bench` runs this directory; the relay is started the same way.
 BENCH_DIR = Path(__file__).resolve().parent
@@ -107,6 +107,8 @@ async def run(setup: Setup, only: set[str]) -> None:
             await bench_p3_p4(setup, registry)
         if want("P6", "P7"):
             await bench_p6_p7(setup, registry, registry_pid, base_tools)
+        if want("P8"):
+            await bench_p8(setup, registry)
 
 
 def main() -> int:

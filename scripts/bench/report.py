@@ -24,6 +24,7 @@ TARGETS: list[tuple[str, str, Callable[[dict], float], str, float]] = [
     ("P6", "tools/list ms (p50, 1,000 tools)", lambda f: f["P6"]["tools_list_ms"]["p50"], "<=", 20),
     ("P6", "registry RSS MB", lambda f: f["P6"]["registry_rss_mb"], "<=", 150),
     ("P6", "search ms (p50)", lambda f: f["P6"]["search_ms"]["p50"], "<=", 5),
+    ("P8", "tool search ms (p50)", lambda f: f["P8"]["tool_search_ms"]["p50"], "<=", 5),
     ("P7", "20 MB relayed vs direct", lambda f: f["P7"]["relayed_ratio"], "<=", 2.0),
     ("P7", "other mount p50 vs idle", lambda f: f["P7"]["other_mount_p50_ratio"], "<=", 2.0),
 ]
@@ -141,6 +142,22 @@ def markdown(setup: Setup, verdicts: list[dict[str, Any]]) -> str:
         )
         row("P6", "registry RSS (MB)", "", f"{p6['registry_rss_mb']:.0f}")
         row("P6", f"search over {p6['catalog_entries']} entries (p50 ms)", "", f"{p6['search_ms']['p50']:.2f}")
+    if "P8" in f:
+        p8 = f["P8"]
+        for key, size in p8["tool_list"].items():
+            mode, count, _ = key.split("_")
+            row(
+                "P8",
+                f"tools/list, {count} mounts exposed {mode}: {size['tools']} tools",
+                "",
+                f"~{size['tokens_estimate']:,} tokens",
+            )
+        row(
+            "P8",
+            f"tool search, {p8['mounts']} mounts + {p8['catalog_entries']} entries (p50 ms)",
+            "",
+            f"{p8['tool_search_ms']['p50']:.2f}",
+        )
     if "P7" in f:
         p7 = f["P7"]
         row(

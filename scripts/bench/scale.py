@@ -1,7 +1,9 @@
-"""P6 (20 mounts, 1,000 tools, a 1,000-entry catalog) and P7 (a 20 MB result beside another mount's calls)."""
+"""P6 (20 mounts, 1,000 tools, a 1,000-entry catalog), P7 (a 20 MB result beside another mount's calls)
+and P8 (the tool list's size with 5 and 20 mounts, exposed direct and search; tool search latency)."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -17,6 +19,7 @@ BIG_MB = 20
 TOTAL_TOOLS = 1000
 SEARCH_CATALOG = 1000
 SEARCH_QUERIES = ("sqlite", "list tables", "time zone", "synthetic 0421", "git log", "fetch web page", "memory")
+TOOL_QUERIES = ("echo the text", "synthetic tool 0042", "sleep for a while", "crash", "list tables", "big result")
 
 
 def write_bench_catalog(directory: Path, mounts: int, synthetic_per_mount: int) -> None:
@@ -129,3 +132,34 @@ async def bench_p6_p7(setup: Setup, registry: MCPClient, registry_pid: int, base
     }
     for i in range(1, sizes.p6_mounts + 1):
         await remove(call, f"bench-m{i:02d}")
+
+
+async def bench_p8(setup: Setup, registry: MCPClient) -> None:
+    """tools/list size (bytes, tokens ~ bytes/4) with 5 and all bench mounts, in each exposure mode,
+    and `registry_search(kind="tools")` latency over every tool of the mounts and the catalog."""
+    call = ours(registry)
+    mounts = setup.sizes.p6_mounts
+    sizes: dict[str, dict[str, int]] = {}
+    searches: list[float] = []
+    for mode in ("direct", "search"):
+        for i in range(1, mounts + 1):
+            await registry_json(call, "registry_add", {"entry_id": f"bench-m{i:02d}", "expose": mode})
+            if i in {5, mounts}:
+                listed = await registry.list_tools()
+                size = len(json.dumps(listed, separators=(",", ":")))
+                sizes[f"{mode}_{i}_mounts"] = {"tools": len(listed), "bytes": size, "tokens_estimate": size // 4}
+        if mode == "search":
+            for n in range(setup.sizes.p6_searches):
+                started = time.perf_counter()
+                await call("registry_search", {"query": TOOL_QUERIES[n % len(TOOL_QUERIES)], "kind": "tools"})
+                searches.append(ms_since(started))
+        for i in range(1, mounts + 1):
+            await remove(call, f"bench-m{i:02d}")
+    status = await registry_json(call, "registry_status", {})
+    setup.figures["P8"] = {
+        "mounts": mounts,
+        "tools_per_mount": TOTAL_TOOLS // mounts,
+        "tool_list": sizes,
+        "tool_search_ms": stats(searches),
+        "catalog_entries": status["catalog"]["entries"],
+    }

@@ -148,7 +148,10 @@ class RawRegistry:
 
     @classmethod
     @asynccontextmanager
-    async def start(cls, env: dict[str, str], log_path: Path, *args: str) -> AsyncIterator[RawRegistry]:
+    async def start(
+        cls, env: dict[str, str], log_path: Path, *args: str, own_process_group: bool = False
+    ) -> AsyncIterator[RawRegistry]:
+        """`own_process_group`: start it as an editor does, as the leader of its own process group."""
         with log_path.open("ab") as log:
             process = await anyio.open_process(
                 [str(REGISTRY_EXECUTABLE), *args],
@@ -156,6 +159,7 @@ class RawRegistry:
                 stdout=subprocess.PIPE,
                 stderr=log,
                 env=env,
+                start_new_session=own_process_group,
             )
             try:
                 yield cls(process)

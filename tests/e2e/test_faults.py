@@ -3,13 +3,13 @@ keeps serving, and nothing is left behind.
 
 Every test drives a real `mcp-registry` through MCP with the misbehave fault-injection image: the
 SDK client as an editor would, or `RawRegistry` where the SDK client itself is the bottleneck (it
-reads a 50 MB line in quadratic time, which measures the SDK rather than us).
+reads a 50 MB line in quadratic time, which measures the SDK rather than us). (The registry's
+private Podman service dying under it, and coming back: `test_podman_service.py`.)
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +20,6 @@ import pytest
 
 from tests.e2e.harness import (
     RawRegistry,
-    cmdline,
-    descendants,
     instance_containers,
     misbehave_entry,
     owned_by_this_process,
@@ -99,12 +97,11 @@ async def test_crash_mid_call_fails_fast_with_stderr_and_spares_other_mounts(
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(slow_call_elsewhere)
             await anyio.sleep(0.2)
-            started = time.monotonic()
             crashed = await session.call_tool("chaos_crash", {"message": "boom-4711", "exit_code": 7})
-            elapsed = time.monotonic() - started
+            # Fast: it failed while the other mount's 1 s call was still running (an order, not a timing).
+            crashed_first = "slow" not in in_flight
 
-        assert crashed.is_error
-        assert elapsed < 0.2, f"the crashed call took {elapsed:.3f} s to fail"
+        assert crashed.is_error and crashed_first
         message = text_of(crashed)
         assert "exited with code 7" in message and "boom-4711" in message, message
         assert 'registry_remove("chaos")' in message
@@ -288,31 +285,6 @@ async def test_podman_missing_gives_a_clear_error_and_the_registry_keeps_serving
         podman = structured(await session.call_tool("registry_status", {}))["podman"]
         assert podman["available"] is False and "Install Podman" in podman["remedy"]
         assert structured(await session.call_tool("registry_info", {"entry_id": "time"}))["id"] == "time"
-    assert "Traceback" not in log_text(errlog)
-
-
-async def test_podman_socket_dying_mid_session_gives_clear_errors(registry_env: dict[str, str], errlog: TextIO) -> None:
-    async with connect_registry(registry_env, errlog=errlog) as session:
-        structured(await session.call_tool("registry_add", {"entry_id": "time"}))
-        status = structured(await session.call_tool("registry_status", {}))
-        assert status["podman"]["socket_origin"] == "private"
-        services = [pid for pid in descendants(status["pid"]) if "system service" in cmdline(pid)]
-        assert len(services) == 1, [cmdline(pid) for pid in descendants(status["pid"])]
-        os.kill(services[0], signal.SIGKILL)
-
-        failed = await session.call_tool("registry_add", {"entry_id": "misbehave"})
-        assert failed.is_error
-        assert "Podman stopped answering" in text_of(failed) and "cannot be reached" in text_of(failed)
-        podman = structured(await session.call_tool("registry_status", {}))["podman"]
-        assert podman["available"] is False and podman["remedy"]
-
-        # The running server does not need the API.
-        assert not (await session.call_tool("time_get_current_time", {"timezone": "UTC"})).is_error
-        removed = structured(await session.call_tool("registry_remove", {"entry_id_or_prefix": "time"}))
-        assert removed["prefix"] == "time"
-        assert structured(await session.call_tool("registry_list", {}))["entries"]
-    # `podman run --rm` removes the container itself once its stdin closes.
-    assert await wait_for(lambda: instance_containers(status["instance"]) == [], 10)
     assert "Traceback" not in log_text(errlog)
 
 

@@ -3,7 +3,9 @@
 Usage: `scripted_child.py SCRIPT.json`. The script is a JSON object:
 - "tools": the list `tools/list` returns (default: one tool `echo`);
 - "calls": tool name → {"progress": [params…], "reply": "<one raw line>", "delay": seconds,
-  "ask": [{"method": …, "params": …}…], "notify": [{"method": …, "params": …}…], "exit": code}.
+  "ask": [{"method": …, "params": …}…], "notify": [{"method": …, "params": …}…], "exit": code,
+  "setTools": [tool…]}. With "setTools", `tools/list` returns that list from then on (set before
+  the notifications are sent).
   The reply is written as given, with every `"ID"`
   (quotes included) replaced by the request's id, so a test can make the child answer with
   anything, invalid JSON-RPC included. With "ask", the child first sends each request to the
@@ -69,6 +71,8 @@ def call(request_id: Any, params: dict[str, Any], script: dict[str, Any]) -> Non
         text = json.dumps(params.get("arguments") or {}, sort_keys=True)
         send({"jsonrpc": "2.0", "id": request_id, "result": {"content": [{"type": "text", "text": text}]}})
         return
+    if "setTools" in plan:
+        script["tools"] = plan["setTools"]
     token = (params.get("_meta") or {}).get("progressToken")
     for progress in plan.get("progress", []):
         if token is not None:

@@ -12,6 +12,7 @@ import anyio
 import pytest
 from mcp_types import INTERNAL_ERROR
 
+from mcp_registry_server.catalog import ToolFilter
 from mcp_registry_server.mcp_client import (
     MCPClientClosedError,
     MCPProcessExitedError,
@@ -108,6 +109,19 @@ async def test_an_unknown_tool_with_nothing_active_says_how_to_activate_one() ->
     assert outcome.result["isError"] is True
     assert text(outcome) == (
         "Unknown tool 'nope_tool': no server is active. Activate one with registry_add (see registry_search)."
+    )
+
+
+async def test_a_filtered_out_tool_says_why_and_who_can_change_it() -> None:
+    async with routing() as r:
+        narrowed = make_mount("fs", tools=("read_file", "write_file"))
+        narrowed.tool_filter = ToolFilter(deny=("write_*",))
+        r.mount(narrowed)
+        outcome = await r.calls.call_tool("fs_write_file", {"path": "/x"})
+    assert outcome.result["isError"] is True and client_of(narrowed).requests == []
+    assert text(outcome) == (
+        "Tool 'fs_write_file' of fs is not offered: it matches tools_deny ['write_*']. "
+        "The user can change tools_allow / tools_deny for fs in the registry's config.toml."
     )
 
 

@@ -131,3 +131,81 @@ def test_info_of_an_unknown_entry_is_a_registry_error(tmp_path: Path) -> None:
 )
 def test_one_line(text: str, line: str) -> None:
     assert one_line(text) == line
+
+
+# -- tools ------------------------------------------------------------------------------------------
+
+
+def test_tool_search_covers_active_tools_by_exposed_name_and_inactive_ones_by_entry(tmp_path: Path) -> None:
+    router = ToolRouter()
+    hidden = make_mount("chat", entry_id="brave-search", tools=())
+    hidden.expose = "search"
+    router.add(hidden)
+    table = {"name": "post_message", "description": "Post a message.", "inputSchema": {"properties": {"channel": {}}}}
+    router.replace_tools(hidden, [table])
+    catalog = CatalogView(Catalog([SQLITE, BRAVE]), ConfigStore(tmp_path), router)
+    (live,) = catalog.search_tools("post to a channel")  # by an argument name, in a "search" mount
+    assert live == {
+        "name": "chat_post_message",
+        "entry": "brave-search",
+        "tool": "post_message",
+        "description": "Post a message.",
+        "callable": True,
+    }
+    (known,) = catalog.search_tools("run a select")
+    assert known == {
+        "entry": "sqlite",
+        "tool": "read_query",
+        "description": "Run a SELECT",
+        "callable": False,
+        "activate": 'registry_add("sqlite")',
+    }
+
+
+def test_tool_search_leaves_out_what_an_entrys_tool_filter_denies(tmp_path: Path) -> None:
+    denied = SQLITE.model_copy(update={"tools_deny": ["read_*"]})
+    catalog = CatalogView(Catalog([denied]), ConfigStore(tmp_path), ToolRouter())
+    assert catalog.search_tools("run a select") == []
+
+
+def test_tool_info_gives_an_active_tools_whole_definition(tmp_path: Path) -> None:
+    router = ToolRouter()
+    router.add(make_mount("db", entry_id="sqlite", tools=("read_query",)))
+    info = CatalogView(Catalog([SQLITE, BRAVE]), ConfigStore(tmp_path), router).tool_info("db_read_query")
+    assert info == {
+        "name": "db_read_query",
+        "entry": "sqlite",
+        "prefix": "db",
+        "tool": "read_query",
+        "callable": True,
+        "in_tools_list": True,
+        "definition": {"name": "db_read_query", "inputSchema": {"type": "object"}},
+    }
+
+
+def test_tool_info_of_an_inactive_tool_is_the_catalogs_knowledge(tmp_path: Path) -> None:
+    info = view(tmp_path).tool_info("read_query")
+    assert (info["entry"], info["tool"], info["callable"], info["known_from"]) == (
+        "sqlite",
+        "read_query",
+        False,
+        "catalog",
+    )
+    assert info["why"] == 'sqlite is not active: registry_add("sqlite"), then the full definition is here'
+    assert view(tmp_path).tool_info("read_query", "sqlite") == info
+
+
+@pytest.mark.parametrize(
+    ("tool", "entry_id", "message"),
+    [
+        ("nope", None, "No tool 'nope' in the active tools or the catalog. Active tools go by their exposed name"),
+        ("nope", "sqlite", "No tool 'nope' in sqlite's known tools. Find tools with registry_search."),
+        ("read_query", "nope", "Unknown catalog entry 'nope'"),
+    ],
+)
+def test_tool_info_of_an_unknown_tool_says_where_it_looked(
+    tmp_path: Path, tool: str, entry_id: str | None, message: str
+) -> None:
+    with pytest.raises(RegistryError) as raised:
+        view(tmp_path).tool_info(tool, entry_id)
+    assert str(raised.value).startswith(message)

@@ -73,6 +73,20 @@ async def test_tools_list_changed_refreshes_the_routes_then_tells_the_editor() -
     assert e.editor.changed == ["tools"]
 
 
+async def test_a_tools_list_changed_that_changes_nothing_shown_is_not_passed_on() -> None:
+    async with child_events() as e:
+        same = e.mount("same", tools=("a",))
+        client_of(same).tools = list(same.tools)  # re-listed: the very same tools
+        hidden = make_mount("hidden", tools=("a",))
+        hidden.expose = "search"
+        e.router.add(hidden)
+        client_of(hidden).tools = [{"name": "b", "inputSchema": {"type": "object"}}]
+        await e.events.on_notification("same", "notifications/tools/list_changed", None)
+        await e.events.on_notification("hidden", "notifications/tools/list_changed", None)
+    assert e.router.resolve("hidden_b") is not None  # callable, but not in tools/list
+    assert e.editor.changed == []
+
+
 async def test_a_failed_tool_refresh_is_recorded_and_the_editor_is_not_told() -> None:
     async with child_events() as e:
         mount = e.mount("db", tools=("old",))

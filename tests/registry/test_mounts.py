@@ -80,7 +80,7 @@ async def test_missing_required_config_says_how_to_set_it_and_starts_nothing(tmp
         with pytest.raises(RegistryError) as raised:
             await r.registry.mounts.add("demo")
         assert r.podman.runner.started == [] and r.editor.changed == []
-        r.registry.config_set("demo", {"TOKEN": "s3cret", "REGION": "eu"})
+        await r.registry.config_set("demo", {"TOKEN": "s3cret", "REGION": "eu"})
         assert (await r.registry.mounts.add("demo"))["tools"] == ["demo_echo"]
     assert str(raised.value) == (
         'demo needs values for: REGION, TOKEN. Set them with registry_config_set("demo", {"NAME": "value"}), '
@@ -356,7 +356,8 @@ async def test_a_server_that_exits_is_restarted_in_place_when_its_entry_says_so(
         assert mount.container_name == "fake-flaky-1" and r.podman.runner.gone == ["fake-flaky-0"]
         assert (mount.last_error or "").startswith("Restarted (restart 1 of 2) after: The server exited with code 3")
         outcome = await r.registry.calls.call_tool("flaky_echo", {"again": True})
-        assert r.editor.changed == ANNOUNCED * 2  # the restart announced itself too
+        # The restart announced itself too; the same tools as before leave tools/list as it was.
+        assert r.editor.changed == [*ANNOUNCED, "resources", "prompts"]
     assert text_of(outcome) == '{"again": true}'
 
 
@@ -392,10 +393,10 @@ async def test_a_restart_that_lacks_required_config_leaves_the_mount_failed(tmp_
         }
     }
     async with open_test_registry(tmp_path, {"flaky": script}, entries=entries) as r:
-        r.registry.config_set("flaky", {"TOKEN": "s3cret"})
+        await r.registry.config_set("flaky", {"TOKEN": "s3cret"})
         await r.registry.mounts.add("flaky")
         mount = r.registry.router.mounts["flaky"]
-        r.registry.config_set("flaky", {"TOKEN": ""})  # unset while it runs
+        await r.registry.config_set("flaky", {"TOKEN": ""})  # unset while it runs
         await r.registry.calls.call_tool("flaky_die", {})
         await eventually(lambda: mount.restarts == 1 and mount.state == "failed")
         assert r.podman.runner.started == ["fake-flaky-0"]  # no new container without the secret
@@ -413,3 +414,41 @@ async def test_remove_says_when_podman_cannot_confirm_the_container_is_gone(tmp_
         removed = await r.registry.mounts.remove("demo")
         assert r.registry.router.mounts == {}
     assert removed["container_removed"] is False
+
+
+# -- exposure and tool filters ----------------------------------------------------------------------
+
+TWO_TOOLS = {"tools": [ECHO, {"name": "drop_all", "inputSchema": {"type": "object"}}]}
+
+
+async def test_a_search_mount_stays_out_of_the_tool_list_and_the_editor_hears_no_tool_change(tmp_path: Path) -> None:
+    async with open_test_registry(tmp_path, {"demo": {}}) as r:
+        added = await r.registry.mounts.add("demo", expose="search")
+        assert r.registry.router.exposed_tools() == []
+        assert r.editor.changed == ["resources", "prompts"]
+        outcome = await r.registry.calls.call_tool("demo_echo", {"a": 1})  # still callable
+        await r.registry.mounts.remove("demo")
+        assert r.editor.changed == ["resources", "prompts"] * 2
+    assert added["tools"] == ["demo_echo"] and added["expose"] == "search"
+    assert "registry_search(kind='tools')" in added["message"]
+    assert text_of(outcome) == '{"a": 1}'
+
+
+async def test_the_expose_setting_is_the_default_and_registry_add_overrides_it(tmp_path: Path) -> None:
+    async with open_test_registry(tmp_path, {"hidden": {}, "shown": {}}, expose="search") as r:
+        await r.registry.mounts.add("hidden")
+        await r.registry.mounts.add("shown", expose="direct")
+        assert [tool["name"] for tool in r.registry.router.exposed_tools()] == ["shown_echo"]
+        assert [mount.expose for mount in r.registry.router.mounts.values()] == ["search", "direct"]
+
+
+async def test_the_users_tool_filter_overrides_the_entrys(tmp_path: Path) -> None:
+    entries = {"demo": {"tools_deny": ["echo"]}, "plain": {"tools_deny": ["echo"]}}
+    async with open_test_registry(tmp_path, {"demo": TWO_TOOLS, "plain": TWO_TOOLS}, entries=entries) as r:
+        config = r.registry.config.config_dir
+        config.mkdir(parents=True)
+        (config / "config.toml").write_text('[entries.demo]\ntools_deny = ["drop_*"]\n')
+        added = await r.registry.mounts.add("demo")
+        plain = await r.registry.mounts.add("plain")
+    assert (added["tools"], added["filtered_out"]) == (["demo_echo"], ["drop_all"])
+    assert (plain["tools"], plain["filtered_out"]) == (["plain_drop_all"], ["echo"])  # the entry's own filter

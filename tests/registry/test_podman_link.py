@@ -1,4 +1,7 @@
-"""The registry's Podman connection (`podman_link.PodmanLink`), with `open_podman_api` faked."""
+"""The registry's Podman connection (`podman_link.PodmanLink`), with `open_podman_api` faked.
+
+(Against real Podman, a private service killed under a running registry is started again at the
+next need: `tests/e2e/test_podman_service.py`.)"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import pytest
 
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
 from mcp_registry_server.podman.runner import PodmanStatus
+from mcp_registry_server.podman.service import PodmanEndpoint
 from mcp_registry_server.registry import podman_link
 from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.podman_link import PodmanLink
@@ -37,19 +41,31 @@ class FakeRunner:
         return PodmanStatus(available=True, version="5.0.0", socket="/run/fake.sock")
 
 
+class FakeAPI:
+    def __init__(self) -> None:
+        self.answering = True
+        self.endpoint = PodmanEndpoint("unix:///run/fake.sock", "private")
+
+    async def answers(self) -> bool:
+        return self.answering
+
+
 @pytest.fixture
 def api_state(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Fakes `open_podman_api` (and the runner); `state["error"]` makes it fail, `state["closed"]` records exit."""
-    state: dict[str, Any] = {"error": None, "closed": False, "api": object()}
+    """Fakes `open_podman_api` (and the runner): `state["error"]` makes it fail, `state["opened"]` and
+    `state["closed"]` count connections made and closed, `state["api"]` is the one open last."""
+    state: dict[str, Any] = {"error": None, "opened": 0, "closed": 0, "api": None}
 
     @asynccontextmanager
     async def fake_open(settings: RegistrySettings) -> AsyncIterator[Any]:
+        state["opened"] += 1
         if state["error"] is not None:
             raise state["error"]
+        state["api"] = FakeAPI()
         try:
             yield state["api"]
         finally:
-            state["closed"] = True
+            state["closed"] += 1
 
     monkeypatch.setattr(podman_link, "open_podman_api", fake_open)
     monkeypatch.setattr(podman_link, "PodmanRunner", FakeRunner)
@@ -71,9 +87,51 @@ async def test_a_connection_is_published_and_held_until_cancelled(api_state: dic
             status = await link.status()
             assert status["available"] is True and status["version"] == "5.0.0"
             await anyio.sleep(0.01)
-            assert runner.swept and not api_state["closed"]  # held open
+            assert runner.swept and api_state["closed"] == 0  # held open
+            assert await link.connect() == (api, runner)  # still answering: the same connection
             tasks.cancel_scope.cancel()
-    assert api_state["closed"]
+    assert (api_state["opened"], api_state["closed"]) == (1, 1)
+
+
+async def test_a_connection_that_stopped_answering_is_made_again_at_the_next_need(
+    api_state: dict[str, Any],
+) -> None:
+    link = PodmanLink(SETTINGS)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(link.run)
+            first, first_runner = await link.connect()
+            first.answering = False  # the socket died, or the private service
+            await anyio.sleep(0.01)
+            assert api_state["opened"] == 1  # nothing happens until Podman is needed
+
+            async def need_podman() -> None:
+                api, runner = await link.connect()
+                assert api is api_state["api"] and api is not first and runner is not first_runner
+
+            async with anyio.create_task_group() as needs:  # two at once share one new connection
+                needs.start_soon(need_podman)
+                needs.start_soon(need_podman)
+            assert (api_state["opened"], api_state["closed"]) == (2, 1)
+            assert (await link.status())["available"] is True
+            assert isinstance(first_runner, FakeRunner) and isinstance(link.runner, FakeRunner)
+            assert first_runner.swept and not link.runner.swept  # orphans are removed once, at the start
+            tasks.cancel_scope.cancel()
+
+
+async def test_a_failed_connection_is_tried_again_at_the_next_need(api_state: dict[str, Any]) -> None:
+    api_state["error"] = PodmanUnavailable("the Podman socket is gone", remedy="start it")
+    link = PodmanLink(SETTINGS)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(link.run)
+            with pytest.raises(RegistryError, match="the Podman socket is gone"):
+                await link.connect()
+            assert api_state["opened"] == 2  # the first attempt, and one more for this need
+            api_state["error"] = None  # Podman is back
+            api, _ = await link.connect()
+            assert api is api_state["api"] and api_state["opened"] == 3
+            tasks.cancel_scope.cancel()
 
 
 async def test_a_failed_orphan_sweep_keeps_the_connection(api_state: dict[str, Any]) -> None:
@@ -94,10 +152,12 @@ async def test_without_podman_connect_says_how_to_fix_it_and_status_shows_the_er
     api_state["error"] = PodmanUnavailable("podman is not installed", remedy="install podman")
     link = PodmanLink(SETTINGS)
     with anyio.fail_after(5):
-        await link.run()  # returns: nothing to hold
-        with pytest.raises(RegistryError) as raised:
-            await link.connect()
-        status = await link.status()
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(link.run)
+            with pytest.raises(RegistryError) as raised:
+                await link.connect()
+            status = await link.status()
+            tasks.cancel_scope.cancel()
     message = str(raised.value)
     assert message.startswith("Podman is not available, so no server can be started.\npodman is not installed")
     assert "What to do: install podman" in message

@@ -6,7 +6,7 @@ from typing import Any, cast
 
 import pytest
 
-from mcp_registry_server.catalog import CatalogEntry
+from mcp_registry_server.catalog import CatalogEntry, ToolFilter
 from mcp_registry_server.mcp_client import MCPClient
 from mcp_registry_server.registry.router import ActiveMount, ToolRouter, check_prefix, default_prefix, exposed_name
 
@@ -86,3 +86,51 @@ def test_default_prefix_is_always_valid() -> None:
     for entry_id in ["sqlite", "aws.docs", "9lives", "registry", "results", "a" * 64, "x_y"]:
         assert check_prefix(default_prefix(entry_id)) is None, entry_id
     assert exposed_name("db", "list_tables") == "db_list_tables"
+
+
+# -- exposure and tool filters ----------------------------------------------------------------------
+
+
+def test_a_search_mount_is_callable_but_not_in_the_tool_list() -> None:
+    router = ToolRouter()
+    shown, hidden = mount("shown", "a"), mount("hidden", "b")
+    hidden.expose = "search"
+    router.add(shown)
+    router.add(hidden)
+    assert [tool["name"] for tool in router.exposed_tools()] == ["shown_a"]
+    assert [tool["name"] for tool in router.routed_tools()] == ["hidden_b", "shown_a"]
+    assert router.resolve("hidden_b") == (hidden, "b")
+
+
+def test_the_tool_list_object_stays_the_same_while_only_search_mounts_change() -> None:
+    # The direct lane keeps its shaped tools/list pages while this object stays the same.
+    router = ToolRouter()
+    router.add(mount("shown", "a"))
+    before = router.exposed_tools()
+    hidden = mount("hidden", "b")
+    hidden.expose = "search"
+    router.add(hidden)
+    router.replace_tools(hidden, [{"name": "c", "inputSchema": {"type": "object"}}])
+    router.remove("hidden")
+    assert router.exposed_tools() is before
+    router.remove("shown")
+    assert router.exposed_tools() is not before and router.exposed_tools() == []
+
+
+def test_a_tool_filter_keeps_tools_out_of_the_list_and_out_of_reach() -> None:
+    router = ToolRouter()
+    narrowed = mount("fs", "read_file", "write_file", "delete_file", "list_directory")
+    narrowed.tool_filter = ToolFilter(allow=("read_*", "list_*", "delete_file"), deny=("delete_*",))
+    router.add(narrowed)
+    assert router.exposed_names() == ["fs_list_directory", "fs_read_file"]
+    assert router.resolve("fs_write_file") is None and router.resolve("fs_delete_file") is None
+    assert router.filtered_out(narrowed) == ["write_file", "delete_file"]
+
+
+def test_tool_filter_reasons() -> None:
+    only_reads = ToolFilter(allow=("read_*",), deny=("read_secret",))
+    assert only_reads.allows("read_file") and not only_reads.allows("write_file")
+    assert only_reads.why_not("write_file") == "it matches none of tools_allow ['read_*']"
+    assert only_reads.why_not("read_secret") == "it matches tools_deny ['read_secret']"
+    assert ToolFilter().allows("anything") and not ToolFilter(deny=("*",)).allows("x")
+    assert not ToolFilter(allow=("Read",)).allows("read")  # names are matched case-sensitively

@@ -321,13 +321,14 @@ async def test_the_editors_error_comes_back_as_a_request_error() -> None:
 # -- end to end, on pipes with a scripted child (no Podman) ------------------------------------------------
 
 CHATTY = {
-    "tools": [{"name": "chatty", "inputSchema": {"type": "object"}}],
+    "tools": [{"name": "chatty", "inputSchema": {"type": "object"}}, {"name": "gone", "inputSchema": {}}],
     "calls": {
         "chatty": {
+            "setTools": [{"name": "chatty", "inputSchema": {"type": "object"}}],
             "notify": [
                 {"method": "notifications/message", "params": {"level": "warning", "logger": "db", "data": "slow"}},
                 {"method": "notifications/tools/list_changed"},
-            ]
+            ],
         }
     },
 }

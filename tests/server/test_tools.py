@@ -12,7 +12,7 @@ from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, REGISTRY_TOOLS
 
 def test_the_registry_tools_exist() -> None:
     assert REGISTRY_TOOL_NAMES == {
-        "registry_search", "registry_list", "registry_info", "registry_add",
+        "registry_search", "registry_list", "registry_info", "registry_tool_info", "registry_add",
         "registry_exec", "registry_remove", "registry_status", "registry_config_set",
         "registry_get_content",
     }  # fmt: skip
