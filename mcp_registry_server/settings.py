@@ -15,6 +15,10 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
                                `search`: only registry_search finds them (registry_add may override)
 - `MCP_REGISTRY_DIRECT_LANE`   `off`: every request through the SDK's own loop (the direct lane
                                answers the same, faster; this is for ruling it out)
+- `MCP_REGISTRY_OFFLOAD_BYTES` tool results larger than this are offloaded (`registry/offload.py`);
+                               default 64 KiB, 0 disables
+- `MCP_REGISTRY_OFFLOAD_MAX_BYTES`  the bound on all offloaded results together (default 1 GiB;
+                               the oldest are evicted first)
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -47,6 +51,15 @@ def _positive_float(environ: Mapping[str, str], name: str, default: float) -> fl
     if not 0 < value <= 86_400:
         raise ValueError(f"{name}={raw!r} must be between 0 and 86400 seconds")
     return value
+
+
+def _byte_count(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ValueError(f"{name}={raw!r} must be a whole number of bytes (0 or more)")
+    return int(raw)
 
 
 def _switch(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
@@ -118,6 +131,12 @@ class RegistrySettings:
     direct_lane: bool = True
     # Where tool lists of started servers are kept (see `tool_cache`); None: no cache.
     cache_dir: Path | None = None
+    # Where offloaded results are kept, under `results/` (see `registry.offload`); None: a temp dir.
+    state_dir: Path | None = None
+    # Tool results larger than this many bytes are offloaded; 0: never.
+    offload_bytes: int = 64 * 1024
+    # The bound on all offloaded results of this registry together; the oldest go first.
+    offload_max_bytes: int = 1024**3
     # Removing a server: how long the child gets to exit after its stdin closes.
     stop_grace: float = 2.0
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
@@ -138,6 +157,7 @@ class RegistrySettings:
             catalog_dirs=tuple(default_catalog_dirs(env)),
             config_dir=Path(platformdirs.user_config_dir(APP_NAME)),
             cache_dir=Path(platformdirs.user_cache_dir(APP_NAME)),
+            state_dir=Path(platformdirs.user_state_dir(APP_NAME)),
             runtime_dir=_runtime_dir(env),
             podman_executable=env.get("MCP_REGISTRY_PODMAN", "podman"),
             container_host=env.get("CONTAINER_HOST") or None,
@@ -148,4 +168,6 @@ class RegistrySettings:
             autostart=parse_autostart(env.get("MCP_REGISTRY_AUTOSTART", "")),
             direct_lane=_switch(env, "MCP_REGISTRY_DIRECT_LANE", default=True),
             expose=_exposure(env.get("MCP_REGISTRY_EXPOSE", "")),
+            offload_bytes=_byte_count(env, "MCP_REGISTRY_OFFLOAD_BYTES", 64 * 1024),
+            offload_max_bytes=_byte_count(env, "MCP_REGISTRY_OFFLOAD_MAX_BYTES", 1024**3),
         )

@@ -10,6 +10,7 @@ Free of the MCP SDK: it speaks to children through `mcp_client` and to the edito
 - `asks`: a child's questions during a request, relayed or parked for the editor's retry;
 - `child_events`: what children send on their own, and the editor's settings for them;
 - `router`: exposed tool names; `passthrough`: resources, templates, prompts, completion;
+- `offload`: large tool results kept on disk, read back in slices and parts;
 - `editor_link`: what the registry needs from the editor side; `errors`: what it raises.
 """
 

@@ -55,7 +55,8 @@ logger = logging.getLogger(__name__)
 INSTRUCTIONS = (
     "mcp-registry runs MCP servers from a catalog in Podman containers. Find one with registry_search, "
     "activate it with registry_add (its tools then appear as <prefix>_<tool>, and are always callable "
-    "through registry_exec), and deactivate it with registry_remove. registry_status shows what runs."
+    "through registry_exec), and deactivate it with registry_remove. registry_status shows what runs. "
+    "A very large tool result arrives as a preview and a reference; read the rest with registry_get_content."
 )
 
 CACHEABLE = ("prompts/list", "resources/list", "resources/read", "resources/templates/list", "tools/list")

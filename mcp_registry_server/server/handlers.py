@@ -8,7 +8,8 @@ anything that can reach a mount, so a client that calls right after `initialize`
 autostarted servers.
 
 Tool calls: a `registry_*` name runs the registry tool; any other name is routed like
-`registry_exec`. Failures the user can act on come back as tool results with `isError: true`
+`registry_exec`. A child's tool result, on every path, is offloaded here when it is large
+(`results.offload_large`). Failures the user can act on come back as tool results with `isError: true`
 and a message that says what to do; nothing a caller sends can raise out of `call_tool`.
 A child's question during a call, prompt or read reaches a handshake-era editor as a request;
 a 2026-07-28 editor gets an `InputRequiredResult` and its retry (`inputResponses`, the echoed
@@ -37,7 +38,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from mcp_registry_server.registry import AskMode, CallOutcome, InputRequired, Registry, RegistryError, RequestError
 from mcp_registry_server.server.editor_session import EditorSession
 from mcp_registry_server.server.registry_tools import ToolCall, run_registry_tool
-from mcp_registry_server.server.results import error_result, routed_result
+from mcp_registry_server.server.results import error_result, offload_large, routed_result
 from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, REGISTRY_TOOLS, ArgumentError
 
 __all__ = ["PAGE_SIZE", "EditorHandlers", "paginate"]
@@ -160,6 +161,12 @@ class EditorHandlers:
             else:
                 await registry.mounts.wait_for_autostart()
                 outcome = await registry.calls.call_tool(name, arguments, call.progress, mode=call.mode)
+            if isinstance(outcome, dict):
+                return outcome
+            result = _answer(outcome, "tools/call", version)
+            if isinstance(outcome, CallOutcome):  # a child's result, however it came: offloaded when large
+                result = await offload_large(result, version, registry.offload)
+            return result
         except RequestError as error:
             if error.code == URL_ELICITATION_REQUIRED:
                 raise MCPError(error.code, error.message, error.data) from None  # the editor opens the URL
@@ -173,9 +180,6 @@ class EditorHandlers:
             return error_result(
                 f"Internal error in {name}; the registry keeps serving. Details are in the registry's log."
             )
-        if isinstance(outcome, dict):
-            return outcome
-        return _answer(outcome, "tools/call", version)
 
     def _tool_call(self, ctx: Context) -> ToolCall:
         mode: AskMode = "defer" if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS else "relay"

@@ -15,8 +15,9 @@ from typing import Any
 
 from mcp_registry_server.registry import CallOutcome, InputRequired, ProgressCallback, Registry, RegistryError
 from mcp_registry_server.registry.asks import AskMode
-from mcp_registry_server.server.results import text_result
-from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, REGISTRY_TOOLS, parse_arguments
+from mcp_registry_server.registry.offload import OffloadError
+from mcp_registry_server.server.results import part_result, slice_result, text_result
+from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, REGISTRY_TOOLS, GetContentArgs, parse_arguments
 
 __all__ = ["ToolCall", "run_registry_tool", "tool_list_size"]
 
@@ -61,6 +62,8 @@ async def run_registry_tool(
             return text_result({**await registry.status(), "tool_list": tool_list_size(registry)})
         case "registry_config_set":
             return text_result(await registry.config_set(args.entry_id, args.values))
+        case "registry_get_content":
+            return await _get_content(registry, args)
     raise AssertionError(f"registry tool {name!r} has no case here")  # REGISTRY_TOOL_NAMES has one more name
 
 
@@ -75,3 +78,16 @@ def tool_list_size(registry: Registry) -> dict[str, Any]:
         "tokens_estimate": size // 4,
         "estimate": "tokens ~ bytes / 4 of the tool definitions as JSON; the model's tokenizer may differ",
     }
+
+
+async def _get_content(registry: Registry, args: GetContentArgs) -> dict[str, Any]:
+    """A slice of an offloaded result's text (or of one text part), or one other part whole."""
+    store, index = registry.offload, args.part
+    try:
+        parts = (offloaded := store.find(args.ref)).parts
+        if index is not None and index < len(parts) and parts[index].type != "text":
+            return part_result(*await store.part(offloaded.ref, index))
+        piece = await store.text_slice(offloaded.ref, args.offset, args.length, index)
+    except OffloadError as error:
+        raise RegistryError(str(error)) from None
+    return slice_result(offloaded.ref, piece, index)

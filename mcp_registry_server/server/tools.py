@@ -24,6 +24,7 @@ __all__ = [
     "ArgumentError",
     "ConfigSetArgs",
     "ExecArgs",
+    "GetContentArgs",
     "InfoArgs",
     "NoArgs",
     "RemoveArgs",
@@ -98,6 +99,21 @@ class RemoveArgs(_Arguments):
 class ConfigSetArgs(_Arguments):
     entry_id: Text = Field(description="Catalog entry id.")
     values: dict[str, Any] = Field(description="NAME: value pairs.")
+
+
+MAX_SLICE_CHARS = 1024 * 1024
+
+
+class GetContentArgs(_Arguments):
+    ref: Text = Field(description="The reference of an offloaded result, e.g. '3fa9c1-1' (or its mcp-registry:// URI).")
+    offset: int = Field(0, ge=0, description="The first character to return (Unicode code points from 0).")
+    length: int = Field(32 * 1024, ge=1, le=MAX_SLICE_CHARS, description="How many characters, at most.")
+    part: int | None = Field(
+        None,
+        ge=0,
+        description="A part's index, as the result listed its parts: a text part is sliced on its own, "
+        "any other part (image, structured content, …) comes back whole.",
+    )
 
 
 class _CompactSchema(GenerateJsonSchema):
@@ -202,6 +218,16 @@ _TOOLS = (
         "allows it in the editor (it mounts part of their machine). Applied the next time the entry is added.",
         ConfigSetArgs,
         {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": True, "openWorldHint": False},
+    ),
+    RegistryTool(
+        "registry_get_content",
+        "Read more of a large tool result the registry offloaded (its reply gave a preview and a ref). "
+        "Text comes in slices by character offset: the result's text items joined in order, offsets in "
+        "Unicode code points, e.g. registry_get_content(ref, offset=4096, length=32768). Other parts "
+        "(images, structured content, …) come back whole with part=<index>. References last until the "
+        "registry exits or evicts the result (oldest first).",
+        GetContentArgs,
+        _READ_ONLY,
     ),
 )
 

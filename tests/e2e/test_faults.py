@@ -212,7 +212,8 @@ async def test_garbage_is_skipped_50_mb_result_delivered_10_mb_stderr_drained(
     registry_env: dict[str, str], tmp_path: Path
 ) -> None:
     log_path = tmp_path / "registry.log"
-    async with RawRegistry.start(registry_env, log_path) as registry:
+    whole = {**registry_env, "MCP_REGISTRY_OFFLOAD_BYTES": "0"}  # 0: results are never offloaded
+    async with RawRegistry.start(whole, log_path) as registry:
         await registry.initialize()
         await registry.structured("registry_add", {"entry_id": "misbehave", "prefix": "chaos"})
 

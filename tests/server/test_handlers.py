@@ -223,6 +223,22 @@ async def test_a_2026_call_that_asks_returns_input_required_and_its_retry_resume
     assert again["isError"] is True and "Call it again" in tool_text(again)
 
 
+async def test_a_large_result_at_the_end_of_a_resumed_call_is_offloaded_too(tmp_path: Path) -> None:
+    asks = {"resultType": "input_required", "inputRequests": {"q": {"method": "roots/list"}}, "requestState": "c"}
+    big = "r" * 100_000
+    async with served(tmp_path) as s:
+        s.registry.router.add(make_mount("demo", FakeClient(asks, {"content": [{"type": "text", "text": big}]})))
+        defer = ToolCall(None, "defer")
+        first = await s.handlers.tool_call("demo_echo", {}, {}, defer, MODERN)
+        retry = {"requestState": first["requestState"], "inputResponses": {"q": {"roots": []}}}
+        final = await s.handlers.tool_call("demo_echo", {}, retry, defer, MODERN)
+        preview, note, link = final["content"]
+        ref = link["uri"].removeprefix("mcp-registry://results/")
+        rest = await s.handlers.tool_call("registry_get_content", {"ref": ref, "offset": 4096}, None, defer, MODERN)
+    assert final["resultType"] == "complete" and preview["text"] == big[:4096] and "100,000 bytes" in note["text"]
+    assert rest["content"][0]["text"] == big[4096 : 4096 + 32768]
+
+
 async def test_a_handshake_era_request_state_is_not_a_retry(tmp_path: Path) -> None:
     async with served(tmp_path) as s:
         await s.registry.mounts.add("demo")

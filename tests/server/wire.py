@@ -139,6 +139,7 @@ async def running_registry(
         catalog_dirs=(write_catalog(home / "catalog", list(scripts)),),
         config_dir=home / "config",
         runtime_dir=home / "run",
+        state_dir=home / "state",
         call_timeout=call_timeout,
         autostart=autostart,
         stop_grace=0.5,
