@@ -13,6 +13,9 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
                                requests wait (up to the init timeout) for them to be ready
 - `MCP_REGISTRY_DIRECT_LANE`   `off`: every request through the SDK's own loop (the direct lane
                                answers the same, faster; this is for ruling it out)
+- `MCP_REGISTRY_MAX_TASKS`     background tool calls (tasks) that may work at once (default 16)
+- `MCP_REGISTRY_TASK_TTL`      seconds a finished task's result is kept (default 3600; also the
+                               longest ttl an editor may ask for)
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -44,6 +47,15 @@ def _positive_float(environ: Mapping[str, str], name: str, default: float) -> fl
     if not 0 < value <= 86_400:
         raise ValueError(f"{name}={raw!r} must be between 0 and 86400 seconds")
     return value
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) <= 10_000:
+        raise ValueError(f"{name}={raw!r} must be a whole number from 1 to 10000")
+    return int(raw)
 
 
 def _switch(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
@@ -104,6 +116,10 @@ class RegistrySettings:
     direct_lane: bool = True
     # Where tool lists of started servers are kept (see `tool_cache`); None: no cache.
     cache_dir: Path | None = None
+    # Background calls (`registry/tasks.py`): how many may work at once, and how long a finished
+    # one's result is kept (also the longest ttl an editor may ask for).
+    max_tasks: int = 16
+    task_ttl: float = 3600.0
     # Removing a server: how long the child gets to exit after its stdin closes.
     stop_grace: float = 2.0
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
@@ -133,4 +149,6 @@ class RegistrySettings:
             init_timeout=_positive_float(env, "MCP_REGISTRY_INIT_TIMEOUT", 60.0),
             autostart=parse_autostart(env.get("MCP_REGISTRY_AUTOSTART", "")),
             direct_lane=_switch(env, "MCP_REGISTRY_DIRECT_LANE", default=True),
+            max_tasks=_positive_int(env, "MCP_REGISTRY_MAX_TASKS", 16),
+            task_ttl=_positive_float(env, "MCP_REGISTRY_TASK_TTL", 3600.0),
         )

@@ -1,4 +1,4 @@
-"""`RegistrySettings.from_environ`: the timeouts a user can set, and the hard bound on a call."""
+"""`RegistrySettings.from_environ`: the timeouts and task bounds a user can set, and the hard bound on a call."""
 
 from __future__ import annotations
 
@@ -29,3 +29,15 @@ def test_timeouts_from_the_environment() -> None:
 def test_bad_timeouts_are_refused_with_the_variable_named(raw: str) -> None:
     with pytest.raises(ValueError, match="MCP_REGISTRY_MAX_CALL_TIMEOUT"):
         RegistrySettings.from_environ({"MCP_REGISTRY_MAX_CALL_TIMEOUT": raw})
+
+
+def test_task_bounds_default_and_from_the_environment() -> None:
+    assert (RegistrySettings.from_environ({}).max_tasks, RegistrySettings.from_environ({}).task_ttl) == (16, 3600.0)
+    settings = RegistrySettings.from_environ({"MCP_REGISTRY_MAX_TASKS": "3", "MCP_REGISTRY_TASK_TTL": "90"})
+    assert (settings.max_tasks, settings.task_ttl) == (3, 90.0)
+
+
+@pytest.mark.parametrize("raw", ["many", "0", "-2", "1.5", "20000"])
+def test_a_bad_task_bound_is_refused_with_the_variable_named(raw: str) -> None:
+    with pytest.raises(ValueError, match="MCP_REGISTRY_MAX_TASKS"):
+        RegistrySettings.from_environ({"MCP_REGISTRY_MAX_TASKS": raw})

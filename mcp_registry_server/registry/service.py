@@ -4,14 +4,14 @@ This is the behaviour behind the editor-facing tools, free of the MCP SDK so tha
 (and tests) as plain async Python. The facade in `server/` turns its results into MCP.
 
 `Registry` holds the parts, each with one job: `catalog` (lookups and search), `podman` (the
-connection), `mounts` (add, restart, remove), `calls` (routing tool calls), `events` (what
+connection), `mounts` (add, restart, remove), `calls` (routing tool calls), `tasks` (background calls), `events` (what
 children send on their own, and the editor's settings for them), `router` and `passthrough`
 (tools, resources and prompts of the active mounts). It adds only what spans them: `status`
 and `config_set`.
 
 Contract of `open_registry(settings, catalog, config, editor)`: an async context manager
 owning one task group: the client manager, the Podman connection (with the orphan sweep), the
-autostart, and one supervisor per mount. Nothing in startup waits on Podman: search, list and
+autostart, one supervisor per mount, and the background calls (`tasks`). Nothing in startup waits on Podman: search, list and
 info work at once and without Podman. Leaving the context closes every child (stdin first,
 every wait bounded) and confirms that its container is gone, all inside a shield so a
 cancelled registry still cleans up.
@@ -40,6 +40,7 @@ from mcp_registry_server.registry.mounts import MountLifecycle
 from mcp_registry_server.registry.passthrough import Passthrough
 from mcp_registry_server.registry.podman_link import PodmanLink
 from mcp_registry_server.registry.router import ToolRouter
+from mcp_registry_server.registry.tasks import BackgroundTasks
 from mcp_registry_server.settings import RegistrySettings
 
 __all__ = ["Registry", "open_registry"]
@@ -65,6 +66,7 @@ class Registry:
         self.parked = ParkedRequests(tasks, park_ttl=settings.call_timeout_bound)
         self.calls = CallRouter(self.router, settings, editor, self.parked)
         self.passthrough = Passthrough(self.router.mounts, self.calls)
+        self.tasks = BackgroundTasks(settings, self.router, self.calls, tasks)
         self.catalog = CatalogView(catalog, config, self.router)
         self.podman = podman or PodmanLink(settings)
         self.events = ChildEvents(self.router, self.passthrough, editor)
@@ -151,5 +153,6 @@ async def open_registry(
             yield registry
         finally:
             registry.parked.cancel_all()
+            registry.tasks.cancel_all()
             await registry.mounts.shutdown()
             tasks.cancel_scope.cancel()
