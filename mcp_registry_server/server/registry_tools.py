@@ -4,7 +4,10 @@
 and runs the registry operation. Its result is a tool result: the operation's data as text and
 `structuredContent`; a failure the user can act on (`RegistryError`, bad arguments) is a tool
 error with the message, so the model reads it. `registry_exec` is a routed call like any other
-(see `handlers`), so its outcome may also ask the editor for input.
+(see `handlers`), so its outcome may also ask the editor for input; with `background=true` it
+starts a background task (`registry.tasks`) and returns its id at once. `registry_task` reports
+on one: while it works, its status and latest progress; once finished, the call's own result
+(as registry_exec would have returned it), or a tool error saying it failed or was cancelled.
 """
 
 from __future__ import annotations
@@ -12,12 +15,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mcp_registry_server.registry import CallOutcome, InputRequired, ProgressCallback, Registry, RegistryError
+from mcp_registry_server.registry import (
+    CallOutcome,
+    InputRequired,
+    ProgressCallback,
+    Registry,
+    RegistryError,
+    RequestError,
+)
 from mcp_registry_server.registry.asks import AskMode
-from mcp_registry_server.server.results import text_result
+from mcp_registry_server.registry.tasks import BackgroundTask
+from mcp_registry_server.server.results import error_result, text_result
 from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, parse_arguments
 
-__all__ = ["ToolCall", "run_registry_tool"]
+__all__ = ["ToolCall", "run_registry_tool", "task_report"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,8 @@ async def run_registry_tool(
             return text_result(await registry.mounts.add(args.entry_id, args.prefix, call.progress))
         case "registry_exec":
             await registry.mounts.wait_for_autostart()
+            if args.background:
+                return text_result(task_report(registry.tasks.start(args.tool_name, args.arguments)))
             return await registry.calls.call_tool(args.tool_name, args.arguments, call.progress, mode=call.mode)
         case "registry_remove":
             return text_result(await registry.mounts.remove(args.entry_id_or_prefix))
@@ -53,4 +66,36 @@ async def run_registry_tool(
             return text_result(await registry.status())
         case "registry_config_set":
             return text_result(registry.config_set(args.entry_id, args.values))
+        case "registry_task":
+            return await _task(registry, args.task_id, args.wait_seconds, cancel=args.cancel)
     raise AssertionError(f"registry tool {name!r} has no case here")  # REGISTRY_TOOL_NAMES has one more name
+
+
+async def _task(registry: Registry, task_id: str, wait_seconds: float, *, cancel: bool) -> dict[str, Any] | CallOutcome:
+    try:
+        task = await (registry.tasks.cancel(task_id) if cancel else registry.tasks.wait(task_id, wait_seconds))
+    except RequestError as error:
+        raise RegistryError(error.message) from None
+    if task.status == "cancelled":
+        return text_result(task_report(task), is_error=not cancel)
+    if task.outcome is not None:
+        return task.outcome
+    if task.error is not None:
+        return error_result(f"{task.tool_name} failed: {task.error.message}")
+    return text_result(task_report(task))
+
+
+def task_report(task: BackgroundTask) -> dict[str, Any]:
+    """What registry_exec(background=true) and registry_task say about a task that has no result to show."""
+    notes = {
+        "working": "Still working: ask registry_task again (wait_seconds waits for it).",
+        "cancelled": "Cancelled: the server was told to stop; there is no result.",
+    }
+    report: dict[str, Any] = {"task_id": task.task_id, "tool_name": task.tool_name, "status": task.status}
+    if task.status_message is not None:
+        report["status_message"] = task.status_message
+    if task.progress is not None:
+        report["progress"] = {k: v for k, v in task.progress.items() if v is not None}
+    if task.status in notes:
+        report["note"] = notes[task.status]
+    return report

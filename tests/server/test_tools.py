@@ -10,10 +10,10 @@ from jsonschema import Draft202012Validator
 from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, REGISTRY_TOOLS, ArgumentError, parse_arguments
 
 
-def test_the_eight_registry_tools_exist() -> None:
+def test_the_nine_registry_tools_exist() -> None:
     assert REGISTRY_TOOL_NAMES == {
         "registry_search", "registry_list", "registry_info", "registry_add",
-        "registry_exec", "registry_remove", "registry_status", "registry_config_set",
+        "registry_exec", "registry_remove", "registry_status", "registry_config_set", "registry_task",
     }  # fmt: skip
     for tool in REGISTRY_TOOLS:
         assert tool["inputSchema"]["type"] == "object" and tool["description"]
