@@ -176,8 +176,8 @@ class BackgroundTasks:
         task = self.get(task_id)
         if task.is_terminal:
             raise RequestError(INVALID_PARAMS, f"Task {task.task_id} already {task.status}: it cannot be cancelled.")
+        task.scope.cancel()  # first: telling the editor must not delay it
         await self._set_status(task, "cancelled", "Cancelled by the client.")
-        task.scope.cancel()
         return task
 
     def cancel_all(self) -> None:

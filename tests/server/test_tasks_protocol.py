@@ -122,6 +122,12 @@ async def test_tasks_cancel_tells_the_child_and_a_finished_task_refuses_it(tmp_p
         assert result["isError"] is True and "cancelled" in text(result)
         unknown = (await rpc(wire, TASKS, 5, "tasks/get", {"taskId": "nope"}))[-1]
         assert unknown["error"]["code"] == -32602
+        # The registry's own tools other than registry_exec do not run as tasks (taskSupport forbidden).
+        refused = (await rpc(wire, TASKS, 6, "tools/call", {"name": "registry_status", "task": {}}))[-1]
+        assert (
+            refused["error"]["code"] == -32601
+            and "registry_status does not run as a task" in refused["error"]["message"]
+        )
     received = [json.loads(line) for line in log.read_text().splitlines()]
     assert any(message.get("method") == "notifications/cancelled" for message in received)  # the child was told
 
