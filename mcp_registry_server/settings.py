@@ -19,6 +19,9 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
                                default 64 KiB, 0 disables
 - `MCP_REGISTRY_OFFLOAD_MAX_BYTES`  the bound on all offloaded results together (default 1 GiB;
                                the oldest are evicted first)
+- `MCP_REGISTRY_MAX_TASKS`     background tool calls (tasks) that may work at once (default 16)
+- `MCP_REGISTRY_TASK_TTL`      seconds a finished task's result is kept (default 3600; also the
+                               longest ttl an editor may ask for)
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -59,6 +62,15 @@ def _byte_count(environ: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not raw.isdigit():
         raise ValueError(f"{name}={raw!r} must be a whole number of bytes (0 or more)")
+    return int(raw)
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) <= 10_000:
+        raise ValueError(f"{name}={raw!r} must be a whole number from 1 to 10000")
     return int(raw)
 
 
@@ -137,6 +149,10 @@ class RegistrySettings:
     offload_bytes: int = 64 * 1024
     # The bound on all offloaded results of this registry together; the oldest go first.
     offload_max_bytes: int = 1024**3
+    # Background calls (`registry/tasks.py`): how many may work at once, and how long a finished
+    # one's result is kept (also the longest ttl an editor may ask for).
+    max_tasks: int = 16
+    task_ttl: float = 3600.0
     # Removing a server: how long the child gets to exit after its stdin closes.
     stop_grace: float = 2.0
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
@@ -170,4 +186,6 @@ class RegistrySettings:
             expose=_exposure(env.get("MCP_REGISTRY_EXPOSE", "")),
             offload_bytes=_byte_count(env, "MCP_REGISTRY_OFFLOAD_BYTES", 64 * 1024),
             offload_max_bytes=_byte_count(env, "MCP_REGISTRY_OFFLOAD_MAX_BYTES", 1024**3),
+            max_tasks=_positive_int(env, "MCP_REGISTRY_MAX_TASKS", 16),
+            task_ttl=_positive_float(env, "MCP_REGISTRY_TASK_TTL", 3600.0),
         )

@@ -4,15 +4,15 @@ This is the behaviour behind the editor-facing tools, free of the MCP SDK so tha
 (and tests) as plain async Python. The facade in `server/` turns its results into MCP.
 
 `Registry` holds the parts, each with one job: `catalog` (lookups and search), `podman` (the
-connection), `mounts` (add, restart, remove), `calls` (routing tool calls), `events` (what
+connection), `mounts` (add, restart, remove), `calls` (routing tool calls), `tasks` (background calls), `events` (what
 children send on their own, and the editor's settings for them), `router` and `passthrough`
 (tools, resources and prompts of the active mounts), `offload` (large results kept on disk). It adds only what spans them: `status`
 and `config_set`.
 
 Contract of `open_registry(settings, catalog, config, editor)`: an async context manager
 owning the offload store (its directory goes when the context is left) and one task group:
-the client manager, the Podman connection (with the orphan sweep), the autostart, and one
-supervisor per mount. Nothing in startup waits on Podman: search, list and
+the client manager, the Podman connection (with the orphan sweep), the autostart, one
+supervisor per mount, and the background calls (`tasks`). Nothing in startup waits on Podman: search, list and
 info work at once and without Podman. Leaving the context closes every child (stdin first,
 every wait bounded) and confirms that its container is gone, all inside a shield so a
 cancelled registry still cleans up.
@@ -45,6 +45,7 @@ from mcp_registry_server.registry.offload import OffloadStore, open_offload_stor
 from mcp_registry_server.registry.passthrough import Passthrough
 from mcp_registry_server.registry.podman_link import PodmanLink
 from mcp_registry_server.registry.router import ActiveMount, ToolRouter
+from mcp_registry_server.registry.tasks import BackgroundTasks
 from mcp_registry_server.settings import RegistrySettings
 
 __all__ = ["Registry", "open_registry"]
@@ -73,6 +74,7 @@ class Registry:
         self.parked = ParkedRequests(tasks, park_ttl=settings.call_timeout_bound)
         self.calls = CallRouter(self.router, settings, editor, self.parked)
         self.passthrough = Passthrough(self.router.mounts, self.calls, offload)
+        self.tasks = BackgroundTasks(settings, self.router, self.calls, tasks)
         self.catalog = CatalogView(catalog, config, self.router)
         self.podman = podman or PodmanLink(settings)
         self.events = ChildEvents(self.router, self.passthrough, editor)
@@ -179,5 +181,6 @@ async def open_registry(
             yield registry
         finally:
             registry.parked.cancel_all()
+            registry.tasks.cancel_all()
             await registry.mounts.shutdown()
             tasks.cancel_scope.cancel()

@@ -29,6 +29,7 @@ __all__ = [
     "NoArgs",
     "RemoveArgs",
     "SearchArgs",
+    "TaskArgs",
     "ToolInfoArgs",
     "parse_arguments",
 ]
@@ -90,6 +91,9 @@ class AddArgs(_Arguments):
 class ExecArgs(_Arguments):
     tool_name: Text = Field(description="Exposed tool name: <prefix>_<tool>.")
     arguments: dict[str, Any] = Field(default_factory=dict, description="The tool's arguments.")
+    background: bool = Field(
+        False, description="Return a task id at once and run the call in the background (see registry_task)."
+    )
 
 
 class RemoveArgs(_Arguments):
@@ -114,6 +118,12 @@ class GetContentArgs(_Arguments):
         description="A part's index, as the result listed its parts: a text part is sliced on its own, "
         "any other part (image, structured content, …) comes back whole.",
     )
+
+
+class TaskArgs(_Arguments):
+    task_id: Text = Field(description="The id registry_exec(..., background=true) returned.")
+    wait_seconds: float = Field(0, ge=0, le=300, description="Wait up to this long for the task to finish.")
+    cancel: bool = Field(False, description="Cancel the task instead.")
 
 
 class _CompactSchema(GenerateJsonSchema):
@@ -229,13 +239,26 @@ _TOOLS = (
         GetContentArgs,
         _READ_ONLY,
     ),
+    RegistryTool(
+        "registry_task",
+        "A background call's status, progress so far and, once it finished, its result "
+        "(start one with registry_exec(..., background=true)); wait_seconds waits for it, cancel=true cancels it.",
+        TaskArgs,
+        {"readOnlyHint": False, "destructiveHint": False, "openWorldHint": False},
+    ),
 )
 
 REGISTRY_TOOLS: list[dict[str, Any]] = [tool.definition() for tool in _TOOLS]
 REGISTRY_TOOL_NAMES = frozenset(tool.name for tool in _TOOLS)
 _ARGUMENTS = {tool.name: tool.arguments for tool in _TOOLS}
 
-_TYPE_WORDS = {"string_type": "a string", "int_type": "an integer", "dict_type": "an object", "bool_type": "a boolean"}
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "dict_type": "an object",
+    "bool_type": "a boolean",
+}
 
 
 def parse_arguments(tool_name: str, arguments: Any) -> Any:

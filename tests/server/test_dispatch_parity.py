@@ -187,6 +187,11 @@ def listed(version: str, messages: list[dict[str, Any]]) -> None:
     assert names[len(own) :] == sorted(f"fake_{tool['name']}" for tool in SCRIPT["tools"])  # deterministic order
 
 
+def unknown_task(version: str, messages: list[dict[str, Any]]) -> None:
+    """tasks/* exist only in 2025-11-25; there an unknown id is invalid params."""
+    assert messages[-1]["error"]["code"] == (-32602 if version == "2025-11-25" else -32601), messages[-1]
+
+
 def anything(version: str, messages: list[dict[str, Any]]) -> None:
     """Only parity is asserted (the SDK decides; both paths must agree)."""
 
@@ -249,6 +254,8 @@ CASES: list[tuple[str, Line, Check]] = [
     ("tools/list again (the lane's kept page)", lambda v, i: request(v, i, "tools/list"), listed),
     ("tools/list with a bad cursor", lambda v, i: request(v, i, "tools/list", {"cursor": "nope"}), rpc_error(-32602)),
     ("unknown method", lambda v, i: request(v, i, "foo/bar"), rpc_error(-32601)),
+    ("registry_task, unknown id", call("registry_task", {"task_id": "nope"}), tool_error("No task 'nope'")),
+    ("tasks/get, unknown id", lambda v, i: request(v, i, "tasks/get", {"taskId": "nope"}), unknown_task),
     ("params is a list", raw('{"jsonrpc":"2.0","id":"ID","method":"tools/call","params":[1]}'), rpc_error(-32600)),
     ("not JSON", raw("{this is not json"), rpc_error(-32700, null_id=True)),
     ("a batch", raw('[{"jsonrpc":"2.0","id":"ID","method":"tools/list"}]'), rpc_error(-32600, null_id=True)),

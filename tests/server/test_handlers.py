@@ -136,7 +136,7 @@ async def test_before_the_registry_is_open_a_call_is_a_tool_error() -> None:
         "isError": True,
     }
     with pytest.raises(MCPError):
-        await handlers.tool_list(None)
+        await handlers.tool_list(None, "2025-06-18")
 
 
 async def test_tool_list_puts_the_registry_tools_first_and_pages(tmp_path: Path) -> None:
@@ -147,7 +147,11 @@ async def test_tool_list_puts_the_registry_tools_first_and_pages(tmp_path: Path)
             ctx("tools/list"), types.PaginatedRequestParams(cursor=first["nextCursor"])
         )
         assert await s.handlers.tool_list_generation() is s.registry.router.exposed_tools()
-    assert first["tools"][: len(REGISTRY_TOOLS)] == REGISTRY_TOOLS
+    # 2025-11-25 editors also read which tools run as tasks: every routed one, and registry_exec.
+    without_execution = [{k: v for k, v in tool.items() if k != "execution"} for tool in first["tools"]]
+    assert without_execution[: len(REGISTRY_TOOLS)] == REGISTRY_TOOLS
+    runs_as_task = {tool["name"] for tool in first["tools"] if tool.get("execution") == {"taskSupport": "optional"}}
+    assert runs_as_task == {"registry_exec", *(f"big_t{n:04}" for n in range(PAGE_SIZE - len(REGISTRY_TOOLS)))}
     names = [tool["name"] for tool in first["tools"] + second["tools"]]
     assert len(names) == len(REGISTRY_TOOLS) + PAGE_SIZE and names[-1] == f"big_t{PAGE_SIZE - 1:04}"
     assert "nextCursor" not in second

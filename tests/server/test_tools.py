@@ -14,7 +14,7 @@ def test_the_registry_tools_exist() -> None:
     assert REGISTRY_TOOL_NAMES == {
         "registry_search", "registry_list", "registry_info", "registry_tool_info", "registry_add",
         "registry_exec", "registry_remove", "registry_status", "registry_config_set",
-        "registry_get_content",
+        "registry_get_content", "registry_task",
     }  # fmt: skip
     for tool in REGISTRY_TOOLS:
         assert tool["inputSchema"]["type"] == "object" and tool["description"]
