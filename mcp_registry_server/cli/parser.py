@@ -91,9 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         "install",
         "editor_commands:install",
         "add mcp-registry to an editor's MCP configuration",
-        "Add an entry that starts `mcp-registry serve` to the editor's user-level MCP config file. Only that "
-        "entry is written: comments, trailing commas and other servers stay byte-for-byte. The old file is "
-        "kept as <file>.mcp-registry-backup-<time>. Running it again changes nothing unless something moved.\n\n"
+        "Add an entry that starts `mcp-registry serve` to the editor's or CLI agent's user-level MCP config file "
+        "(JSON with comments; TOML for Codex). Only that entry is written: comments, trailing commas and other "
+        "servers stay byte-for-byte. The old file is kept as <file>.mcp-registry-backup-<time>. Running it again "
+        "changes nothing unless something moved.\n\n"
         "The entry runs this mcp-registry by absolute path, and carries CONTAINERS_CONF, CONTAINER_HOST and "
         "MCP_REGISTRY_* when they are set here (editors started from the desktop do not see your shell's "
         "exports). Use --no-env to leave them out.",
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
             "mcp-registry install zed",
             "mcp-registry install vscode --config ~/.config/Code\\ -\\ Insiders/User/mcp.json",
             "mcp-registry install claude-code --env MCP_REGISTRY_CALL_TIMEOUT=300",
+            "mcp-registry install codex           # ~/.codex/config.toml, or $CODEX_HOME/config.toml",
         ),
     )
     install.add_argument("editor", choices=EDITOR_IDS, metavar="EDITOR", help=editor_help)
