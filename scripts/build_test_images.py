@@ -225,7 +225,11 @@ def stage(spec: ImageSpec, staging: Path) -> None:
     if spec.apt:
         downloads = staging / "debs"
         downloads.mkdir()
-        run(["apt-get", "download", "-qq", *spec.apt], cwd=downloads, stderr=subprocess.DEVNULL)
+        download = ["apt-get", "download", "-qq", *spec.apt]
+        if subprocess.run(download, cwd=downloads, capture_output=True, check=False).returncode != 0:
+            # A fresh machine may have no package lists yet; fetch them once, then try again.
+            run(["apt-get", "update", "-qq"], stdout=subprocess.DEVNULL)
+            run(download, cwd=downloads, stderr=subprocess.DEVNULL)
         for package in sorted(downloads.glob("*.deb")):
             run(["dpkg-deb", "-x", str(package), str(root)])
         shutil.rmtree(downloads)
