@@ -15,6 +15,15 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
                                `search`: only registry_search finds them (registry_add may override)
 - `MCP_REGISTRY_DIRECT_LANE`   `off`: every request through the SDK's own loop (the direct lane
                                answers the same, faster; this is for ruling it out)
+- `MCP_REGISTRY_OFFLOAD_BYTES` tool results larger than this are offloaded (`registry/offload.py`);
+                               default 64 KiB, 0 disables
+- `MCP_REGISTRY_OFFLOAD_MAX_BYTES`  the bound on all offloaded results together (default 1 GiB;
+                               the oldest are evicted first)
+- `MCP_REGISTRY_MAX_TASKS`     background tool calls (tasks) that may work at once (default 16)
+- `MCP_REGISTRY_TASK_TTL`      seconds a finished task's result is kept (default 3600; also the
+                               longest ttl an editor may ask for)
+- `MCP_REGISTRY_EGRESS_NETWORK` the Podman network egress proxies reach out on (default `podman`)
+- `MCP_REGISTRY_PROXY_IMAGE`   the image egress proxies run (tinyproxy on PATH)
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -34,6 +43,8 @@ import platformdirs
 from mcp_registry_server.catalog import default_catalog_dirs
 
 APP_NAME = "mcp-registry"
+# A small, regularly rebuilt Alpine image with tinyproxy on PATH, running as a non-root user.
+DEFAULT_PROXY_IMAGE = "docker.io/kalaksi/tinyproxy:latest"
 
 
 def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -47,6 +58,24 @@ def _positive_float(environ: Mapping[str, str], name: str, default: float) -> fl
     if not 0 < value <= 86_400:
         raise ValueError(f"{name}={raw!r} must be between 0 and 86400 seconds")
     return value
+
+
+def _byte_count(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ValueError(f"{name}={raw!r} must be a whole number of bytes (0 or more)")
+    return int(raw)
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) <= 10_000:
+        raise ValueError(f"{name}={raw!r} must be a whole number from 1 to 10000")
+    return int(raw)
 
 
 def _switch(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
@@ -118,6 +147,19 @@ class RegistrySettings:
     direct_lane: bool = True
     # Where tool lists of started servers are kept (see `tool_cache`); None: no cache.
     cache_dir: Path | None = None
+    # Where offloaded results are kept, under `results/` (see `registry.offload`); None: a temp dir.
+    state_dir: Path | None = None
+    # Tool results larger than this many bytes are offloaded; 0: never.
+    offload_bytes: int = 64 * 1024
+    # The bound on all offloaded results of this registry together; the oldest go first.
+    offload_max_bytes: int = 1024**3
+    # Background calls (`registry/tasks.py`): how many may work at once, and how long a finished
+    # one's result is kept (also the longest ttl an editor may ask for).
+    max_tasks: int = 16
+    task_ttl: float = 3600.0
+    # Servers with allow_hosts go out through a proxy on this network (Podman's default one unless set).
+    egress_network: str = "podman"
+    proxy_image: str = DEFAULT_PROXY_IMAGE
     # Removing a server: how long the child gets to exit after its stdin closes.
     stop_grace: float = 2.0
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
@@ -138,6 +180,7 @@ class RegistrySettings:
             catalog_dirs=tuple(default_catalog_dirs(env)),
             config_dir=Path(platformdirs.user_config_dir(APP_NAME)),
             cache_dir=Path(platformdirs.user_cache_dir(APP_NAME)),
+            state_dir=Path(platformdirs.user_state_dir(APP_NAME)),
             runtime_dir=_runtime_dir(env),
             podman_executable=env.get("MCP_REGISTRY_PODMAN", "podman"),
             container_host=env.get("CONTAINER_HOST") or None,
@@ -148,4 +191,10 @@ class RegistrySettings:
             autostart=parse_autostart(env.get("MCP_REGISTRY_AUTOSTART", "")),
             direct_lane=_switch(env, "MCP_REGISTRY_DIRECT_LANE", default=True),
             expose=_exposure(env.get("MCP_REGISTRY_EXPOSE", "")),
+            offload_bytes=_byte_count(env, "MCP_REGISTRY_OFFLOAD_BYTES", 64 * 1024),
+            offload_max_bytes=_byte_count(env, "MCP_REGISTRY_OFFLOAD_MAX_BYTES", 1024**3),
+            max_tasks=_positive_int(env, "MCP_REGISTRY_MAX_TASKS", 16),
+            task_ttl=_positive_float(env, "MCP_REGISTRY_TASK_TTL", 3600.0),
+            egress_network=env.get("MCP_REGISTRY_EGRESS_NETWORK", "").strip() or "podman",
+            proxy_image=env.get("MCP_REGISTRY_PROXY_IMAGE", "").strip() or DEFAULT_PROXY_IMAGE,
         )

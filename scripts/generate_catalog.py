@@ -9,8 +9,9 @@ Inputs:
 - `scripts/catalog_overrides/*.toml`: hand-checked entries (writable paths, args, known tools…).
   Each names its Docker record in its first line (`# From the Docker MCP catalog snapshot:
   servers/<name>/server.yaml.`) and replaces that record's generated entry under its own id. What
-  the override does not say and the record knows is kept: `allow_hosts`, `oauth`, `remote`, the
-  provenance, and the input schemas of tools of the same name. A record whose id an override of
+  the override does not say and the record knows is kept: `allow_hosts` (unless the override
+  says `network = "bridge"`), `oauth`, `remote`, the provenance, and the input schemas of tools
+  of the same name. A record whose id an override of
   another record takes becomes `<id>-docker`.
 
 Output: one `<id>.toml` per entry in `catalog/` (stale ones removed) plus `catalog/LICENSE.docker-mcp-registry`.
@@ -110,6 +111,8 @@ def _merged(override: dict[str, Any], generated: CatalogEntry) -> CatalogEntry:
     for key in _KEPT_FROM_RECORD:
         if key not in merged and key in record:
             merged[key] = record[key]
+    if merged.get("network") == "bridge":
+        merged.pop("allow_hosts", None)  # the override chose full network access over the record's allowlist
     schemas = {tool.name: tool.input_schema for tool in generated.tools if tool.input_schema is not None}
     merged["tools"] = [
         {**tool, "input_schema": schemas[tool["name"]]}

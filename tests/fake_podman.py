@@ -46,7 +46,13 @@ class FakeRunner:
         self.entries: dict[str, CatalogEntry] = {}  # the entry each container was started with
 
     async def start_interactive_container(
-        self, entry: CatalogEntry, *, prefix: str, values: Mapping[str, str], enabled_volumes: Mapping[str, str]
+        self,
+        entry: CatalogEntry,
+        *,
+        prefix: str,
+        values: Mapping[str, str],
+        enabled_volumes: Mapping[str, str],
+        egress: object = None,
     ) -> StartedContainer:
         name = f"fake-{prefix}-{len(self.started)}"
         script = self.workdir / f"{name}.json"

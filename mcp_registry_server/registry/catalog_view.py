@@ -224,6 +224,7 @@ class CatalogView:
             ],
             "network": entry.network,
             "allow_hosts": list(entry.allow_hosts),
+            "network_access": entry.network_access,
             "parameters": [
                 {"name": p.name, "description": p.description, "default": p.default, "required": p.required}
                 for p in entry.parameters

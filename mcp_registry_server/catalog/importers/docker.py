@@ -10,8 +10,10 @@ How a record maps (Docker's field → ours):
   → `name`; `about.description` → `description`; `meta.category` + `meta.tags` → `tags`;
   `source.project`/`commit`/`directory` → `source` (a tree URL).
 - `image` → `image`, qualified with `docker.io/` as Docker resolves it; `run.command` → `args`
-  (it follows the image, as Docker's command does); `run.disableNetwork` → `network = "none"`,
-  otherwise `"bridge"` (Docker gives every server the network); `run.allowHosts` → `allow_hosts`.
+  (it follows the image, as Docker's command does); `run.allowHosts` → `allow_hosts` (reached
+  through the egress proxy; a list with a wildcard like `*:8081`, which the proxy cannot express,
+  gives the whole network instead); otherwise `network = "bridge"` (Docker gives every server the
+  network) unless `run.disableNetwork` says `"none"`.
 - `config.secrets` → `[[secrets]]` named after the env var they fill; `config.env` and `run.env`
   → `[[env]]` whose default is the value template; `config.parameters` (a JSON schema, nested
   objects flattened to `a.b`) → `[[parameters]]`. Templates `{{server.param}}` become `{{param}}`
@@ -38,6 +40,7 @@ import yaml
 from pydantic import ValidationError
 
 from mcp_registry_server.catalog.entry import (
+    ALLOWED_HOST_PATTERN,
     CONTAINER_PATH_PATTERN,
     CatalogEntry,
     variable_references,
@@ -125,8 +128,11 @@ def entry_from_docker(
     ]
     data["volumes"] = volumes
     data["writable_paths"] = [v["target"] for v in volumes if v.get("source") and not v["source"].startswith("/")]
-    data["allow_hosts"] = [str(host) for host in _list(run.get("allowHosts"))]
-    data["network"] = "none" if run.get("disableNetwork") else "bridge"
+    hosts = [str(host) for host in _list(run.get("allowHosts"))]
+    # A pattern the proxy cannot express (`*:8081`) would block what it names: then the whole network.
+    data["allow_hosts"] = hosts if all(ALLOWED_HOST_PATTERN.fullmatch(host.lower()) for host in hosts) else []
+    # Docker gives every server the network; with allowHosts, the registry's egress proxy gives just those.
+    data["network"] = "none" if run.get("disableNetwork") or data["allow_hosts"] else "bridge"
     data["oauth"] = [
         {"provider": str(auth.get("provider") or "unknown"), **({"env": auth["env"]} if auth.get("env") else {})}
         for auth in map(_mapping, _list(server.get("oauth")))
