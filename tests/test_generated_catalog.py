@@ -37,7 +37,11 @@ def test_curated_overrides_keep_their_details_and_gain_the_records() -> None:
     catalog = load_catalog([bundled_catalog_dir()])
     sqlite, github = catalog["sqlite"], catalog["github"]
     assert sqlite.writable_paths == ["/mcp"] and sqlite.network == "none" and sqlite.volumes[0].name == "data"
-    assert github.allow_hosts == ["api.github.com:443", "github.com:443", "raw.githubusercontent.com:443"]
+    # The record's allowHosts would put it behind the egress proxy; the override chose the network.
+    assert github.network == "bridge" and github.allow_hosts == []
+    assert [auth.provider for auth in github.oauth] == ["github"] and "Set the secret" in github.oauth_note()
+    kafka = catalog["kafka-schema-reg-mcp"]  # allowHosts ['*:8081'] cannot be proxied: the network instead
+    assert kafka.network == "bridge" and kafka.allow_hosts == []
     assert "github-docker" in catalog  # Docker's archived `github` record, whose id the override took
     read_url = next(tool for tool in catalog["ref"].tools if tool.name == "ref_read_url")
     assert read_url.argument_names == ["url"]  # the input schema, from the record's tools.json

@@ -115,7 +115,6 @@ def _entry_details(entry: Any, catalog: Any, config: dict[str, Any]) -> dict[str
         "tools": [{"name": tool.name, "description": tool.description} for tool in entry.tools],
         "env": config["env"],
         "parameters": config["parameters"],
-        "allow_hosts": list(entry.allow_hosts),
         "remote": entry.remote.model_dump() if entry.remote is not None else None,
         "oauth": entry.oauth_note() or None,
         "cannot_activate": entry.not_runnable_reason(),

@@ -60,9 +60,10 @@ def test_a_server_record_keeps_its_run_and_config() -> None:
         ],
     )
     assert (entry.id, entry.name, entry.image) == ("demo", "Demo Server", "docker.io/mcp/demo")
+    assert imported({"name": "open", "image": "mcp/open"}).network == "bridge"  # Docker gives servers the network
     assert entry.source == "https://github.com/me/demo/tree/abc/src/demo"
-    assert entry.tags == ["devops", "demo"] and entry.network == "bridge"
-    assert entry.allow_hosts == ["api.demo.com:443"]
+    assert entry.tags == ["devops", "demo"]
+    assert entry.allow_hosts == ["api.demo.com:443"] and entry.network == "none"  # through the egress proxy
     assert entry.args == ["--root", "/mnt/paths", "--region={{region}}"]
     assert [(s.name, s.required) for s in entry.secrets] == [("DEMO_TOKEN", True)]
     assert "demo.token" in entry.secrets[0].description
