@@ -132,7 +132,9 @@ def entry_from_docker(
     # A pattern the proxy cannot express (`*:8081`) would block what it names: then the whole network.
     data["allow_hosts"] = hosts if all(ALLOWED_HOST_PATTERN.fullmatch(host.lower()) for host in hosts) else []
     # Docker gives every server the network; with allowHosts, the registry's egress proxy gives just those.
-    data["network"] = "none" if run.get("disableNetwork") or data["allow_hosts"] else "bridge"
+    # (Remote and one-container-per-tool entries run nothing here, so they get none.)
+    runs_here = kind == "server"
+    data["network"] = "bridge" if runs_here and not (run.get("disableNetwork") or data["allow_hosts"]) else "none"
     data["oauth"] = [
         {"provider": str(auth.get("provider") or "unknown"), **({"env": auth["env"]} if auth.get("env") else {})}
         for auth in map(_mapping, _list(server.get("oauth")))
