@@ -97,3 +97,12 @@ def test_the_doctor_names_servers_with_full_network_access() -> None:
     assert check.details[1].startswith("narrow: only api.github.com:443")
     assert check.data["allow_hosts"] == {"narrow": ["api.github.com:443"]}
     assert "allow_hosts" in (check.fix or "")
+
+
+def test_the_doctor_names_a_dozen_open_entries_and_counts_the_rest() -> None:
+    catalog = Catalog([make_entry(id=f"open-{n:02d}", network="bridge") for n in range(30)])
+    check = check_network_access(
+        catalog, RegistrySettings(catalog_dirs=(), config_dir=Path("/c"), runtime_dir=Path("/r"))
+    )
+    assert check.details[0].endswith("open-11 … and 18 more (--json lists all)")
+    assert len(check.data["full"]) == 30

@@ -27,11 +27,19 @@ __all__ = ["check_image_trust", "check_network_access", "policy_paths"]
 _SIGNED = frozenset({"signedBy", "sigstoreSigned"})
 
 
+_LISTED = 12  # entries named in the text output; --json has them all
+
+
 def check_network_access(catalog: Catalog, settings: RegistrySettings) -> Check:
     full = sorted(entry.id for entry in catalog.values() if entry.network == "bridge" and not entry.allow_hosts)
     proxied = sorted(entry.id for entry in catalog.values() if entry.allow_hosts)
-    details = [f"full network access (network = bridge, no allow_hosts): {', '.join(full)}"] if full else []
-    details += [f"{entry_id}: {catalog[entry_id].network_access}" for entry_id in proxied]
+    shown = ", ".join(full[:_LISTED]) + (
+        f" … and {len(full) - _LISTED} more (--json lists all)" if len(full) > _LISTED else ""
+    )
+    details = [f"full network access (network = bridge, no allow_hosts): {shown}"] if full else []
+    details += [f"{entry_id}: {catalog[entry_id].network_access}" for entry_id in proxied[:_LISTED]]
+    if len(proxied) > _LISTED:
+        details.append(f"… and {len(proxied) - _LISTED} more limited to allow_hosts (--json lists all)")
     if proxied:
         details.append(
             f"egress proxy: {settings.proxy_image} (MCP_REGISTRY_PROXY_IMAGE) on network {settings.egress_network!r} "
