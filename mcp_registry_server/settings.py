@@ -81,7 +81,11 @@ def parse_labels(raw: str) -> dict[str, str]:
 
 
 def _runtime_dir(environ: Mapping[str, str]) -> Path:
-    """Where private sockets live: $XDG_RUNTIME_DIR/mcp-registry, else a per-user temp dir."""
+    """Where private sockets live: $XDG_RUNTIME_DIR/mcp-registry, else a per-user temp dir.
+
+    Anyone can create the temp-dir name first, so its user checks it is theirs alone
+    (`files.ensure_private_dir`) before putting a socket or log in it.
+    """
     if environ.get("XDG_RUNTIME_DIR"):
         return Path(environ["XDG_RUNTIME_DIR"]) / APP_NAME
     uid = os.getuid() if hasattr(os, "getuid") else 0
