@@ -2,8 +2,8 @@
 
 `JSONRPCSession.connect(process, ...)` is an async context manager owning a task group with four
 kinds of task: the reader (the only consumer of stdout), the stderr drainer, the deadline watch,
-and handlers for messages from the server (`incoming`). The reader never awaits anything but the
-next message: a response wakes the caller waiting on its id (a dict lookup and an Event; see
+and handlers for messages from the server (`incoming`, which bounds how many run at once). The
+reader never awaits anything but the next message: a response wakes the caller waiting on its id (a dict lookup and an Event; see
 `pending`), a progress notification is queued for its request's `on_progress`, and the server's
 other notifications and its own requests go to `incoming.ServerMessages`.
 
@@ -138,6 +138,7 @@ class JSONRPCSession:
             task_group.start_soon(client._read_loop, name=f"{name}: reader")
             task_group.start_soon(client._watch_deadlines, name=f"{name}: deadlines")
             task_group.start_soon(client._from_server.deliver_notifications, name=f"{name}: notifications")
+            task_group.start_soon(client._from_server.refuse_overflow, name=f"{name}: refusals")
             try:
                 yield client
             finally:
