@@ -15,6 +15,8 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
                                `search`: only registry_search finds them (registry_add may override)
 - `MCP_REGISTRY_DIRECT_LANE`   `off`: every request through the SDK's own loop (the direct lane
                                answers the same, faster; this is for ruling it out)
+- `MCP_REGISTRY_MAX_MESSAGE_BYTES`  the longest message a server may send (default 64 MiB); a
+                               longer one fails the mount, so a runaway line cannot eat memory
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -47,6 +49,15 @@ def _positive_float(environ: Mapping[str, str], name: str, default: float) -> fl
     if not 0 < value <= 86_400:
         raise ValueError(f"{name}={raw!r} must be between 0 and 86400 seconds")
     return value
+
+
+def _byte_count(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1024 <= int(raw) <= 1 << 40:
+        raise ValueError(f"{name}={raw!r} must be a number of bytes between 1024 and {1 << 40}")
+    return int(raw)
 
 
 def _switch(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
@@ -124,6 +135,8 @@ class RegistrySettings:
     cache_dir: Path | None = None
     # Removing a server: how long the child gets to exit after its stdin closes.
     stop_grace: float = 2.0
+    # The longest line a server may write to its stdout, in bytes; a longer one fails the mount.
+    max_message_bytes: int = 64 * 1024 * 1024
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
     hostname: str = field(default_factory=socket.gethostname)
 
@@ -152,4 +165,5 @@ class RegistrySettings:
             autostart=parse_autostart(env.get("MCP_REGISTRY_AUTOSTART", "")),
             direct_lane=_switch(env, "MCP_REGISTRY_DIRECT_LANE", default=True),
             expose=_exposure(env.get("MCP_REGISTRY_EXPOSE", "")),
+            max_message_bytes=_byte_count(env, "MCP_REGISTRY_MAX_MESSAGE_BYTES", 64 * 1024 * 1024),
         )

@@ -39,3 +39,14 @@ def test_the_exposure_default(raw: str, expose: str) -> None:
 def test_a_bad_exposure_is_refused_with_the_variable_named() -> None:
     with pytest.raises(ValueError, match="MCP_REGISTRY_EXPOSE='hidden' must be direct or search"):
         RegistrySettings.from_environ({"MCP_REGISTRY_EXPOSE": "hidden"})
+
+
+def test_the_message_size_limit_defaults_to_64_mib_and_is_read_from_the_environment() -> None:
+    assert RegistrySettings.from_environ({}).max_message_bytes == 64 * 1024 * 1024
+    assert RegistrySettings.from_environ({"MCP_REGISTRY_MAX_MESSAGE_BYTES": "2048"}).max_message_bytes == 2048
+
+
+@pytest.mark.parametrize("raw", ["1k", "-5", "100", "1.5"])
+def test_a_bad_message_size_limit_is_refused_with_the_variable_named(raw: str) -> None:
+    with pytest.raises(ValueError, match="MCP_REGISTRY_MAX_MESSAGE_BYTES"):
+        RegistrySettings.from_environ({"MCP_REGISTRY_MAX_MESSAGE_BYTES": raw})
