@@ -17,6 +17,7 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
                                answers the same, faster; this is for ruling it out)
 - `MCP_REGISTRY_MAX_MESSAGE_BYTES`  the longest message a server may send (default 64 MiB); a
                                longer one fails the mount, so a runaway line cannot eat memory
+- `MCP_REGISTRY_AUDIT_ARGUMENTS`  `on`: the audit log also records each call's argument values
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -135,6 +136,10 @@ class RegistrySettings:
     cache_dir: Path | None = None
     # Removing a server: how long the child gets to exit after its stdin closes.
     stop_grace: float = 2.0
+    # Where the audit log goes (see `registry.audit`); None: no audit log.
+    state_dir: Path | None = None
+    # The audit log records argument values too (off: only their size).
+    audit_arguments: bool = False
     # The longest line a server may write to its stdout, in bytes; a longer one fails the mount.
     max_message_bytes: int = 64 * 1024 * 1024
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
@@ -155,6 +160,8 @@ class RegistrySettings:
             catalog_dirs=tuple(default_catalog_dirs(env)),
             config_dir=Path(platformdirs.user_config_dir(APP_NAME)),
             cache_dir=Path(platformdirs.user_cache_dir(APP_NAME)),
+            state_dir=Path(platformdirs.user_state_dir(APP_NAME)),
+            audit_arguments=_switch(env, "MCP_REGISTRY_AUDIT_ARGUMENTS", default=False),
             runtime_dir=_runtime_dir(env),
             podman_executable=env.get("MCP_REGISTRY_PODMAN", "podman"),
             container_host=env.get("CONTAINER_HOST") or None,
