@@ -38,6 +38,7 @@ from anyio.abc import Process
 
 from mcp_registry_server.catalog.entry import CatalogEntry
 from mcp_registry_server.podman.api import PodmanAPI
+from mcp_registry_server.podman.cli_command import run_podman
 from mcp_registry_server.podman.command import (
     LABEL_INSTANCE,
     LABEL_MANAGED,
@@ -262,27 +263,7 @@ class PodmanRunner:
 
     async def _podman_command(self, *args: str) -> str:
         """The stdout of `podman <args>`; `PodmanError` when it fails or takes longer than the API timeout."""
-        argv = [self.settings.podman_executable, *args]
-        try:
-            with anyio.fail_after(self.api.timeout):
-                completed = await anyio.run_process(argv, check=False)
-        except TimeoutError:
-            raise PodmanError(
-                f"`podman {args[0]}` did not finish within {self.api.timeout:g} s.",
-                remedy="Check that Podman works (`podman info`).",
-            ) from None
-        except OSError as error:
-            raise PodmanError(
-                f"Could not run {self.settings.podman_executable!r} ({error.strerror or error}).",
-                remedy=PODMAN_MISSING.remedy,
-            ) from error
-        if completed.returncode != 0:
-            raise PodmanError(
-                f"`podman {args[0]}` exited with code {completed.returncode}.",
-                remedy="Run `mcp-registry doctor` to see what is wrong with Podman.",
-                detail=completed.stderr.decode(errors="replace"),
-            )
-        return completed.stdout.decode(errors="replace")
+        return await run_podman(self.settings.podman_executable, list(args), timeout=self.api.timeout)
 
     async def remove_orphans(self) -> list[str]:
         """Remove containers (then Podman secrets) of dead registry processes on this host; return their names."""

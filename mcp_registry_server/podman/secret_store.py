@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 from collections.abc import Mapping, Sequence
 
 import anyio
 
-from mcp_registry_server.podman.diagnostics import PODMAN_MISSING
+from mcp_registry_server.podman.cli_command import run_podman
 from mcp_registry_server.podman.errors import PodmanError
 
 __all__ = ["create_container_secrets", "labelled_secrets", "remove_secrets"]
@@ -39,7 +38,9 @@ async def create_container_secrets(
     try:
         for env_name, value in values.items():
             secret_name = f"{container}-{env_name}"
-            await _podman(podman, ["secret", "create", *label_args, secret_name, "-"], timeout, stdin=value.encode())
+            await run_podman(
+                podman, ["secret", "create", *label_args, secret_name, "-"], timeout=timeout, stdin=value.encode()
+            )
             created[env_name] = secret_name
     except BaseException:
         with anyio.CancelScope(shield=True):
@@ -53,7 +54,7 @@ async def remove_secrets(podman: str, names: Sequence[str], *, timeout: float) -
     left: list[str] = []
     for name in names:
         try:
-            await _podman(podman, ["secret", "rm", name], timeout)
+            await run_podman(podman, ["secret", "rm", name], timeout=timeout)
         except PodmanError as error:
             if "no such secret" in (error.detail or ""):
                 continue
@@ -64,30 +65,8 @@ async def remove_secrets(podman: str, names: Sequence[str], *, timeout: float) -
 
 async def labelled_secrets(podman: str, *, timeout: float) -> dict[str, dict[str, str]]:
     """Every Podman secret's name and labels."""
-    ids = (await _podman(podman, ["secret", "ls", "--noheading", "--format", "{{.ID}}"], timeout)).split()
+    ids = (await run_podman(podman, ["secret", "ls", "--noheading", "--format", "{{.ID}}"], timeout=timeout)).split()
     if not ids:
         return {}
-    inspected = json.loads(await _podman(podman, ["secret", "inspect", *ids], timeout) or "[]")
+    inspected = json.loads(await run_podman(podman, ["secret", "inspect", *ids], timeout=timeout) or "[]")
     return {item["Spec"]["Name"]: dict(item["Spec"].get("Labels") or {}) for item in inspected}
-
-
-async def _podman(podman: str, args: list[str], timeout: float, *, stdin: bytes | None = None) -> str:
-    what = f"`podman {' '.join(args[:2])}`"
-    try:
-        with anyio.fail_after(timeout):
-            completed = await anyio.run_process(
-                [podman, *args], input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL, check=False
-            )
-    except TimeoutError:
-        raise PodmanError(f"{what} did not finish within {timeout:g} s.", remedy="Check that Podman works.") from None
-    except OSError as error:
-        raise PodmanError(
-            f"Could not run {podman!r} ({error.strerror or error}).", remedy=PODMAN_MISSING.remedy
-        ) from error
-    if completed.returncode != 0:
-        raise PodmanError(
-            f"{what} exited with code {completed.returncode}.",
-            remedy="Run `mcp-registry doctor` to see what is wrong with Podman.",
-            detail=completed.stderr.decode(errors="replace"),
-        )
-    return completed.stdout.decode(errors="replace")
