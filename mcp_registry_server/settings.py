@@ -15,6 +15,15 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
                                `search`: only registry_search finds them (registry_add may override)
 - `MCP_REGISTRY_DIRECT_LANE`   `off`: every request through the SDK's own loop (the direct lane
                                answers the same, faster; this is for ruling it out)
+- `MCP_REGISTRY_OFFLOAD_BYTES` tool results larger than this are offloaded (`registry/offload.py`);
+                               default 64 KiB, 0 disables
+- `MCP_REGISTRY_OFFLOAD_MAX_BYTES`  the bound on all offloaded results together (default 1 GiB;
+                               the oldest are evicted first)
+- `MCP_REGISTRY_MAX_TASKS`     background tool calls (tasks) that may work at once (default 16)
+- `MCP_REGISTRY_TASK_TTL`      seconds a finished task's result is kept (default 3600; also the
+                               longest ttl an editor may ask for)
+- `MCP_REGISTRY_EGRESS_NETWORK` the Podman network egress proxies reach out on (default `podman`)
+- `MCP_REGISTRY_PROXY_IMAGE`   the image egress proxies run (tinyproxy on PATH)
 - `MCP_REGISTRY_MAX_MESSAGE_BYTES`  the longest message a server may send (default 64 MiB); a
                                longer one fails the mount, so a runaway line cannot eat memory
 - `MCP_REGISTRY_AUDIT_ARGUMENTS`  `on`: the audit log also records each call's argument values
@@ -37,6 +46,8 @@ import platformdirs
 from mcp_registry_server.catalog import default_catalog_dirs
 
 APP_NAME = "mcp-registry"
+# A small, regularly rebuilt Alpine image with tinyproxy on PATH, running as a non-root user.
+DEFAULT_PROXY_IMAGE = "docker.io/kalaksi/tinyproxy:latest"
 
 
 def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -56,8 +67,24 @@ def _byte_count(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not 1024 <= int(raw) <= 1 << 40:
-        raise ValueError(f"{name}={raw!r} must be a number of bytes between 1024 and {1 << 40}")
+    if not raw.isdigit():
+        raise ValueError(f"{name}={raw!r} must be a whole number of bytes (0 or more)")
+    return int(raw)
+
+
+def _message_limit(environ: Mapping[str, str]) -> int:
+    limit = _byte_count(environ, "MCP_REGISTRY_MAX_MESSAGE_BYTES", 64 * 1024 * 1024)
+    if limit < 1024:
+        raise ValueError(f"MCP_REGISTRY_MAX_MESSAGE_BYTES={limit} is too small: a server needs at least 1024 bytes")
+    return limit
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) <= 10_000:
+        raise ValueError(f"{name}={raw!r} must be a whole number from 1 to 10000")
     return int(raw)
 
 
@@ -134,10 +161,22 @@ class RegistrySettings:
     direct_lane: bool = True
     # Where tool lists of started servers are kept (see `tool_cache`); None: no cache.
     cache_dir: Path | None = None
+    # Where offloaded results are kept, under `results/` (see `registry.offload`; None: a temp dir),
+    # and the audit log (see `registry.audit`; None: no audit log).
+    state_dir: Path | None = None
+    # Tool results larger than this many bytes are offloaded; 0: never.
+    offload_bytes: int = 64 * 1024
+    # The bound on all offloaded results of this registry together; the oldest go first.
+    offload_max_bytes: int = 1024**3
+    # Background calls (`registry/tasks.py`): how many may work at once, and how long a finished
+    # one's result is kept (also the longest ttl an editor may ask for).
+    max_tasks: int = 16
+    task_ttl: float = 3600.0
+    # Servers with allow_hosts go out through a proxy on this network (Podman's default one unless set).
+    egress_network: str = "podman"
+    proxy_image: str = DEFAULT_PROXY_IMAGE
     # Removing a server: how long the child gets to exit after its stdin closes.
     stop_grace: float = 2.0
-    # Where the audit log goes (see `registry.audit`); None: no audit log.
-    state_dir: Path | None = None
     # The audit log records argument values too (off: only their size).
     audit_arguments: bool = False
     # The longest line a server may write to its stdout, in bytes; a longer one fails the mount.
@@ -172,5 +211,11 @@ class RegistrySettings:
             autostart=parse_autostart(env.get("MCP_REGISTRY_AUTOSTART", "")),
             direct_lane=_switch(env, "MCP_REGISTRY_DIRECT_LANE", default=True),
             expose=_exposure(env.get("MCP_REGISTRY_EXPOSE", "")),
-            max_message_bytes=_byte_count(env, "MCP_REGISTRY_MAX_MESSAGE_BYTES", 64 * 1024 * 1024),
+            offload_bytes=_byte_count(env, "MCP_REGISTRY_OFFLOAD_BYTES", 64 * 1024),
+            offload_max_bytes=_byte_count(env, "MCP_REGISTRY_OFFLOAD_MAX_BYTES", 1024**3),
+            max_tasks=_positive_int(env, "MCP_REGISTRY_MAX_TASKS", 16),
+            task_ttl=_positive_float(env, "MCP_REGISTRY_TASK_TTL", 3600.0),
+            egress_network=env.get("MCP_REGISTRY_EGRESS_NETWORK", "").strip() or "podman",
+            proxy_image=env.get("MCP_REGISTRY_PROXY_IMAGE", "").strip() or DEFAULT_PROXY_IMAGE,
+            max_message_bytes=_message_limit(env),
         )

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The one entry point on a fresh machine:
 #   bash scripts/dev.sh workflow   set up, build the test images, run the activate -> exec -> remove demo
-#   bash scripts/dev.sh test       set up, build the test images, lint, type-check, run the whole test suite
-# Extra arguments after `test` go to pytest.
+#   bash scripts/dev.sh test       set up, build the test images, lint, type-check, run the whole test suite;
+#                                  as root (CI), then the real-container tests again as an unprivileged
+#                                  user with rootless Podman (scripts/rootless_e2e.sh)
+# Extra arguments after `test` go to pytest (and skip the rootless run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 job=${1:-}
@@ -21,5 +23,8 @@ case $job in
     .venv/bin/ruff check .
     .venv/bin/ruff format --check .
     .venv/bin/mypy
-    exec .venv/bin/pytest -v "$@" ;;
+    .venv/bin/pytest -v "$@"
+    if [[ $# -eq 0 && $(id -u) -eq 0 ]]; then
+      exec bash scripts/rootless_e2e.sh
+    fi ;;
 esac

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare this machine for development and the test suite, idempotently:
 #   1. system packages: podman, runc, crun (so the doctor test sees how real crun fails on this
-#      host), catatonit (for --init), debootstrap (test images), git, npm; installed when missing
+#      host), catatonit (for --init), debootstrap (test images), git, npm, uidmap, slirp4netns and
+#      fuse-overlayfs (rootless Podman, for the rootless test run); installed when missing
 #      and running as root, otherwise the exact command is printed;
 #   2. the Python environment .venv with the project and its dev extras.
 # The containers.conf workaround is applied separately, only when `podman run` fails
@@ -10,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for pair in podman:podman runc:runc crun:crun catatonit:catatonit debootstrap:debootstrap git:git npm:npm; do
+for pair in podman:podman runc:runc crun:crun catatonit:catatonit debootstrap:debootstrap git:git npm:npm \
+  newuidmap:uidmap slirp4netns:slirp4netns fuse-overlayfs:fuse-overlayfs; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
 done
 if ((${#missing[@]})); then

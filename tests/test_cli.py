@@ -15,6 +15,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,15 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     extra = tmp_path / "extra-catalog"
     extra.mkdir()
     (extra / "demo.toml").write_text(DEMO_ENTRY)
-    for name in ("CONTAINERS_CONF", "CONTAINER_HOST", "MCP_REGISTRY_LABELS", "MCP_REGISTRY_PODMAN", "NO_COLOR"):
+    for name in (
+        "CONTAINERS_CONF",
+        "CONTAINER_HOST",
+        "MCP_REGISTRY_LABELS",
+        "MCP_REGISTRY_PODMAN",
+        "NO_COLOR",
+        "CODEX_HOME",
+        "GEMINI_CLI_HOME",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     for kind in ("CONFIG", "DATA", "STATE", "CACHE"):
@@ -95,7 +104,8 @@ def test_help_and_bare_startup_do_not_import_the_heavy_modules() -> None:
             main(["--help"])
         except SystemExit:
             pass
-        print(sorted(m for m in ("pydantic", "anyio", "mcp", "podman", "platformdirs") if m in sys.modules))
+        heavy = ("pydantic", "anyio", "mcp", "podman", "platformdirs", "tomlkit")
+        print(sorted(m for m in heavy if m in sys.modules))
         """
     )
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
@@ -402,6 +412,38 @@ def test_install_carries_podman_settings_and_uses_the_default_path(
     assert "env" not in plan["entry"]
 
 
+def test_install_and_uninstall_codex_in_codex_home(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CODEX_HOME", str(home / "codex-home"))
+    target = home / "codex-home" / "config.toml"
+    target.parent.mkdir()
+    original = '# my codex\nmodel = "gpt-5-codex"\n\n[mcp_servers.docs]\ncommand = "docs-mcp"\n'
+    target.write_text(original)
+    code, out, _ = run(capsys, "install", "codex", "--dry-run")
+    assert code == 0 and "+[mcp_servers.mcp-registry]" in out and "dry run" in out and target.read_text() == original
+    code, out, _ = run(capsys, "install", "codex")
+    assert code == 0 and f"Added mcp-registry to Codex: {target}" in out and "`/mcp`" in out
+    entry = tomllib.loads(target.read_text())["mcp_servers"]["mcp-registry"]
+    assert entry["args"] == ["serve"] and entry["startup_timeout_sec"] == 90 and entry["tool_timeout_sec"] == 1230
+    assert entry["env"]["MCP_REGISTRY_CATALOG_PATH"] == os.environ["MCP_REGISTRY_CATALOG_PATH"]
+    code, out, _ = run(capsys, "install", "codex")
+    assert "nothing changed" in out
+    code, plan = run_json(capsys, "uninstall", "codex")
+    assert code == 0 and plan["action"] == "remove" and target.read_text() == original
+
+
+def test_install_opencode_and_gemini_at_their_default_paths(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "install", "opencode")
+    assert code == 0 and "`opencode mcp list`" in out
+    opencode = json.loads((home / "config" / "opencode" / "opencode.json").read_text())["mcp"]["mcp-registry"]
+    assert opencode["type"] == "local" and opencode["command"][1:] == ["serve"] and opencode["enabled"] is True
+    code, out, _ = run(capsys, "install", "gemini")
+    assert code == 0 and "`gemini mcp list`" in out
+    gemini = json.loads((home / ".gemini" / "settings.json").read_text())["mcpServers"]["mcp-registry"]
+    assert gemini["command"] == opencode["command"][0] and gemini["args"] == ["serve"]
+
+
 def test_install_refuses_a_broken_file_and_bad_env(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = home / "settings.json"
     target.write_text('{\n  "theme": "x",\n  oops\n}\n')
@@ -416,7 +458,8 @@ def test_install_rejects_unknown_editors(capsys: pytest.CaptureFixture[str]) -> 
         cli.main(["install", "emacs"])
     assert caught.value.code == 2
     err = capsys.readouterr().err
-    assert "invalid choice" in err and all(editor in err for editor in ("zed", "vscode", "cursor", "claude-code"))
+    editors = ("zed", "vscode", "cursor", "claude-code", "gemini", "codex", "opencode")
+    assert "invalid choice" in err and all(editor in err for editor in editors)
 
 
 # --- output helpers --------------------------------------------------------------------------

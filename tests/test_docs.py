@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
+import tomllib
 from pathlib import Path
 
 from mcp_registry_server.cli.parser import build_parser
+from mcp_registry_server.editors.targets import EDITORS, ServerLaunch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,3 +61,15 @@ def test_checked_blocks_need_a_bash_fence() -> None:
         assert "must be followed by a ```bash block" in str(error)
     else:
         raise AssertionError("a marker without a block was accepted")
+
+
+def test_readme_shows_the_entries_install_writes_for_gemini_codex_and_opencode() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("Gemini CLI (`settings.json`") : readme.index("## Commands")]
+    gemini, opencode = (json.loads(block) for block in re.findall(r"```json\n(.*?)```", section, flags=re.DOTALL))
+    codex = tomllib.loads(re.findall(r"```toml\n(.*?)```", section, flags=re.DOTALL)[0])
+    launch = ServerLaunch("/home/you/.local/bin/mcp-registry")
+    assert gemini["mcpServers"]["mcp-registry"] == EDITORS["gemini"].entry(launch)
+    assert opencode["mcp"]["mcp-registry"] == EDITORS["opencode"].entry(launch)
+    with_env = ServerLaunch(launch.command, env={"CONTAINERS_CONF": "/path/to/containers.conf"})
+    assert codex["mcp_servers"]["mcp-registry"] == EDITORS["codex"].entry(with_env)

@@ -123,6 +123,28 @@ def test_editors_installed_missing_or_broken(tmp_path: Path) -> None:
     assert stale.status == "warn" and "cursor (no CONTAINERS_CONF)" in stale.details
 
 
+def test_editors_reads_codex_toml_and_opencode_command_lists(tmp_path: Path) -> None:
+    executable = tmp_path / "mcp-registry"
+    executable.write_text("#!/bin/sh\n")
+    executable.chmod(0o755)
+    environ = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "CODEX_HOME": str(tmp_path / "codex")}
+    codex = tmp_path / "codex" / "config.toml"
+    codex.parent.mkdir()
+    codex.write_text(f'# mine\n[mcp_servers.mcp-registry]\ncommand = "{executable}"\nargs = ["serve"]\n')
+    opencode = tmp_path / "config" / "opencode" / "opencode.json"
+    opencode.parent.mkdir(parents=True)
+    entry = {"type": "local", "command": [str(executable), "serve"], "environment": {"CONTAINERS_CONF": "/c.conf"}}
+    opencode.write_text(json.dumps({"mcp": {"mcp-registry": entry}}))
+    check = check_editors({**environ, "CONTAINERS_CONF": "/c.conf"}, "linux", tmp_path)
+    assert check.summary == "set up in codex, opencode, but the entry lacks variables set in this shell"
+    assert "codex (no CONTAINERS_CONF)" in check.details and f"opencode: {opencode} runs {executable}" in check.details
+    codex.write_text("[mcp_servers.mcp-registry\n")
+    assert any(
+        d.startswith(f"codex: {codex} cannot be read (is not valid TOML")
+        for d in check_editors(environ, "linux", tmp_path).details
+    )
+
+
 def test_check_json_shape() -> None:
     check = Check("podman-run", "fail", "broken", ("said",), fix="do this", data={"failure": "rlimit"})
     assert check.to_json() == {

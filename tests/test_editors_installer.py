@@ -1,4 +1,4 @@
-"""`editors.installer` and `editors.targets`: every editor's writer over realistic files.
+"""`editors.installer`, `editors.targets` and `editors.entries`: every client's writer over realistic files.
 
 The acceptance rule: installing changes nothing but our entry (plus the one comma that joins it),
 installing again changes nothing, and uninstalling gives back the original bytes.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_registry_server.editors import jsonc
+from mcp_registry_server.editors.entries import ClientWaits
 from mcp_registry_server.editors.installer import (
     BACKUP_MARK,
     KEEP_BACKUPS,
@@ -24,7 +24,8 @@ from mcp_registry_server.editors.installer import (
     plan_install,
     plan_uninstall,
 )
-from mcp_registry_server.editors.targets import EDITORS, ServerLaunch, server_launch
+from mcp_registry_server.editors.targets import CODEX_FORWARDED_ENV, EDITORS, ServerLaunch, server_launch
+from mcp_registry_server.settings import RegistrySettings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "editors"
 LAUNCH = ServerLaunch("/home/me/.local/bin/mcp-registry", ("serve",), {"CONTAINERS_CONF": "/home/me/c.conf"})
@@ -37,6 +38,10 @@ CASES = [
     ("cursor", "cursor_mcp.json"),
     ("claude-code", "claude.json"),
     ("claude-code", "claude_no_servers.json"),
+    ("gemini", "gemini_settings.json"),
+    ("codex", "codex_config.toml"),
+    ("codex", "codex_config_no_servers.toml"),
+    ("opencode", "opencode.json"),
 ]
 
 
@@ -74,12 +79,11 @@ def test_install_adds_only_our_entry_and_uninstall_restores_the_bytes(config_fil
     backup = apply(plan)
     after = path.read_text(encoding="utf-8")
     only_our_entry_was_added(original.decode(), after)
-    data = jsonc.to_python(jsonc.parse(after))
-    node = data
+    node = editor.format.load(after)
     for key in editor.servers_path:
         node = node[key]
-    assert node["mcp-registry"]["command"] == LAUNCH.command
-    assert node["mcp-registry"]["args"] == ["serve"]
+    assert node["mcp-registry"] == editor.entry(LAUNCH)
+    assert editor.shape.command_of(node["mcp-registry"]) == LAUNCH.command
     assert backup is not None and backup.read_bytes() == original
 
     again = plan_install(editor, path, editor.entry(LAUNCH))
@@ -130,11 +134,124 @@ def test_entry_shapes_per_editor() -> None:
         "args": ["serve"],
         "env": {},
     }
+    assert EDITORS["gemini"].entry(LAUNCH) == {
+        "command": LAUNCH.command,
+        "args": ["serve"],
+        "env": {"CONTAINERS_CONF": "/home/me/c.conf"},
+        "timeout": 1_230_000,
+    }
+    assert EDITORS["codex"].entry(LAUNCH) == {
+        "command": LAUNCH.command,
+        "args": ["serve"],
+        "env": {"CONTAINERS_CONF": "/home/me/c.conf"},
+        "startup_timeout_sec": 90,
+        "tool_timeout_sec": 1230,
+        "env_vars": list(CODEX_FORWARDED_ENV),
+    }
+    assert {"XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "DBUS_SESSION_BUS_ADDRESS"} <= set(CODEX_FORWARDED_ENV)
+    assert EDITORS["opencode"].entry(LAUNCH) == {
+        "type": "local",
+        "command": [LAUNCH.command, "serve"],
+        "environment": {"CONTAINERS_CONF": "/home/me/c.conf"},
+        "enabled": True,
+        "timeout": 1_230_000,
+    }
+    assert EDITORS["opencode"].entry(ServerLaunch("/py", ("-m", "mcp_registry_server", "serve")))["command"] == [
+        "/py",
+        "-m",
+        "mcp_registry_server",
+        "serve",
+    ]
     assert {editor.servers_path for editor in EDITORS.values()} == {
         ("context_servers",),
         ("mcpServers",),
         ("servers",),
+        ("mcp_servers",),
+        ("mcp",),
     }
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {"MCP_REGISTRY_INIT_TIMEOUT": "300"},
+        {"MCP_REGISTRY_CALL_TIMEOUT": "45.5"},
+        {"MCP_REGISTRY_CALL_TIMEOUT": "600", "MCP_REGISTRY_MAX_CALL_TIMEOUT": "900"},
+        {"MCP_REGISTRY_CALL_TIMEOUT": "60", "MCP_REGISTRY_MAX_CALL_TIMEOUT": "30"},  # never below the call timeout
+    ],
+)
+def test_client_waits_outlast_the_registrys_own_bounds(environ: dict[str, str]) -> None:
+    settings = RegistrySettings.from_environ(environ)
+    waits = ClientWaits.of(environ)
+    assert settings.init_timeout + 29 < waits.startup <= settings.init_timeout + 31
+    assert settings.call_timeout_bound + 29 < waits.call <= settings.call_timeout_bound + 31
+    assert waits.longest_ms == max(waits.startup, waits.call) * 1000
+
+
+def test_timeouts_follow_the_registry_settings_the_entry_carries() -> None:
+    launch = ServerLaunch("/x", env={"MCP_REGISTRY_INIT_TIMEOUT": "200", "MCP_REGISTRY_CALL_TIMEOUT": "10"})
+    codex = EDITORS["codex"].entry(launch)
+    assert (codex["startup_timeout_sec"], codex["tool_timeout_sec"]) == (230, 130)
+    assert EDITORS["opencode"].entry(launch)["timeout"] == 230_000
+    assert ClientWaits.of({"MCP_REGISTRY_CALL_TIMEOUT": "soon"}) == ClientWaits.of({})
+
+
+def test_codex_entry_is_its_own_tables_after_the_other_servers(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    original = (FIXTURES / "codex_config.toml").read_text()
+    path.write_text(original)
+    plan = plan_install(EDITORS["codex"], path, EDITORS["codex"].entry(LAUNCH))
+    assert plan.after is not None
+    block = (
+        'bearer_token_env_var = "FIGMA_OAUTH_TOKEN"\n'
+        "\n"
+        "[mcp_servers.mcp-registry]\n"
+        'command = "/home/me/.local/bin/mcp-registry"\n'
+        'args = ["serve"]\n'
+        "startup_timeout_sec = 90\n"
+        "tool_timeout_sec = 1230\n"
+        f"env_vars = {json.dumps(list(CODEX_FORWARDED_ENV))}\n"
+        "\n"
+        "[mcp_servers.mcp-registry.env]\n"
+        'CONTAINERS_CONF = "/home/me/c.conf"\n'
+        "\n"
+        "# Profiles: `codex --profile fast`\n"
+        "[profiles.fast]\n"
+    )
+    assert block in plan.after
+    changed = [line for line in plan.diff().splitlines()[2:] if line[:1] in "+-"]
+    assert len(changed) == 10 and all(line.startswith("+") for line in changed)  # our tables and one blank line
+    assert path.read_text() == original  # planning writes nothing
+
+
+def test_codex_update_keeps_fields_the_user_added_and_the_place(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'model = "o3"\n\n[mcp_servers.mcp-registry]\ncommand = "/old/mcp-registry"\nargs = ["serve"]\n'
+        'enabled_tools = ["registry_search"]\n\n[mcp_servers.mcp-registry.env]\nMINE = "1"\n\n[tui]\nx = 1\n'
+    )
+    plan = plan_install(EDITORS["codex"], path, EDITORS["codex"].entry(LAUNCH))
+    assert plan.action == "update"
+    apply(plan)
+    text = path.read_text()
+    entry = EDITORS["codex"].format.load(text)["mcp_servers"]["mcp-registry"]
+    assert entry["enabled_tools"] == ["registry_search"]
+    assert entry["env"] == {"CONTAINERS_CONF": "/home/me/c.conf", "MINE": "1"}
+    assert text.startswith('model = "o3"\n\n[mcp_servers.mcp-registry]\n') and text.endswith('"\n\n[tui]\nx = 1\n')
+    assert plan_install(EDITORS["codex"], path, EDITORS["codex"].entry(LAUNCH)).action == "unchanged"
+
+
+def test_opencode_update_keeps_the_users_environment_and_re_enables(tmp_path: Path) -> None:
+    path = tmp_path / "opencode.json"
+    path.write_text(
+        '{\n  "mcp": {\n    "mcp-registry": {\n      "type": "local",\n      "command": ["/old", "serve"],\n'
+        '      "environment": {"MINE": "1", "MCP_REGISTRY_LABELS": "old=1"},\n      "enabled": false\n    }\n  }\n}\n'
+    )
+    apply(plan_install(EDITORS["opencode"], path, EDITORS["opencode"].entry(LAUNCH)))
+    entry = json.loads(path.read_text())["mcp"]["mcp-registry"]
+    assert entry["command"] == [LAUNCH.command, "serve"] and entry["enabled"] is True
+    assert entry["environment"] == {"CONTAINERS_CONF": "/home/me/c.conf", "MINE": "1"}  # carried ones are ours
 
 
 def test_missing_file_is_created_and_uninstall_deletes_it_again(tmp_path: Path) -> None:
@@ -182,6 +299,16 @@ def test_dry_run_plan_writes_nothing_and_shows_a_diff(tmp_path: Path) -> None:
     assert diff.endswith("\n")
     assert path.read_bytes() == original
     assert not list(tmp_path.glob(f"*{BACKUP_MARK}*"))
+
+
+def test_codex_dry_run_shows_the_toml_diff_and_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    original = (FIXTURES / "codex_config_no_servers.toml").read_bytes()
+    path.write_bytes(original)
+    diff = plan_install(EDITORS["codex"], path, EDITORS["codex"].entry(LAUNCH)).diff()
+    assert diff.startswith(f"--- {path}\n+++ {path}\n")
+    assert '+\n+[mcp_servers.mcp-registry]\n+command = "/home/me/.local/bin/mcp-registry"\n' in diff
+    assert path.read_bytes() == original and not list(tmp_path.glob(f"*{BACKUP_MARK}*"))
 
 
 def test_uninstall_without_our_entry_changes_nothing(tmp_path: Path) -> None:
@@ -259,6 +386,26 @@ def test_broken_files_are_refused_and_left_alone(tmp_path: Path, content: str | 
     assert path.read_bytes() == raw
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('model = "x"\n[mcp_servers.a\ncommand = "a"\n', r"not valid TOML: .* at line 2"),
+        ('mcp_servers = "none"\n', "'mcp_servers' is a str, not an object"),
+    ],
+)
+def test_broken_toml_is_refused_and_left_alone(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(content)
+    for plan in (
+        lambda: plan_install(EDITORS["codex"], path, {"command": "x"}),
+        lambda: plan_uninstall(EDITORS["codex"], path),
+    ):
+        with pytest.raises(EditorConfigError, match=message) as caught:
+            plan()
+        assert str(path) in str(caught.value) and "othing was changed" in str(caught.value)
+    assert path.read_text() == content
+
+
 # --- where each editor keeps its file --------------------------------------------------------
 
 HOME = Path("/home/me")
@@ -291,6 +438,15 @@ HOME = Path("/home/me")
         ("claude-code", "linux", {}, "/home/me/.claude.json"),
         ("claude-code", "win32", {}, "/home/me/.claude.json"),
         ("claude-code", "darwin", {"CLAUDE_CONFIG_DIR": "/cc"}, "/cc/.claude.json"),
+        ("gemini", "linux", {}, "/home/me/.gemini/settings.json"),
+        ("gemini", "win32", {"APPDATA": "C:/R"}, "/home/me/.gemini/settings.json"),
+        ("gemini", "darwin", {"GEMINI_CLI_HOME": "/g"}, "/g/.gemini/settings.json"),
+        ("codex", "linux", {}, "/home/me/.codex/config.toml"),
+        ("codex", "win32", {}, "/home/me/.codex/config.toml"),
+        ("codex", "darwin", {"CODEX_HOME": "/cx"}, "/cx/config.toml"),
+        ("opencode", "linux", {}, "/home/me/.config/opencode/opencode.json"),
+        ("opencode", "darwin", {"XDG_CONFIG_HOME": "/xdg"}, "/xdg/opencode/opencode.json"),
+        ("opencode", "win32", {"APPDATA": "C:/R"}, "/home/me/.config/opencode/opencode.json"),
     ],
 )
 def test_config_paths(editor_id: str, platform: str, environ: dict[str, str], expected: str) -> None:

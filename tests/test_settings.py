@@ -1,4 +1,4 @@
-"""`RegistrySettings.from_environ`: the timeouts a user can set, the hard bound on a call, the exposure default."""
+"""`RegistrySettings.from_environ`: timeouts, task bounds, offload sizes and the exposure default a user can set."""
 
 from __future__ import annotations
 
@@ -39,6 +39,29 @@ def test_the_exposure_default(raw: str, expose: str) -> None:
 def test_a_bad_exposure_is_refused_with_the_variable_named() -> None:
     with pytest.raises(ValueError, match="MCP_REGISTRY_EXPOSE='hidden' must be direct or search"):
         RegistrySettings.from_environ({"MCP_REGISTRY_EXPOSE": "hidden"})
+
+
+def test_offload_sizes_default_parse_and_refuse_nonsense() -> None:
+    defaults = RegistrySettings.from_environ({})
+    assert (defaults.offload_bytes, defaults.offload_max_bytes) == (64 * 1024, 1024**3)
+    assert defaults.state_dir is not None and defaults.state_dir.name == "mcp-registry"
+    off = RegistrySettings.from_environ({"MCP_REGISTRY_OFFLOAD_BYTES": "0", "MCP_REGISTRY_OFFLOAD_MAX_BYTES": " 5000 "})
+    assert (off.offload_bytes, off.offload_max_bytes) == (0, 5000)
+    for raw in ("64k", "-1", "1.5"):
+        with pytest.raises(ValueError, match=r"MCP_REGISTRY_OFFLOAD_BYTES=.*whole number of bytes"):
+            RegistrySettings.from_environ({"MCP_REGISTRY_OFFLOAD_BYTES": raw})
+
+
+def test_task_bounds_default_and_from_the_environment() -> None:
+    assert (RegistrySettings.from_environ({}).max_tasks, RegistrySettings.from_environ({}).task_ttl) == (16, 3600.0)
+    settings = RegistrySettings.from_environ({"MCP_REGISTRY_MAX_TASKS": "3", "MCP_REGISTRY_TASK_TTL": "90"})
+    assert (settings.max_tasks, settings.task_ttl) == (3, 90.0)
+
+
+@pytest.mark.parametrize("raw", ["many", "0", "-2", "1.5", "20000"])
+def test_a_bad_task_bound_is_refused_with_the_variable_named(raw: str) -> None:
+    with pytest.raises(ValueError, match="MCP_REGISTRY_MAX_TASKS"):
+        RegistrySettings.from_environ({"MCP_REGISTRY_MAX_TASKS": raw})
 
 
 def test_the_message_size_limit_defaults_to_64_mib_and_is_read_from_the_environment() -> None:

@@ -91,9 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         "install",
         "editor_commands:install",
         "add mcp-registry to an editor's MCP configuration",
-        "Add an entry that starts `mcp-registry serve` to the editor's user-level MCP config file. Only that "
-        "entry is written: comments, trailing commas and other servers stay byte-for-byte. The old file is "
-        "kept as <file>.mcp-registry-backup-<time>. Running it again changes nothing unless something moved.\n\n"
+        "Add an entry that starts `mcp-registry serve` to the editor's or CLI agent's user-level MCP config file "
+        "(JSON with comments; TOML for Codex). Only that entry is written: comments, trailing commas and other "
+        "servers stay byte-for-byte. The old file is kept as <file>.mcp-registry-backup-<time>. Running it again "
+        "changes nothing unless something moved.\n\n"
         "The entry runs this mcp-registry by absolute path, and carries CONTAINERS_CONF, CONTAINER_HOST and "
         "MCP_REGISTRY_* when they are set here (editors started from the desktop do not see your shell's "
         "exports). Use --no-env to leave them out.",
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
             "mcp-registry install zed",
             "mcp-registry install vscode --config ~/.config/Code\\ -\\ Insiders/User/mcp.json",
             "mcp-registry install claude-code --env MCP_REGISTRY_CALL_TIMEOUT=300",
+            "mcp-registry install codex           # ~/.codex/config.toml, or $CODEX_HOME/config.toml",
         ),
     )
     install.add_argument("editor", choices=EDITOR_IDS, metavar="EDITOR", help=editor_help)
@@ -196,6 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("paths", nargs="+", metavar="PATH", help="entry files or directories of them")
     validate.add_argument("--strict", action="store_true", help="treat lint warnings as failures")
+    lock = _add(
+        catalog_commands,
+        "lock",
+        "lock_command:lock",
+        "pin every entry's image to the local image",
+        "Record the id of every catalog entry's local image in the lock file (images.lock.json in the config "
+        "dir, 0600). Activation then refuses an image that no longer matches its pin. Images not present "
+        "locally are recorded as missing, not pulled. Pins already made are kept (a mismatch exits 1) unless "
+        "--update.",
+        ("mcp-registry catalog lock", "mcp-registry catalog lock --update"),
+    )
+    lock.add_argument("--update", action="store_true", help="pin every image afresh, replacing the old pins")
 
     # -- containers ---------------------------------------------------------------------------
     trial = _add(

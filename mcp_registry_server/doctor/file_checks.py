@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp_registry_server.doctor.check import Check
-from mcp_registry_server.editors import jsonc
+from mcp_registry_server.editors.formats import DocumentError
 from mcp_registry_server.editors.installer import DEFAULT_NAME
 from mcp_registry_server.editors.targets import EDITORS, Platform, is_carried
 from mcp_registry_server.settings import RegistrySettings
@@ -132,23 +132,22 @@ def check_editors(environ: Mapping[str, str], platform: Platform, home: Path) ->
     for editor in EDITORS.values():
         path = editor.config_path(platform, environ, home)
         try:
-            root = jsonc.parse(path.read_text(encoding="utf-8")) if path.is_file() else None
-        except (OSError, UnicodeDecodeError, jsonc.JSONCError) as error:
+            node: Any = editor.format.load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        except (OSError, UnicodeDecodeError, DocumentError) as error:
             details.append(f"{editor.id}: {path} cannot be read ({error})")
             continue
-        node: Any = jsonc.to_python(root) if root is not None else {}
         for key in (*editor.servers_path, DEFAULT_NAME):
             node = node.get(key) if isinstance(node, dict) else None
         if not isinstance(node, dict):
             continue
         installed.append(editor.id)
-        command = str(node.get("command", ""))
+        command = editor.shape.command_of(node)
         if not (os.path.isfile(command) and os.access(command, os.X_OK)):
             broken.append(editor.id)
             details.append(f"{editor.id}: {path} runs {command!r}, which is not an executable file")
             continue
         details.append(f"{editor.id}: {path} runs {command}")
-        env = node.get("env")
+        env = node.get(editor.shape.env_key)
         entry_env = env if isinstance(env, dict) else {}
         for name in sorted(filter(is_carried, environ)):
             if environ[name] and entry_env.get(name) is None:

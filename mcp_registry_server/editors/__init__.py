@@ -1,8 +1,9 @@
-"""Wiring the registry into editors: where each editor keeps its MCP config, and editing that file safely.
+"""Wiring the registry into MCP clients: where each keeps its config, and editing that file safely.
 
-- `targets`: the supported editors, their config paths per platform, and the entry each one needs.
-- `jsonc`: a JSON-with-comments parser that edits one member and leaves every other byte alone.
+- `targets`: the supported clients, their config paths per platform, and what each one needs.
+- `entries`: the entry shapes (`command` + `args` + `env`, opencode's command list) and the
+  timeouts a client should allow the registry.
+- `formats`: the config formats behind one interface: `jsonc` (JSON with comments) and
+  `toml_doc` (Codex's TOML, through tomlkit); each edits one member and leaves every other byte alone.
 - `installer`: plan, diff, back up and atomically write an install or uninstall.
-
-Standard library only, so `mcp-registry install` starts fast.
 """

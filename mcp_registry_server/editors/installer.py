@@ -3,9 +3,10 @@
 Contract:
 - `plan_install(editor, path, entry)` and `plan_uninstall(editor, path)` read the file and return an
   `EditPlan` (the text before and after, and what changes) without writing anything; `--dry-run`
-  prints `plan.diff()`. The edit goes through `jsonc`, so every byte outside our entry stays as it
-  was (comments, trailing commas, other servers, formatting), and the result is parsed again and
-  compared with the intended data before anything is written.
+  prints `plan.diff()`. The edit goes through the editor's `DocumentFormat` (`formats`: JSON with
+  comments, or Codex's TOML), so every byte outside our entry stays as it was (comments, trailing
+  commas, other servers, formatting), and the result is parsed again and compared with the
+  intended data before anything is written.
 - `apply(plan)` re-reads the file and refuses if it changed since the plan (the editor may have
   written it meanwhile), copies the current file to `<name>.mcp-registry-backup-<UTC time>` with
   the same permissions (the newest `KEEP_BACKUPS` are kept), writes the new text to a temp file
@@ -14,7 +15,7 @@ Contract:
 - Installing the same entry again changes and writes nothing. Fields a user added to our entry
   that `install` does not manage (Zed's "enabled", a "timeout", extra env variables) are kept.
 - Uninstall removes our entry, then the servers object if that left it empty; a file left holding
-  only an empty object (one `install` created from nothing) is deleted, after its backup.
+  only an empty document (one `install` created from nothing) is deleted, after its backup.
 - Every failure is an `EditorConfigError` that names the file, says what is wrong, and that
   nothing was changed.
 """
@@ -31,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from mcp_registry_server.editors import jsonc
+from mcp_registry_server.editors.formats import DocumentError
 from mcp_registry_server.editors.targets import Editor, is_carried
 from mcp_registry_server.files import timestamped_sibling, write_atomic
 
@@ -92,19 +93,13 @@ def _read(path: Path) -> str | None:
         ) from None
 
 
-def _parse(path: Path, text: str) -> Any:
+def _parse(editor: Editor, path: Path, text: str) -> dict[str, Any]:
     try:
-        root = jsonc.parse(text)
-    except jsonc.JSONCError as error:
+        return editor.format.load(text)
+    except DocumentError as error:
         raise EditorConfigError(
-            f"{path} is not valid JSON: {error}. Fix it (or move it away) and run the command again; "
-            "nothing was changed."
+            f"{path} {error}. Fix it (or move it away) and run the command again; nothing was changed."
         ) from None
-    if root is None:
-        return {}
-    if root.kind != "object":
-        raise EditorConfigError(f"{path} holds a JSON {root.kind}, not an object. Nothing was changed.")
-    return jsonc.to_python(root)
 
 
 def _servers(data: Any, editor: Editor, path: Path) -> dict[str, Any] | None:
@@ -128,20 +123,21 @@ def merged_entry(editor: Editor, entry: Mapping[str, Any], existing: Any) -> dic
     merged = dict(entry)
     if not isinstance(existing, dict):
         return merged
-    old_env = existing.get("env")
+    env_key = editor.shape.env_key
+    old_env = existing.get(env_key)
     if isinstance(old_env, dict):
-        kept = {k: v for k, v in old_env.items() if not is_carried(k) and k not in merged.get("env", {})}
+        kept = {k: v for k, v in old_env.items() if not is_carried(k) and k not in merged.get(env_key, {})}
         if kept:
-            merged["env"] = {**merged.get("env", {}), **kept}
+            merged[env_key] = {**merged.get(env_key, {}), **kept}
     for key, value in existing.items():
         if key not in editor.managed_fields:
             merged[key] = value
     return merged
 
 
-def _edit(path: Path, after: str, expected: Any, alternatives: tuple[Any, ...] = ()) -> str:
+def _edit(editor: Editor, path: Path, after: str, expected: Any, alternatives: tuple[Any, ...] = ()) -> str:
     """Check that `after` parses to `expected` (or one of `alternatives`) before it may be written."""
-    actual = _parse(path, after)
+    actual = _parse(editor, path, after)
     if actual != expected and actual not in alternatives:
         raise EditorConfigError(
             f"Editing {path} did not give the expected result, so nothing was written. This is a bug in "
@@ -154,22 +150,22 @@ def plan_install(editor: Editor, path: Path, entry: Mapping[str, Any], name: str
     real = _real_path(path)
     before = _read(real)
     text = before or ""
-    data = _parse(path, text)
+    data = _parse(editor, path, text)
     servers = _servers(data, editor, path)
     existing = servers.get(name) if servers is not None else None
     wanted = merged_entry(editor, entry, existing)
     if existing == wanted:
         return EditPlan(editor, path, real, name, "unchanged", before, before, wanted)
     try:
-        after = jsonc.set_member(text, editor.servers_path, name, wanted)
-    except jsonc.JSONCError as error:
+        after = editor.format.set_member(text, editor.servers_path, name, wanted)
+    except DocumentError as error:
         raise EditorConfigError(f"Cannot add the registry to {path}: {error}. Nothing was changed.") from None
     expected = copy.deepcopy(data)
     node = expected
     for key in editor.servers_path:
         node = node.setdefault(key, {})
     node[name] = wanted
-    after = _edit(path, after, expected)
+    after = _edit(editor, path, after, expected)
     return EditPlan(editor, path, real, name, "add" if existing is None else "update", before, after, wanted)
 
 
@@ -178,11 +174,14 @@ def plan_uninstall(editor: Editor, path: Path, name: str = DEFAULT_NAME) -> Edit
     before = _read(real)
     if before is None:
         return EditPlan(editor, path, real, name, "absent", None, None, None)
-    data = _parse(path, before)
+    data = _parse(editor, path, before)
     servers = _servers(data, editor, path)
     if servers is None or name not in servers:
         return EditPlan(editor, path, real, name, "absent", before, before, None)
-    after = jsonc.remove_member(before, editor.servers_path, name)
+    try:
+        after = editor.format.remove_member(before, editor.servers_path, name)
+    except DocumentError as error:
+        raise EditorConfigError(f"Cannot remove the registry from {path}: {error}. Nothing was changed.") from None
     # Emptied objects on the path are pruned unless a comment keeps them; both results are right.
     kept = copy.deepcopy(data)
     trail = [kept]
@@ -197,9 +196,9 @@ def plan_uninstall(editor: Editor, path: Path, name: str = DEFAULT_NAME) -> Edit
         if trail[depth]:
             break
         del trail[depth - 1][editor.servers_path[depth - 1]]
-    after = _edit(path, after, pruned, (kept,))
+    after = _edit(editor, path, after, pruned, (kept,))
     newline = "\r\n" if "\r\n" in before else "\n"
-    final = None if after == jsonc.empty_document(newline) else after
+    final = None if after == editor.format.empty(newline) else after
     return EditPlan(editor, path, real, name, "remove", before, final, servers[name])
 
 

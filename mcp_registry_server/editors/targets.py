@@ -1,11 +1,14 @@
-"""The editors we can wire `mcp-registry` into: where each keeps its MCP config, and what our entry looks like.
+"""The clients we can wire `mcp-registry` into: where each keeps its MCP config, and what our entry looks like.
 
-Contract: `EDITORS` maps an editor id to an `Editor`. `Editor.config_path(platform, environ, home)`
+Contract: `EDITORS` maps a client id to an `Editor`. `Editor.config_path(platform, environ, home)`
 is a pure function of its arguments (so every platform can be tested anywhere) and returns the
-user-level file the editor reads: Zed `settings.json` (`context_servers`), Claude Desktop
+user-level file the client reads: Zed `settings.json` (`context_servers`), Claude Desktop
 `claude_desktop_config.json` (`mcpServers`), VS Code's user `mcp.json` (`servers`, type stdio),
-Cursor `~/.cursor/mcp.json` and Claude Code `~/.claude.json` (both `mcpServers`).
-`Editor.entry(launch)` is the JSON object that makes the editor start the registry over stdio.
+Cursor `~/.cursor/mcp.json` and Claude Code `~/.claude.json` (both `mcpServers`), Gemini CLI
+`~/.gemini/settings.json` (`mcpServers`), Codex `~/.codex/config.toml` (`[mcp_servers.NAME]`,
+TOML) and opencode `~/.config/opencode/opencode.json` (`mcp`). `Editor.format` is the file's
+format; `Editor.entry(launch)` is the object that makes the client start the registry over stdio,
+built by the client's `EntryShape` (`entries`).
 
 `server_launch(environ)` decides what that entry runs: the absolute path of the `mcp-registry`
 executable being used now (a virtualenv or `uv tool` shim keeps working across upgrades), with
@@ -22,10 +25,23 @@ import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["CARRIED_ENV", "EDITORS", "EDITOR_IDS", "Editor", "ServerLaunch", "is_carried", "server_launch"]
+from mcp_registry_server.editors.entries import CommandArgs, CommandList, EntryShape, ServerLaunch
+from mcp_registry_server.editors.formats import JSONC, TOML, DocumentFormat
+
+__all__ = [
+    "CARRIED_ENV",
+    "CODEX_FORWARDED_ENV",
+    "EDITORS",
+    "EDITOR_IDS",
+    "Editor",
+    "ServerLaunch",
+    "is_carried",
+    "server_launch",
+]
 
 Platform = Literal["linux", "darwin", "win32"]
 
@@ -48,15 +64,6 @@ def current_platform() -> Platform:
     if sys.platform.startswith("win"):
         return "win32"
     return "darwin" if sys.platform == "darwin" else "linux"
-
-
-@dataclass(frozen=True)
-class ServerLaunch:
-    """How an editor starts the registry: `command args…` with `env` added to its environment."""
-
-    command: str
-    args: tuple[str, ...] = ("serve",)
-    env: Mapping[str, str] = field(default_factory=dict)
 
 
 def _own_executable() -> str:
@@ -149,19 +156,57 @@ def _claude_code_path(platform: Platform, environ: Mapping[str, str], home: Path
     return home / ".claude.json"
 
 
+def _gemini_path(platform: Platform, environ: Mapping[str, str], home: Path) -> Path:
+    # Gemini CLI's home directory is GEMINI_CLI_HOME when that is set (its `homedir()`).
+    base = Path(environ["GEMINI_CLI_HOME"]) if environ.get("GEMINI_CLI_HOME") else home
+    return base / ".gemini" / "settings.json"
+
+
+# What the registry and Podman read from the user's session that Codex does not pass on to an MCP
+# server (it passes HOME, PATH, USER, LANG, TMPDIR and a few more): the runtime dir (rootless
+# Podman's socket), the XDG dirs (the registry's config and secrets, Podman's storage), the session
+# bus (Podman's cgroup manager), and proxy and CA settings for image pulls. `env_vars` makes Codex
+# forward the ones that are set, by name, so none of their values is written into its file.
+CODEX_FORWARDED_ENV = (
+    "XDG_RUNTIME_DIR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    "XDG_CACHE_HOME",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REGISTRY_AUTH_FILE",
+)
+
+
+def _codex_path(platform: Platform, environ: Mapping[str, str], home: Path) -> Path:
+    configured = environ.get("CODEX_HOME", "").strip()
+    return (Path(configured) if configured else home / ".codex") / "config.toml"
+
+
+def _opencode_path(platform: Platform, environ: Mapping[str, str], home: Path) -> Path:
+    # opencode finds its config dir through xdg-basedir on every platform, macOS and Windows too.
+    return _xdg_config(environ, home) / "opencode" / "opencode.json"
+
+
 @dataclass(frozen=True)
 class Editor:
     id: str
     name: str
     # The keys from the file's root to the object that holds one member per MCP server.
     servers_path: tuple[str, ...]
-    # Fields our entry starts with, before command/args/env (e.g. VS Code's "type").
-    entry_head: Mapping[str, str]
-    # Whether to write "env": {} when there is nothing to pass (what the editor itself writes).
-    always_env: bool
-    # What the user does after `install` so the editor picks the entry up.
+    shape: EntryShape
+    # What the user does after `install` so the client picks the entry up, and how to check it.
     next_step: str
     _path: Any = field(repr=False)
+    format: DocumentFormat = JSONC
 
     def config_path(
         self, platform: Platform | None = None, environ: Mapping[str, str] | None = None, home: Path | None = None
@@ -171,15 +216,12 @@ class Editor:
         )
 
     def entry(self, launch: ServerLaunch) -> dict[str, Any]:
-        entry: dict[str, Any] = {**self.entry_head, "command": launch.command, "args": list(launch.args)}
-        if launch.env or self.always_env:
-            entry["env"] = dict(launch.env)
-        return entry
+        return self.shape.build(launch)
 
     @property
     def managed_fields(self) -> frozenset[str]:
         """Fields of our entry that `install` owns; others a user added (like Zed's "enabled") are kept."""
-        return frozenset({*self.entry_head, "command", "args", "env"})
+        return self.shape.managed_fields
 
 
 EDITORS: Mapping[str, Editor] = {
@@ -189,8 +231,7 @@ EDITORS: Mapping[str, Editor] = {
             "zed",
             "Zed",
             ("context_servers",),
-            {"source": "custom"},
-            False,
+            CommandArgs({"source": "custom"}),
             "Zed reloads settings.json by itself: open the Agent Panel and check that mcp-registry has a green dot.",
             _zed_path,
         ),
@@ -198,8 +239,7 @@ EDITORS: Mapping[str, Editor] = {
             "claude-desktop",
             "Claude Desktop",
             ("mcpServers",),
-            {},
-            False,
+            CommandArgs(),
             "Quit Claude Desktop completely and start it again; mcp-registry then shows under the tools icon.",
             _claude_desktop_path,
         ),
@@ -207,8 +247,7 @@ EDITORS: Mapping[str, Editor] = {
             "vscode",
             "VS Code",
             ("servers",),
-            {"type": "stdio"},
-            False,
+            CommandArgs({"type": "stdio"}),
             "In VS Code run `MCP: List Servers`, pick mcp-registry and start it (or use it from Copilot Chat's agent mode).",
             _vscode_path,
         ),
@@ -216,8 +255,7 @@ EDITORS: Mapping[str, Editor] = {
             "cursor",
             "Cursor",
             ("mcpServers",),
-            {},
-            False,
+            CommandArgs(),
             "In Cursor open Settings > MCP and make sure mcp-registry is enabled.",
             _cursor_path,
         ),
@@ -225,10 +263,37 @@ EDITORS: Mapping[str, Editor] = {
             "claude-code",
             "Claude Code",
             ("mcpServers",),
-            {"type": "stdio"},
-            True,
+            CommandArgs({"type": "stdio"}, always_env=True),
             "Start a new `claude` session; `claude mcp list` shows mcp-registry.",
             _claude_code_path,
+        ),
+        Editor(
+            "gemini",
+            "Gemini CLI",
+            ("mcpServers",),
+            CommandArgs(timeouts={"timeout": attrgetter("longest_ms")}),
+            "Run `gemini mcp list`: mcp-registry shows as Connected (in a new `gemini` session, `/mcp` lists its tools).",
+            _gemini_path,
+        ),
+        Editor(
+            "codex",
+            "Codex",
+            ("mcp_servers",),
+            CommandArgs(
+                timeouts={"startup_timeout_sec": attrgetter("startup"), "tool_timeout_sec": attrgetter("call")},
+                tail={"env_vars": list(CODEX_FORWARDED_ENV)},
+            ),
+            "Start `codex` and type `/mcp`: mcp-registry is listed with its tools (`codex mcp list` shows the entry).",
+            _codex_path,
+            TOML,
+        ),
+        Editor(
+            "opencode",
+            "opencode",
+            ("mcp",),
+            CommandList(),
+            "Run `opencode mcp list`: mcp-registry shows as connected; a new `opencode` session can use it.",
+            _opencode_path,
         ),
     )
 }

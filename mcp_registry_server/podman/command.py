@@ -21,6 +21,7 @@ import json
 import re
 import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from mcp_registry_server.catalog.entry import ENV_NAME_PATTERN, CatalogEntry, volume_source_problem
 
@@ -31,6 +32,7 @@ __all__ = [
     "LABEL_OWNER",
     "LABEL_PREFIX",
     "NAME_PREFIX",
+    "EgressRoute",
     "build_run_argv",
     "container_name",
     "registry_labels",
@@ -119,9 +121,12 @@ def build_run_argv(
     labels: Mapping[str, str],
     env_names: Sequence[str],
     enabled_volumes: Mapping[str, str],
+    egress: EgressRoute | None = None,
     podman_secrets: Mapping[str, str] | None = None,
 ) -> list[str]:
     """The `podman run` argv for `entry`.
+
+    An entry with `allow_hosts` needs `egress`, the internal network and proxy it goes out through.
 
     `env_names` are forwarded with `--env NAME` (their values must be in podman's environment);
     `podman_secrets` maps a variable name to the Podman secret that holds its value.
@@ -149,8 +154,8 @@ def build_run_argv(
     tmpfs_paths = [path for path in dict.fromkeys(["/tmp", *entry.writable_paths]) if path not in mounted_targets]
     if "/tmp" in tmpfs_paths:
         argv += ["--tmpfs", "/tmp"]
+    argv += _network_args(entry, egress)
     argv += [
-        f"--network={entry.network}",
         f"--memory={entry.memory}",
         f"--cpus={entry.cpus:g}",
         f"--pids-limit={entry.pids_limit}",
@@ -180,6 +185,39 @@ def secret_flags(podman_secrets: Mapping[str, str]) -> list[str]:
             raise ValueError(f"Podman secret name {secret_name!r} is not a plain name")
         flags += ["--secret", f"{secret_name},type=env,target={env_name}"]
     return flags
+
+
+@dataclass(frozen=True)
+class EgressRoute:
+    """The way out of a server with `allow_hosts`: the internal network it joins and the proxy on it."""
+
+    network: str
+    proxy_url: str  # http://<proxy address on that network>:<port>
+
+    def proxy_env(self) -> dict[str, str]:
+        # Both spellings: tools disagree on which they read. NO_PROXY empty, so nothing goes around it.
+        url = self.proxy_url
+        return {
+            "HTTP_PROXY": url,
+            "HTTPS_PROXY": url,
+            "http_proxy": url,
+            "https_proxy": url,
+            "NO_PROXY": "",
+            "no_proxy": "",
+        }
+
+
+def _network_args(entry: CatalogEntry, egress: EgressRoute | None) -> list[str]:
+    if not entry.allow_hosts:
+        return [f"--network={entry.network}"]
+    if egress is None:
+        raise ValueError(f"entry {entry.id!r} has allow_hosts, so it needs its egress proxy to start")
+    # The proxy settings are not secret, so they go on the argv; `--http-proxy=false` keeps podman from
+    # copying the host's own proxy variables in instead.
+    argv = [f"--network={egress.network}", "--http-proxy=false"]
+    for name, value in egress.proxy_env().items():
+        argv += ["--env", f"{name}={value}"]
+    return argv
 
 
 def _volume_mounts(entry: CatalogEntry, enabled_volumes: Mapping[str, str]) -> list[tuple[str, str, bool]]:

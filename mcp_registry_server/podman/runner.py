@@ -16,8 +16,9 @@ Contract:
   failed) is someone else's and is left alone. Then it removes the container's Podman secrets.
 - `remove_orphans` removes only containers labelled `io.mcp-registry.managed=true` whose owner label
   names this host and a process that is provably dead (see `ownership`); containers of other hosts,
-  of live instances (this one included) and without our label are never touched. The Podman
-  secrets of such owners go too, by the same labels.
+  of live instances (this one included) and without our label are never touched. Then the same for
+  networks (the egress networks of `podman.egress`), once the containers on them are gone, and for
+  the Podman secrets of such owners, by the same labels.
 - `podman_status` reports availability for `registry_status` and for errors shown by `add`.
 
 `podman run` is the local podman CLI; the API (`PodmanAPI`) must talk to the same Podman, which is
@@ -26,6 +27,7 @@ what socket discovery arranges on one machine.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shlex
@@ -43,6 +45,7 @@ from mcp_registry_server.podman.command import (
     LABEL_INSTANCE,
     LABEL_MANAGED,
     LABEL_OWNER,
+    EgressRoute,
     build_run_argv,
     container_name,
     registry_labels,
@@ -113,6 +116,7 @@ class PodmanRunner:
         prefix: str,
         values: Mapping[str, str],
         enabled_volumes: Mapping[str, str],
+        egress: EgressRoute | None = None,
     ) -> StartedContainer:
         """Start `entry` in its hardened container; see the module contract.
 
@@ -139,6 +143,7 @@ class PodmanRunner:
             labels=labels,
             env_names=list(resolved),
             enabled_volumes=enabled_volumes,
+            egress=egress,
             podman_secrets=planned_secrets,
         )
         if not await self.api.image_exists(entry.image):
@@ -223,7 +228,7 @@ class PodmanRunner:
         try:
             if container_id := await self._own_container_id(name, via_cli=via_cli):
                 if via_cli:
-                    await self._podman_command("rm", "--force", "--ignore", "--time", "0", container_id)
+                    await self.podman_command("rm", "--force", "--ignore", "--time", "0", container_id)
                 else:
                     await self.api.remove_container(container_id, timeout=0)
         except PodmanUnavailable:
@@ -249,7 +254,7 @@ class PodmanRunner:
         """The id of the container called `name` that this registry instance started, if it exists."""
         instance_label = f"{LABEL_INSTANCE}={self.settings.instance_id}"
         if via_cli:
-            listed = await self._podman_command(
+            listed = await self.podman_command(
                 "ps", "--all", "--filter", f"label={instance_label}", "--format", "{{.ID}} {{.Names}}"
             )
             rows = (line.split(maxsplit=1) for line in listed.splitlines())
@@ -261,12 +266,14 @@ class PodmanRunner:
                 return info.id
         return None
 
-    async def _podman_command(self, *args: str) -> str:
+    async def podman_command(self, *args: str) -> str:
         """The stdout of `podman <args>`; `PodmanError` when it fails or takes longer than the API timeout."""
         return await run_podman(self.settings.podman_executable, list(args), timeout=self.api.timeout)
 
     async def remove_orphans(self) -> list[str]:
-        """Remove containers (then Podman secrets) of dead registry processes on this host; return their names."""
+        """Remove containers, then networks and Podman secrets, of dead registry processes on this host.
+
+        Returns the names of the containers and networks removed."""
         removed: list[str] = []
         for info in await self.api.list_containers({LABEL_MANAGED: "true"}):
             if not await self._owner_is_dead(info.labels):
@@ -278,6 +285,7 @@ class PodmanRunner:
                 continue
             logger.info("Removed orphaned container %s (owner %s is gone)", info.name, info.labels[LABEL_OWNER])
             removed.append(info.name)
+        removed += await self._remove_orphan_networks()
         try:
             secrets = await labelled_secrets(self.settings.podman_executable, timeout=self.api.timeout)
         except PodmanError as error:
@@ -287,6 +295,24 @@ class PodmanRunner:
         left = await remove_secrets(self.settings.podman_executable, orphaned, timeout=self.api.timeout)
         if gone := [name for name in orphaned if name not in left]:
             logger.info("Removed %d Podman secret(s) of registries that are gone", len(gone))
+        return removed
+
+    async def _remove_orphan_networks(self) -> list[str]:
+        listed = await self.podman_command(
+            "network", "ls", "--filter", f"label={LABEL_MANAGED}=true", "--format", "json"
+        )
+        removed = []
+        for network in json.loads(listed or "[]") or []:
+            labels = network.get("labels") or {}
+            if not await self._owner_is_dead(labels):
+                continue
+            try:
+                await self.podman_command("network", "rm", "--force", network["name"])
+            except PodmanError as error:
+                logger.warning("Could not remove orphaned network %s: %s", network["name"], error)
+                continue
+            logger.info("Removed orphaned network %s (owner %s is gone)", network["name"], labels[LABEL_OWNER])
+            removed.append(network["name"])
         return removed
 
     async def _owner_is_dead(self, labels: Mapping[str, str]) -> bool:

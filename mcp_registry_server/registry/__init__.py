@@ -7,9 +7,11 @@ Free of the MCP SDK: it speaks to children through `mcp_client` and to the edito
 - `podman_link`: the Podman connection, made in the background;
 - `mounts`: add, handshake, restart and remove a mount (with `supervisor` and `tool_cache`);
 - `calls`: routing a tool call (or a prompt or resource read) to its mount;
+- `tasks`: background tool calls (2025-11-25 tasks, `registry_exec(background=true)`);
 - `asks`: a child's questions during a request, relayed or parked for the editor's retry;
 - `child_events`: what children send on their own, and the editor's settings for them;
 - `router`: exposed tool names; `passthrough`: resources, templates, prompts, completion;
+- `offload`: large tool results kept on disk, read back in slices and parts;
 - `editor_link`: what the registry needs from the editor side; `errors`: what it raises.
 """
 

@@ -95,7 +95,7 @@ class CallRouter:
         """Routes a call to its mount; see the module docstring for the outcomes."""
         route = self._router.resolve(tool_name) if isinstance(tool_name, str) else None
         if route is None:
-            return CallOutcome.error(self._unknown_tool_message(tool_name))
+            return CallOutcome.error(self.unknown_tool_message(tool_name))
         if arguments is None:
             arguments = {}
         if not isinstance(arguments, dict):
@@ -233,7 +233,7 @@ class CallRouter:
             _note_failure(mount, str(error))
             raise _Failed(f"{label} failed: {error}") from None
 
-    def _unknown_tool_message(self, tool_name: Any) -> str:
+    def unknown_tool_message(self, tool_name: Any) -> str:
         names = self._router.exposed_names()
         shown = repr(tool_name)[:80]
         for mount in self._router.mounts.values():

@@ -11,6 +11,8 @@ Contract:
   contents' `uri` fields are mapped back, so the bytes are exactly the child's.
 - `resources/read` and `prompts/get` go through `CallRouter.request`, so a child's questions
   during them reach the editor as for a tool call (see `asks`).
+- `mcp-registry://results/<ref>[/<part>]` is an offloaded tool result (`offload`), read from the
+  registry's own store; `results` is a reserved prefix, so no mount's URIs can take it.
 - A URI that no list names (e.g. expanded from a template) is routed by matching the mounts'
   templates; failing that, to the only mount that offers resources; otherwise it is unknown.
 - Prompts are exposed as `<prefix>_<name>` (the same naming as tools); `get` and completion
@@ -34,6 +36,7 @@ from mcp_registry_server.registry.asks import AskMode, InputRequired
 from mcp_registry_server.registry.calls import CallOutcome, CallRouter
 from mcp_registry_server.registry.editor_link import ProgressCallback
 from mcp_registry_server.registry.errors import RequestError
+from mcp_registry_server.registry.offload import RESULTS_URI, OffloadError, OffloadStore
 from mcp_registry_server.registry.router import ActiveMount, exposed_name, unique_name
 
 logger = logging.getLogger(__name__)
@@ -75,9 +78,10 @@ def _with_origin(item: dict[str, Any], prefix: str, key: str, original: str) -> 
 class Passthrough:
     """Routes resources, templates, prompts and completions of the active mounts."""
 
-    def __init__(self, mounts: dict[str, ActiveMount], calls: CallRouter) -> None:
+    def __init__(self, mounts: dict[str, ActiveMount], calls: CallRouter, offload: OffloadStore | None = None) -> None:
         self._mounts = mounts  # the router's live mapping: prefix → mount
         self._calls = calls  # prompts/get and resources/read go through it, questions and all
+        self._offload = offload
         self._cache: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._resource_routes: dict[str, tuple[ActiveMount, str]] = {}
         self._exposed_uri: dict[tuple[str, str], str] = {}
@@ -195,6 +199,13 @@ class Passthrough:
     async def read_resource(
         self, uri: str, progress: ProgressCallback | None = None, *, mode: AskMode = "relay"
     ) -> CallOutcome | InputRequired:
+        if uri.startswith(RESULTS_URI) and self._offload is not None:
+            try:
+                # Never cached nor shared (2026-07-28 requires saying so): the reference dies with the registry.
+                contents = await self._offload.contents(uri)
+                return CallOutcome({"contents": contents, "ttlMs": 0, "cacheScope": "private"})
+            except OffloadError as error:
+                raise RequestError(RESOURCE_NOT_FOUND, str(error)) from None
         mount, child_uri = await self.route_uri(uri)
 
         def expose(result: dict[str, Any]) -> dict[str, Any]:

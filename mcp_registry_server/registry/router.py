@@ -25,7 +25,8 @@ from mcp_registry_server.catalog import CatalogEntry, ToolFilter
 from mcp_registry_server.mcp_client import MCPClient
 
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-RESERVED_PREFIXES = frozenset({"registry"})
+# "registry": the registry's own tools; "results": its offloaded results (mcp-registry://results/…).
+RESERVED_PREFIXES = frozenset({"registry", "results"})
 _EXPOSED_FORBIDDEN = re.compile(r"[^A-Za-z0-9_.-]")
 MAX_EXPOSED_NAME = 128
 
@@ -41,7 +42,7 @@ def check_prefix(prefix: str) -> str | None:
             "letters, digits or '-' (pattern ^[a-z][a-z0-9-]{0,30}$)"
         )
     if prefix in RESERVED_PREFIXES:
-        return f"prefix {prefix!r} is reserved for the registry's own tools; choose another"
+        return f"prefix {prefix!r} is reserved for the registry's own tools and results; choose another"
     return None
 
 

@@ -4,14 +4,15 @@ This is the behaviour behind the editor-facing tools, free of the MCP SDK so tha
 (and tests) as plain async Python. The facade in `server/` turns its results into MCP.
 
 `Registry` holds the parts, each with one job: `catalog` (lookups and search), `podman` (the
-connection), `mounts` (add, restart, remove), `calls` (routing tool calls), `events` (what
+connection), `mounts` (add, restart, remove), `calls` (routing tool calls), `tasks` (background calls), `events` (what
 children send on their own, and the editor's settings for them), `router` and `passthrough`
-(tools, resources and prompts of the active mounts). It adds only what spans them: `status`
+(tools, resources and prompts of the active mounts), `offload` (large results kept on disk). It adds only what spans them: `status`
 and `config_set`.
 
 Contract of `open_registry(settings, catalog, config, editor)`: an async context manager
-owning one task group: the client manager, the Podman connection (with the orphan sweep), the
-autostart, and one supervisor per mount. Nothing in startup waits on Podman: search, list and
+owning the offload store (its directory goes when the context is left) and one task group:
+the client manager, the Podman connection (with the orphan sweep), the autostart, one
+supervisor per mount, and the background calls (`tasks`). Nothing in startup waits on Podman: search, list and
 info work at once and without Podman. Leaving the context closes every child (stdin first,
 every wait bounded) and confirms that its container is gone, all inside a shield so a
 cancelled registry still cleans up.
@@ -40,9 +41,11 @@ from mcp_registry_server.registry.child_events import ChildEvents
 from mcp_registry_server.registry.editor_link import EditorLink
 from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.mounts import MountLifecycle
+from mcp_registry_server.registry.offload import OffloadStore, open_offload_store
 from mcp_registry_server.registry.passthrough import Passthrough
 from mcp_registry_server.registry.podman_link import PodmanLink
 from mcp_registry_server.registry.router import ActiveMount, ToolRouter
+from mcp_registry_server.registry.tasks import BackgroundTasks
 from mcp_registry_server.settings import RegistrySettings
 
 __all__ = ["Registry", "open_registry"]
@@ -59,16 +62,19 @@ class Registry:
         clients: ClientManager,
         editor: EditorLink,
         tasks: TaskGroup,
+        offload: OffloadStore,
         *,
         podman: PodmanLink | None = None,
     ) -> None:
         self.settings = settings
+        self.offload = offload
         self.config = config
         self._editor = editor
         self.router = ToolRouter()
         self.parked = ParkedRequests(tasks, park_ttl=settings.call_timeout_bound)
         self.calls = CallRouter(self.router, settings, editor, self.parked)
-        self.passthrough = Passthrough(self.router.mounts, self.calls)
+        self.passthrough = Passthrough(self.router.mounts, self.calls, offload)
+        self.tasks = BackgroundTasks(settings, self.router, self.calls, tasks)
         self.catalog = CatalogView(catalog, config, self.router)
         self.podman = podman or PodmanLink(settings)
         self.events = ChildEvents(self.router, self.passthrough, editor)
@@ -162,8 +168,12 @@ async def open_registry(
     podman: PodmanLink | None = None,
 ) -> AsyncIterator[Registry]:
     """The registry, running until the context is left; `podman` replaces the Podman connection (tests)."""
-    async with ClientManager(close_timeout=3.0) as clients, anyio.create_task_group() as tasks:
-        registry = Registry(settings, catalog, config, clients, editor, tasks, podman=podman)
+    async with (
+        open_offload_store(settings) as offload,
+        ClientManager(close_timeout=3.0) as clients,
+        anyio.create_task_group() as tasks,
+    ):
+        registry = Registry(settings, catalog, config, clients, editor, tasks, offload, podman=podman)
         tasks.start_soon(registry.podman.run)
         if settings.autostart:
             tasks.start_soon(registry.mounts.autostart)
@@ -171,5 +181,6 @@ async def open_registry(
             yield registry
         finally:
             registry.parked.cancel_all()
+            registry.tasks.cancel_all()
             await registry.mounts.shutdown()
             tasks.cancel_scope.cancel()

@@ -56,7 +56,9 @@ logger = logging.getLogger(__name__)
 INSTRUCTIONS = (
     "mcp-registry runs MCP servers from a catalog in Podman containers. Find one with registry_search, "
     "activate it with registry_add (its tools then appear as <prefix>_<tool>, and are always callable "
-    "through registry_exec), and deactivate it with registry_remove. registry_status shows what runs."
+    "through registry_exec), and deactivate it with registry_remove. registry_status shows what runs. "
+    "A very large tool result arrives as a preview and a reference; read the rest with registry_get_content."
+    "A long call can run in the background: registry_exec(..., background=true), then registry_task."
 )
 
 CACHEABLE = ("prompts/list", "resources/list", "resources/read", "resources/templates/list", "tools/list")
@@ -87,9 +89,13 @@ def build_server(handlers: EditorHandlers, editor: EditorSession, settings: Regi
     server.add_notification_handler(
         "notifications/roots/list_changed", types.NotificationParams, handlers.roots_list_changed
     )
+    # Tasks are 2025-11-25 methods outside the SDK's surface tables (it defines their types only).
+    for method, (params_type, handler) in handlers.task_handlers().items():
+        server.add_request_handler(method, params_type, handler)
     security = RequestStateSecurity.ephemeral(ttl=settings.call_timeout_bound)
     server.middleware = [
         editor.observe,
+        handlers.tasks_middleware,
         _bounded_request_state,
         RequestStateBoundary(security, default_audience="mcp-registry"),
     ]

@@ -152,6 +152,23 @@ class EditorSession:
         if self._handshake is not None and not self.is_modern and self.protocol_version == "2025-11-25":
             await _best_effort(self._handshake.session.send_elicit_complete(elicitation_id))
 
+    async def task_status(self, task: dict[str, Any]) -> None:
+        """`notifications/tasks/status`: defined only in 2025-11-25."""
+        if self._handshake is not None and self.protocol_version == "2025-11-25":
+            params = types.TaskStatusNotificationParams.model_validate(task, by_name=False)
+            notification = types.TaskStatusNotification(params=params)
+            await _best_effort(self._handshake.session.send_notification(notification))  # type: ignore[arg-type]
+
+    async def progress(
+        self, token: types.ProgressToken, progress: float, total: float | None, message: str | None
+    ) -> None:
+        """Progress under `token` after its request was answered (a task's, 2025-11-25)."""
+        if self._handshake is not None and not self.is_modern:
+            params = types.ProgressNotificationParams(
+                progress_token=token, progress=progress, total=total, message=message
+            )
+            await _best_effort(self._handshake.session.send_notification(types.ProgressNotification(params=params)))
+
     async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
         if self._handshake is None or self.is_modern:
             raise RequestError(

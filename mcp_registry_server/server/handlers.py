@@ -8,12 +8,21 @@ anything that can reach a mount, so a client that calls right after `initialize`
 autostarted servers.
 
 Tool calls: a `registry_*` name runs the registry tool; any other name is routed like
-`registry_exec`. Failures the user can act on come back as tool results with `isError: true`
+`registry_exec`. A child's tool result, on every path, is offloaded here when it is large
+(`results.offload_large`). Failures the user can act on come back as tool results with `isError: true`
 and a message that says what to do; nothing a caller sends can raise out of `call_tool`.
 A child's question during a call, prompt or read reaches a handshake-era editor as a request;
 a 2026-07-28 editor gets an `InputRequiredResult` and its retry (`inputResponses`, the echoed
 `requestState`, sealed by the SDK's `RequestStateBoundary`) resumes the parked request.
 The other methods raise `MCPError` for the JSON-RPC error the editor should get.
+
+Tasks (2025-11-25 only; 2026-07-28 moved them out of the core protocol into an extension the
+registry does not declare): `initialize` declares the `tasks` capability, routed tools and
+`registry_exec` say `execution.taskSupport: "optional"` in `tools/list`, and a `tools/call` with
+`task` metadata is answered at once with the new task (`tasks_middleware`, on every dispatch path:
+the direct lane leaves such calls to the SDK's loop). `tasks/get`, `tasks/result` (waits for the
+end), `tasks/list` and `tasks/cancel` read the registry's task table; progress reaches the
+request's progressToken, and each status change is sent as `notifications/tasks/status`.
 """
 
 from __future__ import annotations
@@ -24,30 +33,50 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any
 
 import mcp_types as types
-from mcp.server.context import ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.subscriptions import ListenHandler
 from mcp.shared.exceptions import MCPError
 from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
-from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND
 from mcp_types.jsonrpc import URL_ELICITATION_REQUIRED
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel, ValidationError
 
 from mcp_registry_server.registry import AskMode, CallOutcome, InputRequired, Registry, RegistryError, RequestError
 from mcp_registry_server.registry.audit import AuditLog
+from mcp_registry_server.registry.tasks import RELATED_TASK_META_KEY, BackgroundTask
 from mcp_registry_server.server.editor_session import EditorSession
 from mcp_registry_server.server.registry_tools import ToolCall, run_registry_tool
-from mcp_registry_server.server.results import error_result, routed_result
-from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, REGISTRY_TOOLS, ArgumentError
+from mcp_registry_server.server.results import error_result, offload_large, routed_result
+from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, REGISTRY_TOOLS, ArgumentError, parse_arguments
 
-__all__ = ["PAGE_SIZE", "EditorHandlers", "paginate"]
+__all__ = ["PAGE_SIZE", "TASKS_VERSION", "EditorHandlers", "paginate"]
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
 Context = ServerRequestContext[Any, Any]
+TASKS_VERSION = "2025-11-25"
+"""The one protocol version whose core defines tasks."""
+TASKS_CAPABILITY: dict[str, Any] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
+_TASK_SUPPORT = {"taskSupport": "optional"}
+
+
+def _with_task_support(tool: dict[str, Any]) -> dict[str, Any]:
+    """A tool as a 2025-11-25 editor sees it: the registry runs any routed call as a task."""
+    execution = tool.get("execution")
+    if isinstance(execution, dict) and execution.get("taskSupport") in {"optional", "required"}:
+        return tool
+    return {**tool, "execution": {**(execution if isinstance(execution, dict) else {}), **_TASK_SUPPORT}}
+
+
+_REGISTRY_TOOLS_WITH_TASKS = [
+    _with_task_support(tool) if tool["name"] == "registry_exec" else tool for tool in REGISTRY_TOOLS
+]
 
 
 def paginate(items: list[dict[str, Any]], key: str, cursor: str | None) -> dict[str, Any]:
@@ -130,16 +159,28 @@ class EditorHandlers:
             "on_completion": _wire(self.complete),
         }
 
+    def task_handlers(self) -> dict[str, tuple[type[BaseModel], Callable[..., Awaitable[Any]]]]:
+        """The tasks/* methods (2025-11-25): `Server.add_request_handler` arguments by method."""
+        return {
+            "tasks/get": (types.GetTaskRequestParams, _wire(self.get_task)),
+            "tasks/result": (types.GetTaskPayloadRequestParams, _wire(self.task_result)),
+            "tasks/list": (types.PaginatedRequestParams, _wire(self.list_tasks)),
+            "tasks/cancel": (types.CancelTaskRequestParams, _wire(self.cancel_task)),
+        }
+
     # -- tools ----------------------------------------------------------------------------------
 
     async def list_tools(self, ctx: Context, params: types.PaginatedRequestParams | None) -> dict[str, Any]:
-        return await self.tool_list(_cursor(params))
+        return await self.tool_list(_cursor(params), ctx.protocol_version)
 
-    async def tool_list(self, cursor: str | None) -> dict[str, Any]:
+    async def tool_list(self, cursor: str | None, version: str) -> dict[str, Any]:
         """tools/list, for both dispatch paths."""
         registry = await self._ready()
         self._editor.listed("tools")
-        return paginate([*REGISTRY_TOOLS, *registry.router.exposed_tools()], "tools", cursor)
+        routed = registry.router.exposed_tools()
+        if version == TASKS_VERSION:
+            return paginate([*_REGISTRY_TOOLS_WITH_TASKS, *map(_with_task_support, routed)], "tools", cursor)
+        return paginate([*REGISTRY_TOOLS, *routed], "tools", cursor)
 
     async def tool_list_generation(self) -> object:
         """What `tool_list`'s pages are made of, once the autostart is done: the same object until
@@ -189,6 +230,12 @@ class EditorHandlers:
             else:
                 await registry.mounts.wait_for_autostart()
                 outcome = await registry.calls.call_tool(name, arguments, call.progress, mode=call.mode)
+            if isinstance(outcome, dict):
+                return outcome
+            result = _answer(outcome, "tools/call", version)
+            if isinstance(outcome, CallOutcome):  # a child's result, however it came: offloaded when large
+                result = await offload_large(result, version, registry.offload)
+            return result
         except RequestError as error:
             if error.code == URL_ELICITATION_REQUIRED:
                 raise MCPError(error.code, error.message, error.data) from None  # the editor opens the URL
@@ -202,9 +249,6 @@ class EditorHandlers:
             return error_result(
                 f"Internal error in {name}; the registry keeps serving. Details are in the registry's log."
             )
-        if isinstance(outcome, dict):
-            return outcome
-        return _answer(outcome, "tools/call", version)
 
     def _tool_call(self, ctx: Context) -> ToolCall:
         mode: AskMode = "defer" if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS else "relay"
@@ -216,6 +260,82 @@ class EditorHandlers:
                 await session.report_progress(value, total, message)
 
         return ToolCall(progress, mode)
+
+    # -- tasks (2025-11-25) -----------------------------------------------------------------------
+
+    async def tasks_middleware(self, ctx: Context, call_next: CallNext) -> HandlerResult:
+        """Server middleware: a task-augmented tools/call starts a task and is answered at once
+        (the SDK would check its answer as a CallToolResult); `initialize` declares tasks."""
+        if (
+            ctx.method == "tools/call"
+            and ctx.protocol_version == TASKS_VERSION
+            and (ctx.params or {}).get("task") is not None
+        ):
+            return {"task": (await self._start_task(ctx)).describe()}
+        result = await call_next(ctx)
+        if ctx.method == "initialize" and isinstance(result, dict) and result.get("protocolVersion") == TASKS_VERSION:
+            result["capabilities"] = {**result.get("capabilities", {}), "tasks": TASKS_CAPABILITY}
+        return result
+
+    async def _start_task(self, ctx: Context) -> BackgroundTask:
+        try:
+            params = types.CallToolRequestParams.model_validate(ctx.params, by_name=False)
+        except ValidationError:
+            raise MCPError(
+                INVALID_PARAMS, "Invalid tools/call params: name must be a string, arguments an object."
+            ) from None
+        registry = await self._ready()
+        name, arguments = params.name, params.arguments or {}
+        if name == "registry_exec":
+            try:
+                exec_args = parse_arguments(name, arguments)
+            except ArgumentError as error:
+                raise MCPError(INVALID_PARAMS, str(error)) from None
+            name, arguments = exec_args.tool_name, exec_args.arguments
+        elif name in REGISTRY_TOOL_NAMES:
+            raise MCPError(METHOD_NOT_FOUND, f"{name} does not run as a task; call it without task metadata.")
+        token = progress_token_from_params(ctx.params)
+        try:
+            return registry.tasks.start(
+                name,
+                arguments,
+                ttl_ms=params.task.ttl if params.task is not None else None,
+                on_status=self._task_status,
+                on_progress=partial(self._editor.progress, token) if token is not None else None,
+            )
+        except RegistryError as error:
+            raise MCPError(INVALID_PARAMS, str(error)) from None
+
+    async def _task_status(self, task: BackgroundTask) -> None:
+        await self._editor.task_status(task.describe())
+
+    def _task(self, ctx: Context) -> Registry:
+        if ctx.protocol_version != TASKS_VERSION:
+            raise MCPError(METHOD_NOT_FOUND, "Method not found", ctx.method)  # as the SDK answers
+        return self._registry()
+
+    async def get_task(self, ctx: Context, params: types.GetTaskRequestParams) -> dict[str, Any]:
+        return self._task(ctx).tasks.get(params.task_id).describe()
+
+    async def list_tasks(self, ctx: Context, params: types.PaginatedRequestParams) -> dict[str, Any]:
+        tasks = [task.describe() for task in self._task(ctx).tasks.all()]
+        return paginate(tasks, "tasks", params.cursor)
+
+    async def cancel_task(self, ctx: Context, params: types.CancelTaskRequestParams) -> dict[str, Any]:
+        return (await self._task(ctx).tasks.cancel(params.task_id)).describe()
+
+    async def task_result(self, ctx: Context, params: types.GetTaskPayloadRequestParams) -> dict[str, Any]:
+        """tasks/result: the call's result once the task has ended (or its JSON-RPC error)."""
+        task = await self._task(ctx).tasks.wait(params.task_id)
+        if task.error is not None:
+            raise task.error
+        if task.outcome is not None:
+            result = dict(routed_result(task.outcome, "tools/call", ctx.protocol_version))
+        else:
+            result = error_result(f"Task {task.task_id} was cancelled: the call has no result.")
+        meta = result.get("_meta")
+        result["_meta"] = {**(meta if isinstance(meta, dict) else {}), RELATED_TASK_META_KEY: {"taskId": task.task_id}}
+        return result
 
     # -- resources ------------------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ holds the two paths to the same answers on every protocol version:
 Contract:
 - `take(request)` takes a request only when: it is `tools/call` or `tools/list`, a
   handshake-era editor's `initialize` has been answered (`EditorSession.handshake_version`), the
-  request carries no 2026-07-28 envelope and no `requestState` (the SDK's middleware owns both),
+  request carries no 2026-07-28 envelope, no `requestState` and no `task` (the SDK's middleware
+  owns them),
   and its id is not in flight here. Everything else goes to the SDK.
 - The editor's notifications/cancelled for a taken request cancels it (the child is told) and
   no reply is sent, as the SDK does.
@@ -92,6 +93,8 @@ class DirectLane:
             meta = params.get("_meta")
             if (isinstance(meta, Mapping) and PROTOCOL_VERSION_META_KEY in meta) or "requestState" in params:
                 return False
+            if params.get("task") is not None:
+                return False  # a task-augmented call: `EditorHandlers.tasks_middleware` answers it
         version = self._editor.handshake_version()
         if version is None or self._tasks is None or request.id in self._in_flight:
             return False
@@ -170,7 +173,7 @@ class DirectLane:
             self._pages_of, self._pages = generation, {}
         key = (cursor, version)
         if (page := self._pages.get(key)) is None:
-            page = wire_result(self._server, "tools/list", version, await self._handlers.tool_list(cursor))
+            page = wire_result(self._server, "tools/list", version, await self._handlers.tool_list(cursor, version))
             if await self._handlers.tool_list_generation() is generation:  # unchanged meanwhile
                 self._pages[key] = page
         return page

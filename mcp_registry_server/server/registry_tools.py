@@ -4,7 +4,10 @@
 and runs the registry operation. Its result is a tool result: the operation's data as text and
 `structuredContent`; a failure the user can act on (`RegistryError`, bad arguments) is a tool
 error with the message, so the model reads it. `registry_exec` is a routed call like any other
-(see `handlers`), so its outcome may also ask the editor for input.
+(see `handlers`), so its outcome may also ask the editor for input; with `background=true` it
+starts a background task (`registry.tasks`) and returns its id at once. `registry_task` reports
+on one: while it works, its status and latest progress; once finished, the call's own result
+(as registry_exec would have returned it), or a tool error saying it failed or was cancelled.
 """
 
 from __future__ import annotations
@@ -13,12 +16,21 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from mcp_registry_server.registry import CallOutcome, InputRequired, ProgressCallback, Registry, RegistryError
+from mcp_registry_server.registry import (
+    CallOutcome,
+    InputRequired,
+    ProgressCallback,
+    Registry,
+    RegistryError,
+    RequestError,
+)
 from mcp_registry_server.registry.asks import AskMode
-from mcp_registry_server.server.results import text_result
-from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, REGISTRY_TOOLS, parse_arguments
+from mcp_registry_server.registry.offload import OffloadError
+from mcp_registry_server.registry.tasks import BackgroundTask
+from mcp_registry_server.server.results import error_result, part_result, slice_result, text_result
+from mcp_registry_server.server.tools import REGISTRY_TOOL_NAMES, REGISTRY_TOOLS, GetContentArgs, parse_arguments
 
-__all__ = ["ToolCall", "run_registry_tool", "tool_list_size"]
+__all__ = ["ToolCall", "run_registry_tool", "task_report", "tool_list_size"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,8 @@ async def run_registry_tool(
             return text_result(await registry.mounts.add(args.entry_id, args.prefix, call.progress, args.expose))
         case "registry_exec":
             await registry.mounts.wait_for_autostart()
+            if args.background:
+                return text_result(task_report(registry.tasks.start(args.tool_name, args.arguments)))
             return await registry.calls.call_tool(args.tool_name, args.arguments, call.progress, mode=call.mode)
         case "registry_remove":
             return text_result(await registry.mounts.remove(args.entry_id_or_prefix))
@@ -61,6 +75,10 @@ async def run_registry_tool(
             return text_result({**await registry.status(), "tool_list": tool_list_size(registry)})
         case "registry_config_set":
             return text_result(await registry.config_set(args.entry_id, args.values))
+        case "registry_get_content":
+            return await _get_content(registry, args)
+        case "registry_task":
+            return await _task(registry, args.task_id, args.wait_seconds, cancel=args.cancel)
     raise AssertionError(f"registry tool {name!r} has no case here")  # REGISTRY_TOOL_NAMES has one more name
 
 
@@ -75,3 +93,46 @@ def tool_list_size(registry: Registry) -> dict[str, Any]:
         "tokens_estimate": size // 4,
         "estimate": "tokens ~ bytes / 4 of the tool definitions as JSON; the model's tokenizer may differ",
     }
+
+
+async def _get_content(registry: Registry, args: GetContentArgs) -> dict[str, Any]:
+    """A slice of an offloaded result's text (or of one text part), or one other part whole."""
+    store, index = registry.offload, args.part
+    try:
+        parts = (offloaded := store.find(args.ref)).parts
+        if index is not None and index < len(parts) and parts[index].type != "text":
+            return part_result(*await store.part(offloaded.ref, index))
+        piece = await store.text_slice(offloaded.ref, args.offset, args.length, index)
+    except OffloadError as error:
+        raise RegistryError(str(error)) from None
+    return slice_result(offloaded.ref, piece, index)
+
+
+async def _task(registry: Registry, task_id: str, wait_seconds: float, *, cancel: bool) -> dict[str, Any] | CallOutcome:
+    try:
+        task = await (registry.tasks.cancel(task_id) if cancel else registry.tasks.wait(task_id, wait_seconds))
+    except RequestError as error:
+        raise RegistryError(error.message) from None
+    if task.status == "cancelled":
+        return text_result(task_report(task), is_error=not cancel)
+    if task.outcome is not None:
+        return task.outcome
+    if task.error is not None:
+        return error_result(f"{task.tool_name} failed: {task.error.message}")
+    return text_result(task_report(task))
+
+
+def task_report(task: BackgroundTask) -> dict[str, Any]:
+    """What registry_exec(background=true) and registry_task say about a task that has no result to show."""
+    notes = {
+        "working": "Still working: ask registry_task again (wait_seconds waits for it).",
+        "cancelled": "Cancelled: the server was told to stop; there is no result.",
+    }
+    report: dict[str, Any] = {"task_id": task.task_id, "tool_name": task.tool_name, "status": task.status}
+    if task.status_message is not None:
+        report["status_message"] = task.status_message
+    if task.progress is not None:
+        report["progress"] = {k: v for k, v in task.progress.items() if v is not None}
+    if task.status in notes:
+        report["note"] = notes[task.status]
+    return report

@@ -24,10 +24,12 @@ __all__ = [
     "ArgumentError",
     "ConfigSetArgs",
     "ExecArgs",
+    "GetContentArgs",
     "InfoArgs",
     "NoArgs",
     "RemoveArgs",
     "SearchArgs",
+    "TaskArgs",
     "ToolInfoArgs",
     "parse_arguments",
 ]
@@ -89,6 +91,9 @@ class AddArgs(_Arguments):
 class ExecArgs(_Arguments):
     tool_name: Text = Field(description="Exposed tool name: <prefix>_<tool>.")
     arguments: dict[str, Any] = Field(default_factory=dict, description="The tool's arguments.")
+    background: bool = Field(
+        False, description="Return a task id at once and run the call in the background (see registry_task)."
+    )
 
 
 class RemoveArgs(_Arguments):
@@ -98,6 +103,27 @@ class RemoveArgs(_Arguments):
 class ConfigSetArgs(_Arguments):
     entry_id: Text = Field(description="Catalog entry id.")
     values: dict[str, Any] = Field(description="NAME: value pairs.")
+
+
+MAX_SLICE_CHARS = 1024 * 1024
+
+
+class GetContentArgs(_Arguments):
+    ref: Text = Field(description="The reference of an offloaded result, e.g. '3fa9c1-1' (or its mcp-registry:// URI).")
+    offset: int = Field(0, ge=0, description="The first character to return (Unicode code points from 0).")
+    length: int = Field(32 * 1024, ge=1, le=MAX_SLICE_CHARS, description="How many characters, at most.")
+    part: int | None = Field(
+        None,
+        ge=0,
+        description="A part's index, as the result listed its parts: a text part is sliced on its own, "
+        "any other part (image, structured content, …) comes back whole.",
+    )
+
+
+class TaskArgs(_Arguments):
+    task_id: Text = Field(description="The id registry_exec(..., background=true) returned.")
+    wait_seconds: float = Field(0, ge=0, le=300, description="Wait up to this long for the task to finish.")
+    cancel: bool = Field(False, description="Cancel the task instead.")
 
 
 class _CompactSchema(GenerateJsonSchema):
@@ -203,13 +229,36 @@ _TOOLS = (
         ConfigSetArgs,
         {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": True, "openWorldHint": False},
     ),
+    RegistryTool(
+        "registry_get_content",
+        "Read more of a large tool result the registry offloaded (its reply gave a preview and a ref). "
+        "Text comes in slices by character offset: the result's text items joined in order, offsets in "
+        "Unicode code points, e.g. registry_get_content(ref, offset=4096, length=32768). Other parts "
+        "(images, structured content, …) come back whole with part=<index>. References last until the "
+        "registry exits or evicts the result (oldest first).",
+        GetContentArgs,
+        _READ_ONLY,
+    ),
+    RegistryTool(
+        "registry_task",
+        "A background call's status, progress so far and, once it finished, its result "
+        "(start one with registry_exec(..., background=true)); wait_seconds waits for it, cancel=true cancels it.",
+        TaskArgs,
+        {"readOnlyHint": False, "destructiveHint": False, "openWorldHint": False},
+    ),
 )
 
 REGISTRY_TOOLS: list[dict[str, Any]] = [tool.definition() for tool in _TOOLS]
 REGISTRY_TOOL_NAMES = frozenset(tool.name for tool in _TOOLS)
 _ARGUMENTS = {tool.name: tool.arguments for tool in _TOOLS}
 
-_TYPE_WORDS = {"string_type": "a string", "int_type": "an integer", "dict_type": "an object", "bool_type": "a boolean"}
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "dict_type": "an object",
+    "bool_type": "a boolean",
+}
 
 
 def parse_arguments(tool_name: str, arguments: Any) -> Any:

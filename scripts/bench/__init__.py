@@ -24,7 +24,8 @@ Figures (see docs/benchmarks.md for the targets and the recorded runs):
 - P5 registry process start → initialize answered → first tools/list, vs `python -c "import mcp"`
   (measured first, before anything else of the run competes for the CPU).
 - P6 20 mounts exposing 1,000 tools: tools/list latency, registry RSS; search over 1,000+ entries.
-- P7 a 20 MB result relayed vs direct, and p50 of calls on another mount meanwhile vs idle.
+- P7 a 20 MB result relayed vs direct, and p50 of calls on another mount meanwhile vs idle (the registry
+  runs with MCP_REGISTRY_OFFLOAD_BYTES=0 unless it is set, so the result is relayed whole).
 - P8 the model's context: tools/list size (tokens ~ bytes/4) with 5 and 20 mounts, each exposed
   direct and search; `registry_search(kind="tools")` latency with 20 search mounts active.
 

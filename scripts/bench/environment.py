@@ -81,6 +81,8 @@ class Setup:
             "XDG_DATA_HOME": str(home / "data"),
             "XDG_STATE_HOME": str(home / "state"),
             "XDG_CACHE_HOME": str(cache or self.cache_dir),
+            # P7 measures relaying big results whole; set it to measure with offloading.
+            "MCP_REGISTRY_OFFLOAD_BYTES": self.env.get("MCP_REGISTRY_OFFLOAD_BYTES", "0"),
         }
 
     @property

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mcp_registry_server.server.tools import REGISTRY_TOOLS
 from tests.e2e.support import REPO_ROOT
 
 # Every figure, and the measures each must carry.
@@ -21,6 +22,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "P5": ("import_mcp_ms", "initialize_answered_ms", "first_tools_list_ms", "tools_list_ratio"),
     "P6": ("tools_list_ms", "registry_rss_mb", "search_ms", "tools_exposed_total", "catalog_entries"),
     "P7": ("direct_ms", "relayed_ms", "relayed_ratio", "other_mount_idle_ms", "other_mount_during_big_ms"),
+    "P8": ("tool_list", "tool_search_ms", "catalog_entries"),
 }
 LATENCY_PATHS = (
     "direct_ours",
@@ -66,6 +68,8 @@ def test_quick_bench_writes_every_figure(
     assert set(figures["P1"]["cpu_us_per_call"]) == {"registry_ours_exposed", "relay_ours"}
     assert figures["P6"]["tools_exposed_total"] >= 1000
     assert figures["P6"]["catalog_entries"] >= 1000
+    searched, direct = figures["P8"]["tool_list"]["search_5_mounts"], figures["P8"]["tool_list"]["direct_5_mounts"]
+    assert searched["tools"] == len(REGISTRY_TOOLS) and direct["tools"] >= 1000 > searched["tokens_estimate"] / 10
     every_number = numbers(figures)
     assert every_number and all(math.isfinite(n) for n in every_number)
 

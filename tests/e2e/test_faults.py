@@ -22,13 +22,19 @@ from tests.e2e.harness import (
     RawRegistry,
     instance_containers,
     misbehave_entry,
-    owned_by_this_process,
     structured,
     wait_for,
     with_catalog,
     write_catalog,
 )
-from tests.e2e.support import IMAGE_PREFIX, TEST_LABEL, connect_registry, labelled_containers, text_of
+from tests.e2e.support import (
+    IMAGE_PREFIX,
+    TEST_LABEL,
+    connect_registry,
+    labelled_containers,
+    owned_by_this_process,
+    text_of,
+)
 
 MIB = 1024 * 1024
 
@@ -251,7 +257,8 @@ async def test_garbage_is_skipped_50_mb_result_delivered_10_mb_stderr_drained(
     registry_env: dict[str, str], tmp_path: Path
 ) -> None:
     log_path = tmp_path / "registry.log"
-    async with RawRegistry.start(registry_env, log_path) as registry:
+    whole = {**registry_env, "MCP_REGISTRY_OFFLOAD_BYTES": "0"}  # 0: results are never offloaded
+    async with RawRegistry.start(whole, log_path) as registry:
         await registry.initialize()
         await registry.structured("registry_add", {"entry_id": "misbehave", "prefix": "chaos"})
 

@@ -11,14 +11,18 @@ Usage: `scripted_child.py SCRIPT.json`. The script is a JSON object:
   anything, invalid JSON-RPC included. With "ask", the child first sends each request to the
   client and waits for its response, and the default reply then carries those responses.
   With "notify", the child sends those notifications first (before any "ask"). With "exit",
-  the child exits with that code (after "delay") instead of replying.
+  the child exits with that code (after "delay") instead of replying, writing "stderr" (text) first.
   A tool not in "calls" answers `{"content": [{"type": "text", "text": <arguments as JSON>}]}`;
 - "protocolVersion": the version to answer `initialize` with (default: the client's);
 - "capabilities": more server capabilities for the `initialize` result (merged over `tools`);
   with "logging" among them, `logging/setLevel` is answered with `{}` (unless "refuseSetLevel" is
   true: then -32601, as a server may answer);
 - "startDelay": seconds to sleep before reading anything (a slow server);
-- "prompts": the list `prompts/list` returns; `prompts/get` answers one user message naming the prompt.
+- "prompts": the list `prompts/list` returns; `prompts/get` answers one user message naming the prompt;
+- "tasks": true: the child runs 2025-11-25 tasks itself (it declares `tasks.requests.tools.call`):
+  a `tools/call` with `task` metadata is answered at once with task `task-<n>` (numbered from 1,
+  so two such children hand out the same ids), which runs the call as above; `tasks/get`,
+  `tasks/result` (waits) and `tasks/cancel` answer for it.
 Other requests get -32601. Every message received is
 appended as a JSON line to the file named by the environment variable SCRIPTED_CHILD_LOG, if set.
 """
@@ -82,12 +86,69 @@ def call(request_id: Any, params: dict[str, Any], script: dict[str, Any]) -> Non
     answers = [ask(n, item["method"], item.get("params")) for n, item in enumerate(plan.get("ask", []), 1)]
     time.sleep(plan.get("delay", 0))
     if "exit" in plan:
+        sys.stderr.write(plan.get("stderr", ""))
+        sys.stderr.flush()
         os._exit(plan["exit"])
     if "reply" in plan:
         write(plan["reply"].replace('"ID"', json.dumps(request_id)).encode())
     else:
         text = json.dumps(answers, sort_keys=True)
         send({"jsonrpc": "2.0", "id": request_id, "result": {"content": [{"type": "text", "text": text}]}})
+
+
+_tasks: dict[str, dict[str, Any]] = {}
+_task_done = threading.Condition()
+
+
+def _task_state(task_id: str) -> dict[str, Any]:
+    task = _tasks[task_id]
+    return {
+        "taskId": task_id,
+        "status": task["status"],
+        "createdAt": "2026-01-01T00:00:00Z",
+        "lastUpdatedAt": "2026-01-01T00:00:00Z",
+        "ttl": 60000,
+        "pollInterval": 100,
+    }
+
+
+def start_task(request_id: Any, params: dict[str, Any], script: dict[str, Any]) -> None:
+    task_id = f"task-{len(_tasks) + 1}"
+    _tasks[task_id] = {"status": "working", "reply": None}
+
+    def run() -> None:
+        time.sleep(script.get("calls", {}).get(params.get("name"), {}).get("delay", 0))
+        text = json.dumps(params.get("arguments") or {}, sort_keys=True)
+        with _task_done:
+            if _tasks[task_id]["status"] == "working":
+                _tasks[task_id].update(status="completed", reply={"content": [{"type": "text", "text": text}]})
+            _task_done.notify_all()
+
+    send({"jsonrpc": "2.0", "id": request_id, "result": {"task": _task_state(task_id)}})
+    threading.Thread(target=run, daemon=True).start()
+
+
+def answer_task(request_id: Any, method: str, task_id: str) -> None:
+    if task_id not in _tasks:
+        send({"jsonrpc": "2.0", "id": request_id, "error": {"code": -32602, "message": "no such task"}})
+    elif method == "tasks/get":
+        send({"jsonrpc": "2.0", "id": request_id, "result": _task_state(task_id)})
+    elif method == "tasks/cancel":
+        with _task_done:
+            _tasks[task_id]["status"] = "cancelled"
+            _task_done.notify_all()
+        send({"jsonrpc": "2.0", "id": request_id, "result": _task_state(task_id)})
+    else:  # tasks/result: wait for the end, in a thread so the child keeps reading
+
+        def result() -> None:
+            with _task_done:
+                while _tasks[task_id]["status"] == "working":
+                    _task_done.wait()
+            reply = _tasks[task_id]["reply"] or {"content": [], "isError": True}
+            meta = {"io.modelcontextprotocol/related-task": {"taskId": task_id}}
+            send({"jsonrpc": "2.0", "id": request_id, "result": {**reply, "_meta": meta}})
+
+        threading.Thread(target=result, daemon=True).start()
 
 
 def main() -> None:
@@ -109,6 +170,8 @@ def main() -> None:
             capabilities: dict[str, Any] = {"tools": {"listChanged": True}}
             if "prompts" in script:
                 capabilities["prompts"] = {}
+            if script.get("tasks"):
+                capabilities["tasks"] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
             capabilities.update(script.get("capabilities", {}))
             result = {"protocolVersion": version, "capabilities": capabilities, "serverInfo": {"name": "scripted"}}
             send({"jsonrpc": "2.0", "id": request_id, "result": result})
@@ -128,6 +191,10 @@ def main() -> None:
             and not script.get("refuseSetLevel")
         ):
             send({"jsonrpc": "2.0", "id": request_id, "result": {}})
+        elif method == "tools/call" and script.get("tasks") and message["params"].get("task"):
+            start_task(request_id, message["params"], script)
+        elif method in {"tasks/get", "tasks/result", "tasks/cancel"} and script.get("tasks"):
+            answer_task(request_id, method, message["params"]["taskId"])
         elif method == "tools/call":
             threading.Thread(target=call, args=(request_id, message["params"], script), daemon=True).start()
         else:

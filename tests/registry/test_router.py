@@ -77,13 +77,13 @@ def test_valid_prefixes(prefix: str) -> None:
     assert check_prefix(prefix) is None
 
 
-@pytest.mark.parametrize("prefix", ["", "A", "1a", "a_b", "a" * 32, "registry", "a b", "a\x00", "ä"])
+@pytest.mark.parametrize("prefix", ["", "A", "1a", "a_b", "a" * 32, "registry", "results", "a b", "a\x00", "ä"])
 def test_invalid_prefixes(prefix: str) -> None:
     assert check_prefix(prefix) is not None
 
 
 def test_default_prefix_is_always_valid() -> None:
-    for entry_id in ["sqlite", "aws.docs", "9lives", "registry", "a" * 64, "x_y"]:
+    for entry_id in ["sqlite", "aws.docs", "9lives", "registry", "results", "a" * 64, "x_y"]:
         assert check_prefix(default_prefix(entry_id)) is None, entry_id
     assert exposed_name("db", "list_tables") == "db_list_tables"
 

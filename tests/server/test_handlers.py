@@ -136,7 +136,7 @@ async def test_before_the_registry_is_open_a_call_is_a_tool_error() -> None:
         "isError": True,
     }
     with pytest.raises(MCPError):
-        await handlers.tool_list(None)
+        await handlers.tool_list(None, "2025-06-18")
 
 
 async def test_tool_list_puts_the_registry_tools_first_and_pages(tmp_path: Path) -> None:
@@ -147,7 +147,11 @@ async def test_tool_list_puts_the_registry_tools_first_and_pages(tmp_path: Path)
             ctx("tools/list"), types.PaginatedRequestParams(cursor=first["nextCursor"])
         )
         assert await s.handlers.tool_list_generation() is s.registry.router.exposed_tools()
-    assert first["tools"][: len(REGISTRY_TOOLS)] == REGISTRY_TOOLS
+    # 2025-11-25 editors also read which tools run as tasks: every routed one, and registry_exec.
+    without_execution = [{k: v for k, v in tool.items() if k != "execution"} for tool in first["tools"]]
+    assert without_execution[: len(REGISTRY_TOOLS)] == REGISTRY_TOOLS
+    runs_as_task = {tool["name"] for tool in first["tools"] if tool.get("execution") == {"taskSupport": "optional"}}
+    assert runs_as_task == {"registry_exec", *(f"big_t{n:04}" for n in range(PAGE_SIZE - len(REGISTRY_TOOLS)))}
     names = [tool["name"] for tool in first["tools"] + second["tools"]]
     assert len(names) == len(REGISTRY_TOOLS) + PAGE_SIZE and names[-1] == f"big_t{PAGE_SIZE - 1:04}"
     assert "nextCursor" not in second
@@ -221,6 +225,22 @@ async def test_a_2026_call_that_asks_returns_input_required_and_its_retry_resume
     assert final == {**done, "resultType": "complete"}
     assert client_of(mount).requests[1][1]["inputResponses"] == {"q": {"roots": []}}
     assert again["isError"] is True and "Call it again" in tool_text(again)
+
+
+async def test_a_large_result_at_the_end_of_a_resumed_call_is_offloaded_too(tmp_path: Path) -> None:
+    asks = {"resultType": "input_required", "inputRequests": {"q": {"method": "roots/list"}}, "requestState": "c"}
+    big = "r" * 100_000
+    async with served(tmp_path) as s:
+        s.registry.router.add(make_mount("demo", FakeClient(asks, {"content": [{"type": "text", "text": big}]})))
+        defer = ToolCall(None, "defer")
+        first = await s.handlers.tool_call("demo_echo", {}, {}, defer, MODERN)
+        retry = {"requestState": first["requestState"], "inputResponses": {"q": {"roots": []}}}
+        final = await s.handlers.tool_call("demo_echo", {}, retry, defer, MODERN)
+        preview, note, link = final["content"]
+        ref = link["uri"].removeprefix("mcp-registry://results/")
+        rest = await s.handlers.tool_call("registry_get_content", {"ref": ref, "offset": 4096}, None, defer, MODERN)
+    assert final["resultType"] == "complete" and preview["text"] == big[:4096] and "100,000 bytes" in note["text"]
+    assert rest["content"][0]["text"] == big[4096 : 4096 + 32768]
 
 
 async def test_a_handshake_era_request_state_is_not_a_retry(tmp_path: Path) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp_types import INTERNAL_ERROR, SERVER_INFO_META_KEY
 
 from mcp_registry_server.registry import CallOutcome, RequestError
-from mcp_registry_server.server.results import ShapedResult, error_result, routed_result, text_result
+from mcp_registry_server.registry.offload import OffloadStore
+from mcp_registry_server.server.results import ShapedResult, error_result, offload_large, routed_result, text_result
 
 HANDSHAKE_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 MODERN = "2026-07-28"
@@ -67,6 +70,19 @@ def test_a_2026_editor_gets_result_type_complete() -> None:
     assert routed({"messages": messages}, "prompts/get", MODERN) == {"messages": messages, "resultType": "complete"}
 
 
+def test_a_2026_editor_reading_an_older_childs_resource_gets_the_registrys_cache_hint() -> None:
+    contents = [{"uri": "file:///a", "text": "a"}]
+    assert routed({"contents": contents}, "resources/read", MODERN) == {
+        "ttlMs": 0,
+        "cacheScope": "private",
+        "contents": contents,
+        "resultType": "complete",
+    }
+    own = routed({"contents": contents, "ttlMs": 5, "cacheScope": "public"}, "resources/read", MODERN)
+    assert (own["ttlMs"], own["cacheScope"]) == (5, "public")  # a 2026 child's own hint stays
+    assert "cacheScope" not in routed({"contents": contents}, "resources/read", "2025-11-25")
+
+
 def test_a_handshake_era_editor_gets_no_result_type() -> None:
     assert "resultType" not in routed({"content": TEXT, "resultType": "complete"}, version="2025-11-25")
 
@@ -96,3 +112,24 @@ def test_error_result_and_text_result() -> None:
     shaped = text_result(payload, is_error=True)
     assert shaped["structuredContent"] is payload and shaped["isError"] is True
     assert json.loads(shaped["content"][0]["text"]) == payload and "Zoë" in shaped["content"][0]["text"]
+
+
+# -- large results ----------------------------------------------------------------------------------
+
+
+async def test_a_result_below_the_threshold_is_passed_on_as_it_is(tmp_path: Path) -> None:
+    result = routed({"content": [{"type": "text", "text": "x" * 100}]})
+    assert await offload_large(result, "2025-11-25", OffloadStore(tmp_path, threshold=100, max_bytes=1000)) is result
+    assert os.listdir(tmp_path) == []
+
+
+async def test_a_result_that_cannot_be_kept_becomes_its_preview_with_the_reason(tmp_path: Path) -> None:
+    big = {"content": [{"type": "text", "text": "ab" * 5000}], "isError": True, "_meta": {"k": 1}}
+    preview = await offload_large(big, "2025-11-25", OffloadStore(tmp_path, threshold=10, max_bytes=1000))
+    assert preview["isError"] is True and preview["_meta"] == {"k": 1}
+    assert preview["content"][0] == {"type": "text", "text": ("ab" * 5000)[:4096]}
+    assert (
+        "only this preview could be kept: it takes 10,000 bytes, more than all offloaded results may take"
+        in (preview["content"][1]["text"])
+    )
+    assert len(preview["content"]) == 2 and os.listdir(tmp_path) == []  # no reference to a result not kept

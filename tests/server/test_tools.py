@@ -14,6 +14,7 @@ def test_the_registry_tools_exist() -> None:
     assert REGISTRY_TOOL_NAMES == {
         "registry_search", "registry_list", "registry_info", "registry_tool_info", "registry_add",
         "registry_exec", "registry_remove", "registry_status", "registry_config_set",
+        "registry_get_content", "registry_task",
     }  # fmt: skip
     for tool in REGISTRY_TOOLS:
         assert tool["inputSchema"]["type"] == "object" and tool["description"]
@@ -32,6 +33,15 @@ def test_schemas_are_compact_and_closed() -> None:
         "type": "string",
     }
     assert add["required"] == ["entry_id"]
+
+
+def test_get_content_bounds_its_slices() -> None:
+    args = parse_arguments("registry_get_content", {"ref": "abc123-1"})
+    assert (args.offset, args.length, args.part) == (0, 32 * 1024, None)
+    with pytest.raises(ArgumentError, match="length"):
+        parse_arguments("registry_get_content", {"ref": "abc123-1", "length": 2 * 1024 * 1024})
+    with pytest.raises(ArgumentError, match="offset"):
+        parse_arguments("registry_get_content", {"ref": "abc123-1", "offset": -1})
 
 
 def test_defaults_are_filled() -> None:

@@ -133,15 +133,20 @@ async def running_registry(
     lane: bool = True,
     autostart: tuple[tuple[str, str | None], ...] = (),
     call_timeout: float = 30.0,
+    max_tasks: int = 16,
+    task_ttl: float = 3600.0,
 ) -> AsyncIterator[tuple[EditorWire, Serving]]:
     home = tmp_path / ("lane" if lane else "sdk")
     settings = RegistrySettings(
         catalog_dirs=(write_catalog(home / "catalog", list(scripts)),),
         config_dir=home / "config",
         runtime_dir=home / "run",
+        state_dir=home / "state",
         call_timeout=call_timeout,
         autostart=autostart,
         stop_grace=0.5,
+        max_tasks=max_tasks,
+        task_ttl=task_ttl,
     )
     podman = FakePodman(scripts, home)
     with pytest.MonkeyPatch.context() as patch:
