@@ -40,7 +40,9 @@ __all__ = [
     "MAX_LOG_BYTES",
     "ContainerLogWriter",
     "LogFile",
+    "RotatingFile",
     "default_log_dir",
+    "ensure_log_dir",
     "find_logs",
     "follow",
     "log_path",
@@ -76,7 +78,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _ensure_dir(directory: Path) -> None:
+def ensure_log_dir(directory: Path) -> None:
+    """Create `directory` at 0700 (and tighten it to 0700 if it exists wider)."""
     if not directory.is_dir():
         directory.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):
@@ -94,15 +97,68 @@ def _prune(directory: Path, keep: Path, now: float) -> None:
                 path.unlink()
 
 
+class RotatingFile:
+    """An append-only 0600 file that is rotated by size: `<name>.1` … `<name>.<keep>`, oldest last.
+
+    Never raises: `write` returns False once the file could not be written, and stays off. Each
+    write is flushed, so readers (`logs -f`, an auditor's `tail -f`) see it at once.
+    """
+
+    def __init__(self, path: Path, *, max_bytes: int = MAX_LOG_BYTES, keep: int = 1) -> None:
+        self.path = path
+        self.error: OSError | None = None
+        self._max_bytes = max_bytes
+        self._keep = keep
+        self._file: IO[bytes] | None = None
+        self._size = 0
+
+    def write(self, data: bytes) -> bool:
+        if self.error is not None:
+            return False
+        try:
+            if self._file is None:
+                self._file = self._open_file()
+            if self._size and self._size + len(data) > self._max_bytes:
+                self._file.close()
+                self._rotate()
+                self._file = self._open_file()
+            self._file.write(data)
+            self._file.flush()
+            self._size += len(data)
+        except OSError as error:
+            self.error = error
+            self.close()
+            return False
+        return True
+
+    def _rotate(self) -> None:
+        for index in range(self._keep, 1, -1):
+            older = self.path.with_name(f"{self.path.name}.{index - 1}")
+            if older.exists():
+                os.replace(older, self.path.with_name(f"{self.path.name}.{index}"))
+        os.replace(self.path, self.path.with_name(self.path.name + ".1"))
+
+    def _open_file(self) -> IO[bytes]:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(self.path, flags, 0o600)
+        handle = os.fdopen(fd, "ab")
+        self._size = os.fstat(fd).st_size
+        return handle
+
+    def close(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
+
+
 class ContainerLogWriter:
     """Appends one container's stderr lines to its log file. See the module contract."""
 
     def __init__(self, path: Path, *, max_bytes: int = MAX_LOG_BYTES, clock: Callable[[], str] = _now) -> None:
         self.path = path
-        self._max_bytes = max_bytes
         self._clock = clock
-        self._file: IO[bytes] | None = None
-        self._size = 0
+        self._file = RotatingFile(path, max_bytes=max_bytes)
         self._failed = False
 
     @classmethod
@@ -111,7 +167,7 @@ class ContainerLogWriter:
         directory = log_dir or default_log_dir()
         try:
             writer = cls(log_path(directory, container_name))
-            _ensure_dir(directory)
+            ensure_log_dir(directory)
             _prune(directory, writer.path, time.time())
         except (OSError, ValueError) as error:
             writer = cls(directory / "unusable.log")
@@ -124,37 +180,17 @@ class ContainerLogWriter:
         self._failed = True
         self.close()
 
-    def _open_file(self) -> IO[bytes]:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-        fd = os.open(self.path, flags, 0o600)
-        handle = os.fdopen(fd, "ab")
-        self._size = os.fstat(fd).st_size
-        return handle
-
     def write_line(self, line: str) -> None:
         if self._failed:
             return
         if len(line) > MAX_LINE_CHARS:
             line = line[:MAX_LINE_CHARS] + f" … [{len(line) - MAX_LINE_CHARS} more characters cut]"
-        data = f"{self._clock()} {line}\n".encode("utf-8", errors="replace")
-        try:
-            if self._file is None:
-                self._file = self._open_file()
-            if self._size and self._size + len(data) > self._max_bytes:
-                self._file.close()
-                os.replace(self.path, self.path.with_name(self.path.name + ".1"))
-                self._file = self._open_file()
-            self._file.write(data)
-            self._file.flush()
-            self._size += len(data)
-        except OSError as error:
-            self._fail(error)
+        if not self._file.write(f"{self._clock()} {line}\n".encode("utf-8", errors="replace")):
+            assert self._file.error is not None
+            self._fail(self._file.error)
 
     def close(self) -> None:
-        if self._file is not None:
-            with contextlib.suppress(OSError):
-                self._file.close()
-            self._file = None
+        self._file.close()
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -13,6 +13,11 @@ Contract:
 - `timestamped_sibling(path, mark)` names a free sibling `<name><mark><UTC time>`, with `-1`, `-2`…
   appended while that name is taken. It only picks the name; the caller creates the file, and should
   do so under a lock if other writers may pick at the same moment.
+- `ensure_private_dir(path)` creates `path` (and its parents) at 0700 and returns it, or raises
+  `PermissionError` saying why when it is not a directory of ours alone: owned by another user, or
+  readable, writable or searchable by group or others. A shared temp dir lets anyone create our
+  name first, so a dir we did not make must never be trusted with sockets or logs.
+  `private_dir_problem(path)` is the same check for a dir that exists, as a message (None: fine).
 - `read_regular_file(path, limit)` reads at most `limit + 1` bytes, so a caller can tell "too big"
   without reading it all, and returns None for anything but a regular file (a FIFO would block).
 """
@@ -26,9 +31,33 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["read_regular_file", "timestamped_sibling", "write_atomic"]
+__all__ = ["ensure_private_dir", "private_dir_problem", "read_regular_file", "timestamped_sibling", "write_atomic"]
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` at 0700 if needed and check it is ours alone; see the module docstring."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if problem := private_dir_problem(path):
+        raise PermissionError(problem)
+    return path
+
+
+def private_dir_problem(path: Path) -> str | None:
+    """Why the existing dir `path` is not ours alone (another owner, group/other bits), or None."""
+    info = path.lstat()  # lstat: a symlink someone planted under our name is not our dir
+    if not stat.S_ISDIR(info.st_mode):
+        return f"{path} is not a directory (a symlink or file took its name); remove it"
+    uid = os.getuid() if hasattr(os, "getuid") else info.st_uid
+    if info.st_uid != uid:
+        return f"{path} belongs to uid {info.st_uid}, not to you (uid {uid}); remove it or use another dir"
+    if wide := stat.S_IMODE(info.st_mode) & 0o077:
+        return (
+            f"{path} has mode {stat.S_IMODE(info.st_mode):04o}, so other users can reach into it "
+            f"(bits {wide:04o}); make it 0700 (`chmod 700 {path}`)"
+        )
+    return None
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o600, durable: bool = True) -> None:

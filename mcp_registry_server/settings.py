@@ -24,6 +24,9 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
                                longest ttl an editor may ask for)
 - `MCP_REGISTRY_EGRESS_NETWORK` the Podman network egress proxies reach out on (default `podman`)
 - `MCP_REGISTRY_PROXY_IMAGE`   the image egress proxies run (tinyproxy on PATH)
+- `MCP_REGISTRY_MAX_MESSAGE_BYTES`  the longest message a server may send (default 64 MiB); a
+                               longer one fails the mount, so a runaway line cannot eat memory
+- `MCP_REGISTRY_AUDIT_ARGUMENTS`  `on`: the audit log also records each call's argument values
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -69,6 +72,13 @@ def _byte_count(environ: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _message_limit(environ: Mapping[str, str]) -> int:
+    limit = _byte_count(environ, "MCP_REGISTRY_MAX_MESSAGE_BYTES", 64 * 1024 * 1024)
+    if limit < 1024:
+        raise ValueError(f"MCP_REGISTRY_MAX_MESSAGE_BYTES={limit} is too small: a server needs at least 1024 bytes")
+    return limit
+
+
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
@@ -110,7 +120,11 @@ def parse_labels(raw: str) -> dict[str, str]:
 
 
 def _runtime_dir(environ: Mapping[str, str]) -> Path:
-    """Where private sockets live: $XDG_RUNTIME_DIR/mcp-registry, else a per-user temp dir."""
+    """Where private sockets live: $XDG_RUNTIME_DIR/mcp-registry, else a per-user temp dir.
+
+    Anyone can create the temp-dir name first, so its user checks it is theirs alone
+    (`files.ensure_private_dir`) before putting a socket or log in it.
+    """
     if environ.get("XDG_RUNTIME_DIR"):
         return Path(environ["XDG_RUNTIME_DIR"]) / APP_NAME
     uid = os.getuid() if hasattr(os, "getuid") else 0
@@ -147,7 +161,8 @@ class RegistrySettings:
     direct_lane: bool = True
     # Where tool lists of started servers are kept (see `tool_cache`); None: no cache.
     cache_dir: Path | None = None
-    # Where offloaded results are kept, under `results/` (see `registry.offload`); None: a temp dir.
+    # Where offloaded results are kept, under `results/` (see `registry.offload`; None: a temp dir),
+    # and the audit log (see `registry.audit`; None: no audit log).
     state_dir: Path | None = None
     # Tool results larger than this many bytes are offloaded; 0: never.
     offload_bytes: int = 64 * 1024
@@ -162,6 +177,10 @@ class RegistrySettings:
     proxy_image: str = DEFAULT_PROXY_IMAGE
     # Removing a server: how long the child gets to exit after its stdin closes.
     stop_grace: float = 2.0
+    # The audit log records argument values too (off: only their size).
+    audit_arguments: bool = False
+    # The longest line a server may write to its stdout, in bytes; a longer one fails the mount.
+    max_message_bytes: int = 64 * 1024 * 1024
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
     hostname: str = field(default_factory=socket.gethostname)
 
@@ -181,6 +200,7 @@ class RegistrySettings:
             config_dir=Path(platformdirs.user_config_dir(APP_NAME)),
             cache_dir=Path(platformdirs.user_cache_dir(APP_NAME)),
             state_dir=Path(platformdirs.user_state_dir(APP_NAME)),
+            audit_arguments=_switch(env, "MCP_REGISTRY_AUDIT_ARGUMENTS", default=False),
             runtime_dir=_runtime_dir(env),
             podman_executable=env.get("MCP_REGISTRY_PODMAN", "podman"),
             container_host=env.get("CONTAINER_HOST") or None,
@@ -197,4 +217,5 @@ class RegistrySettings:
             task_ttl=_positive_float(env, "MCP_REGISTRY_TASK_TTL", 3600.0),
             egress_network=env.get("MCP_REGISTRY_EGRESS_NETWORK", "").strip() or "podman",
             proxy_image=env.get("MCP_REGISTRY_PROXY_IMAGE", "").strip() or DEFAULT_PROXY_IMAGE,
+            max_message_bytes=_message_limit(env),
         )

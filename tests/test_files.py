@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from mcp_registry_server.files import read_regular_file, timestamped_sibling, write_atomic
+from mcp_registry_server.files import (
+    ensure_private_dir,
+    private_dir_problem,
+    read_regular_file,
+    timestamped_sibling,
+    write_atomic,
+)
 
 POSIX_ONLY = pytest.mark.skipif(os.name != "posix", reason="file modes and FIFOs are POSIX")
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -77,3 +83,12 @@ def test_read_regular_file_does_not_wait_on_a_fifo_or_read_a_directory(tmp_path:
     os.mkfifo(tmp_path / "fifo")  # no writer: a plain read would block forever
     assert read_regular_file(tmp_path / "fifo", 10) is None
     assert read_regular_file(tmp_path, 10) is None
+
+
+def test_ensure_private_dir_creates_0700_and_refuses_a_symlink(tmp_path: Path) -> None:
+    created = ensure_private_dir(tmp_path / "a" / "run")
+    assert stat.S_IMODE(created.stat().st_mode) == 0o700
+    (tmp_path / "link").symlink_to(created)
+    with pytest.raises(PermissionError, match="not a directory"):
+        ensure_private_dir(tmp_path / "link")
+    assert private_dir_problem(created) is None

@@ -12,6 +12,7 @@ from mcp_registry_server.podman.command import (
     build_run_argv,
     container_name,
     registry_labels,
+    secret_flags,
 )
 
 SECRET_VALUE = "s3cr3t-value-that-must-not-leak"
@@ -195,3 +196,14 @@ def test_registry_labels_put_ours_first_and_protect_them() -> None:
     }
     with pytest.raises(ValueError, match="reserved"):
         registry_labels(instance_id="a", owner="o", entry_id="e", prefix="p", extra={LABEL_MANAGED: "false"})
+
+
+def test_secrets_are_passed_as_podman_secrets_by_name() -> None:
+    assert secret_flags({"API_TOKEN": "mcp-registry-x-1a2b3c4d-API_TOKEN"}) == [
+        "--secret",
+        "mcp-registry-x-1a2b3c4d-API_TOKEN,type=env,target=API_TOKEN",
+    ]
+    with pytest.raises(ValueError, match="not a plain name"):
+        secret_flags({"API_TOKEN": "a,type=mount"})
+    with pytest.raises(ValueError, match="not a plain NAME"):
+        secret_flags({"A=B": "name"})

@@ -62,3 +62,14 @@ def test_task_bounds_default_and_from_the_environment() -> None:
 def test_a_bad_task_bound_is_refused_with_the_variable_named(raw: str) -> None:
     with pytest.raises(ValueError, match="MCP_REGISTRY_MAX_TASKS"):
         RegistrySettings.from_environ({"MCP_REGISTRY_MAX_TASKS": raw})
+
+
+def test_the_message_size_limit_defaults_to_64_mib_and_is_read_from_the_environment() -> None:
+    assert RegistrySettings.from_environ({}).max_message_bytes == 64 * 1024 * 1024
+    assert RegistrySettings.from_environ({"MCP_REGISTRY_MAX_MESSAGE_BYTES": "2048"}).max_message_bytes == 2048
+
+
+@pytest.mark.parametrize("raw", ["1k", "-5", "100", "1.5"])
+def test_a_bad_message_size_limit_is_refused_with_the_variable_named(raw: str) -> None:
+    with pytest.raises(ValueError, match="MCP_REGISTRY_MAX_MESSAGE_BYTES"):
+        RegistrySettings.from_environ({"MCP_REGISTRY_MAX_MESSAGE_BYTES": raw})

@@ -7,6 +7,9 @@ Contract:
   re-reads both files, applies the changes and rewrites only the files whose content changed. A
   broken file that is rewritten is first moved to `<name>.corrupt-<UTC time>`; a secrets file with
   loose permissions is tightened to 0600. It raises only `ConfigError`.
+- Secret values live in the OS keyring when `keyring` has a usable backend (`keyring_secrets`:
+  secrets.toml then lists only their names), else in secrets.toml itself (0600). Reads and writes
+  look the same either way.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import keyring.errors
 
 from mcp_registry_server.catalog.entry import CatalogEntry
 from mcp_registry_server.config.changes import SetResult, apply_changes, plan_changes
 from mcp_registry_server.config.documents import ConfigDocument, SecretsDocument
+from mcp_registry_server.config.keyring_secrets import SecretVault
 from mcp_registry_server.config.keys import ConfigError
 from mcp_registry_server.config.resolve import ResolvedValues, describe_entry, resolve
 from mcp_registry_server.config.storage import (
@@ -42,9 +48,12 @@ _Files = tuple[StoredFile[ConfigDocument], StoredFile[SecretsDocument]]
 class ConfigStore:
     """The settings in one config dir. Every read goes to disk, so other registries' writes show up."""
 
-    def __init__(self, config_dir: Path | str) -> None:
+    def __init__(self, config_dir: Path | str, *, vault: SecretVault | Literal["detect"] | None = "detect") -> None:
+        """`vault`: where secret values go; "detect" uses the OS keyring if one works, None the file only."""
         self._dir = Path(config_dir)
+        self._vault = SecretVault.detect() if vault == "detect" else vault
         self._warnings: tuple[str, ...] = ()
+        self._values_in_file = False
 
     @property
     def config_dir(self) -> Path:
@@ -83,15 +92,22 @@ class ConfigStore:
                 f"Could not save the settings for {entry.id} in {self._dir}: {exc}. "
                 "Files not yet replaced keep their previous contents; check disk space and permissions."
             ) from exc
+        except keyring.errors.KeyringError as exc:
+            raise ConfigError(
+                f"Could not save the secrets of {entry.id} in the keyring ({type(exc).__name__}); the files were "
+                "not changed. Unlock the keyring and try again."
+            ) from exc
         return SetResult(entry.id, changes, self._warnings)
 
     # --- internals -------------------------------------------------------------------------------
 
     def _read_both(self) -> _Files:
-        return (
-            read_document(self._dir / CONFIG_FILE, ConfigDocument),
-            read_document(self._dir / SECRETS_FILE, SecretsDocument),
-        )
+        stored_secrets = read_document(self._dir / SECRETS_FILE, SecretsDocument)
+        # Values in the file itself (written before there was a keyring) move to it at the next write.
+        self._values_in_file = bool(stored_secrets.document.entries)
+        if self._vault is not None:
+            self._vault.fill(stored_secrets.document)
+        return read_document(self._dir / CONFIG_FILE, ConfigDocument), stored_secrets
 
     def _load(self) -> _Files:
         with locked(self._dir, exclusive=False):
@@ -109,6 +125,8 @@ class ConfigStore:
         """Rewrite the files whose content changed; the warnings to report. Call under the lock."""
         config, stored_secrets = files
         secrets_mode = loose_mode(stored_secrets.path)
+        if self._vault is not None and (self._values_in_file or stored_secrets.document.to_toml() != before[1]):
+            self._vault.store(stored_secrets.document)  # first: the file then lists names only
         warnings = [_rewrite_if_changed(config, before[0]), _rewrite_if_changed(stored_secrets, before[1])]
         if secrets_mode is not None:
             if loose_mode(stored_secrets.path) is not None:  # not rewritten (rewrites are 0600)

@@ -2,8 +2,8 @@
 
 `JSONRPCSession.connect(process, ...)` is an async context manager owning a task group with four
 kinds of task: the reader (the only consumer of stdout), the stderr drainer, the deadline watch,
-and handlers for messages from the server (`incoming`). The reader never awaits anything but the
-next message: a response wakes the caller waiting on its id (a dict lookup and an Event; see
+and handlers for messages from the server (`incoming`, which bounds how many run at once). The
+reader never awaits anything but the next message: a response wakes the caller waiting on its id (a dict lookup and an Event; see
 `pending`), a progress notification is queued for its request's `on_progress`, and the server's
 other notifications and its own requests go to `incoming.ServerMessages`.
 
@@ -45,7 +45,13 @@ from .errors import (
 )
 from .incoming import ServerMessages
 from .pending import Pending, ProgressHandler
-from .transport import ShutdownTimeouts, StdioTransport, TransportClosedError
+from .transport import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    MessageTooLargeError,
+    ShutdownTimeouts,
+    StdioTransport,
+    TransportClosedError,
+)
 from .wire import RawJSON, raw_response
 
 __all__ = ["JSONRPCSession", "NotificationHandler", "ProgressHandler", "RequestHandler"]
@@ -96,6 +102,8 @@ class JSONRPCSession:
         self._exited = anyio.Event()
         self._closing = False
         self.requests_sent = 0
+        self.end_reason: str | None = None
+        """Why the registry ended the session itself (a message over the size limit), else None."""
 
     @classmethod
     @asynccontextmanager
@@ -111,17 +119,21 @@ class JSONRPCSession:
         stderr_limit: int = 65536,
         on_stderr_line: Callable[[str], None] | None = None,
         shutdown_timeouts: ShutdownTimeouts | None = None,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> AsyncIterator[Self]:
         """Runs a client over `process` (which it now owns) and stops the process on exit.
 
         `default_timeout` applies to requests without their own (None: wait forever);
-        `init_timeout` to `initialize()` (None: the default timeout).
+        `init_timeout` to `initialize()` (None: the default timeout). A message from the server
+        longer than `max_message_bytes` ends the session: every request fails saying so, and the
+        process is stopped.
         """
         transport = StdioTransport(
             process,
             stderr_limit=stderr_limit,
             on_stderr_line=on_stderr_line,
             shutdown_timeouts=shutdown_timeouts,
+            max_message_bytes=max_message_bytes,
         )
         async with anyio.create_task_group() as task_group:
             client = cls(
@@ -138,6 +150,7 @@ class JSONRPCSession:
             task_group.start_soon(client._read_loop, name=f"{name}: reader")
             task_group.start_soon(client._watch_deadlines, name=f"{name}: deadlines")
             task_group.start_soon(client._from_server.deliver_notifications, name=f"{name}: notifications")
+            task_group.start_soon(client._from_server.refuse_overflow, name=f"{name}: refusals")
             try:
                 yield client
             finally:
@@ -367,6 +380,9 @@ class JSONRPCSession:
                     message = await receive()
                 except anyio.EndOfStream:
                     break
+                except MessageTooLargeError as error:
+                    await self._end_for(error)
+                    return
                 try:
                     dispatch(message)
                 except Exception:
@@ -378,6 +394,13 @@ class JSONRPCSession:
                 self._fail_all(self._exit_error)
         finally:
             self._from_server.close()
+
+    async def _end_for(self, error: MessageTooLargeError) -> None:
+        """Fails every request with `error` and stops the process: its output can no longer be read."""
+        self.end_reason = str(error)
+        logger.error("%s: %s", self.name, error)
+        self._fail_all(lambda: MCPProtocolError(str(error), client_name=self.name))
+        await self._transport.aclose()  # shielded and bounded
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         method = message.get("method")

@@ -41,6 +41,7 @@ class ConnectOptions(TypedDict, total=False):
     stderr_limit: int
     on_stderr_line: Callable[[str], None] | None
     shutdown_timeouts: ShutdownTimeouts | None
+    max_message_bytes: int
 
 
 class _Mount:

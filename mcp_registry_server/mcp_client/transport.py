@@ -1,9 +1,11 @@
 """Newline-delimited JSON over a child process's stdin/stdout: the byte layer below `JSONRPCSession`.
 
 `StdioTransport` takes ownership of an already started `anyio.abc.Process` with stdin, stdout and
-stderr pipes. `receive()` returns the next JSON object read from stdout; lines have no length limit
-(bytes are buffered as chunks and joined once per line, so a 50 MB line costs one copy, not a rescan
-per chunk), and a line that is not a JSON object is logged, counted in `garbage_lines` and skipped.
+stderr pipes. `receive()` returns the next JSON object read from stdout; bytes are buffered as
+chunks and joined once per line (a 50 MB line costs one copy, not a rescan per chunk), and a line
+that is not a JSON object is logged, counted in `garbage_lines` and skipped. A line longer than
+`max_message_bytes` raises `MessageTooLargeError` as soon as that many bytes are held, so a child
+writing one endless line costs at most that much memory (plus one read); stdout is not read again.
 `send()` writes one compact JSON object plus b"\\n" as one unit, so messages never interleave; on
 anyio's asyncio backend it writes through the pipe's asyncio `StreamWriter` directly (a write that
 the pipe cannot take at once is buffered, in order) and only waits, up to its `deadline`, when the
@@ -33,10 +35,11 @@ from anyio.abc import AsyncResource, Process
 
 from .wire import RAW_LINE_MIN, decode_line, encode_line
 
-__all__ = ["LineSplitter", "ShutdownTimeouts", "StdioTransport", "TransportClosedError"]
+__all__ = ["LineSplitter", "MessageTooLargeError", "ShutdownTimeouts", "StdioTransport", "TransportClosedError"]
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 # Bytes asked for per read; the pipe hands back what it has, so this only caps one chunk.
 _READ_SIZE = 1 << 20
 # How much of a bad line goes into the log.
@@ -47,6 +50,17 @@ _EXIT_POLL_INTERVAL = 0.01
 
 class TransportClosedError(Exception):
     """The child's stdin can no longer be written: it closed the pipe, exited, or we closed it."""
+
+
+class MessageTooLargeError(Exception):
+    """The child wrote a line longer than `max_message_bytes`; nothing more is read from it."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the server sent a message larger than {limit} bytes (MCP_REGISTRY_MAX_MESSAGE_BYTES), "
+            "so the registry stopped reading it and stopped the server"
+        )
+        self.limit = limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +166,7 @@ class StdioTransport:
         stderr_limit: int = 65536,
         on_stderr_line: Callable[[str], None] | None = None,
         shutdown_timeouts: ShutdownTimeouts | None = None,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         if process.stdin is None or process.stdout is None or process.stderr is None:
             raise ValueError("the process must be started with stdin, stdout and stderr pipes")
@@ -162,6 +177,7 @@ class StdioTransport:
         self._send_lock = anyio.Lock(fast_acquire=True)
         self._writer = _asyncio_writer(process.stdin)
         self._splitter = LineSplitter()
+        self._max_message_bytes = max_message_bytes
         self._lines: deque[bytes] = deque()
         self._stderr_tail = _StderrTail(stderr_limit, on_stderr_line)
         self._shutdown_timeouts = shutdown_timeouts or ShutdownTimeouts()
@@ -211,7 +227,8 @@ class StdioTransport:
     # --- reading -------------------------------------------------------------------------------
 
     async def receive(self) -> dict[str, Any]:
-        """Returns the next JSON object from stdout. Raises `anyio.EndOfStream` once stdout ends."""
+        """Returns the next JSON object from stdout. Raises `anyio.EndOfStream` once stdout ends,
+        and `MessageTooLargeError` for a line over the limit (then `EndOfStream`: reading stopped)."""
         lines = self._lines
         while True:
             while lines:
@@ -241,7 +258,14 @@ class StdioTransport:
                 if tail:
                     lines.append(tail)
                 continue
-            lines.extend(self._splitter.feed(chunk))
+            completed = self._splitter.feed(chunk)
+            limit = self._max_message_bytes
+            if self._splitter.pending_bytes > limit or any(len(line) > limit for line in completed):
+                self._stdout_eof = True  # nothing after it can be trusted to be framed right
+                self._splitter.flush()
+                lines.clear()
+                raise MessageTooLargeError(limit)
+            lines.extend(completed)
 
     async def drain_stderr(self) -> None:
         """Reads stderr until it ends, keeping the tail. Run this in a task for the transport's life."""

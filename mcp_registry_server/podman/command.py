@@ -4,7 +4,9 @@ Contract: `build_run_argv` returns the exact argv that starts an entry's MCP ser
 interactive, self-removing container. The hardening is the default and an entry can only relax
 what it declares (network, read-only root, resources, writable paths, enabled volumes). Values of
 environment variables and secrets never appear here: the argv carries `--env NAME` only, and the
-caller puts the value in the environment of the `podman` process, which forwards it. Names that
+caller puts the value in the environment of the `podman` process, which forwards it; a secret
+travels as a Podman secret the caller created (`--secret <podman secret>,type=env,target=NAME`,
+see `secret_flags`), so its value is in no process's environment on the host. Names that
 would change how the `podman` process itself behaves (PATH, LD_*, CONTAINERS_*, …) are refused,
 because their values would act on the host before they reach the container.
 
@@ -34,6 +36,7 @@ __all__ = [
     "build_run_argv",
     "container_name",
     "registry_labels",
+    "secret_flags",
 ]
 
 LABEL_MANAGED = "io.mcp-registry.managed"
@@ -46,6 +49,7 @@ RESERVED_LABELS = frozenset({LABEL_MANAGED, LABEL_INSTANCE, LABEL_OWNER, LABEL_E
 NAME_PREFIX = "mcp-registry"
 _PREFIX_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _ENV_NAME = re.compile(ENV_NAME_PATTERN)
+_SECRET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}")
 
 # Variables that podman (or the dynamic loader, or the Go runtime) reads for itself. Forwarding one
 # by name means setting it on the podman process, so a catalog entry could steer the host side.
@@ -118,12 +122,14 @@ def build_run_argv(
     env_names: Sequence[str],
     enabled_volumes: Mapping[str, str],
     egress: EgressRoute | None = None,
+    podman_secrets: Mapping[str, str] | None = None,
 ) -> list[str]:
     """The `podman run` argv for `entry`.
 
     An entry with `allow_hosts` needs `egress`, the internal network and proxy it goes out through.
 
-    `env_names` are forwarded with `--env NAME` (their values must be in podman's environment).
+    `env_names` are forwarded with `--env NAME` (their values must be in podman's environment);
+    `podman_secrets` maps a variable name to the Podman secret that holds its value.
     `enabled_volumes` maps a declared volume's name to its source (a volume name or an absolute
     host path); declared volumes that are not in it are not mounted. Raises ValueError for an
     undeclared or malformed volume, or an env name that is malformed or podman's own.
@@ -162,11 +168,23 @@ def build_run_argv(
     for env_name in dict.fromkeys(env_names):
         _check_env_name(env_name)
         argv += ["--env", env_name]
+    argv += secret_flags(podman_secrets or {})
     if entry.command:
         argv += ["--entrypoint", json.dumps(entry.command)]
     argv.append(entry.image)
     argv += entry.args
     return argv
+
+
+def secret_flags(podman_secrets: Mapping[str, str]) -> list[str]:
+    """`--secret <podman secret>,type=env,target=NAME` for each variable NAME → secret name."""
+    flags: list[str] = []
+    for env_name, secret_name in podman_secrets.items():
+        _check_env_name(env_name)
+        if not _SECRET_NAME.fullmatch(secret_name):
+            raise ValueError(f"Podman secret name {secret_name!r} is not a plain name")
+        flags += ["--secret", f"{secret_name},type=env,target={env_name}"]
+    return flags
 
 
 @dataclass(frozen=True)

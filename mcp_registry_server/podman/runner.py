@@ -4,19 +4,21 @@ Contract:
 - `start_interactive_container` runs `podman run -i --rm …` (argv from `command.build_run_argv`)
   with stdin, stdout and stderr piped, and hands the process to the caller, who owns it from then
   on: it speaks JSON-RPC over the pipes, must drain stderr, and closes stdin to stop the server.
-  Env and secret values travel only in the environment of the `podman` process (argv has `--env
-  NAME`); they are never logged. The image must already be local (`--pull=never`); a missing image
-  is a `PodmanError` before anything starts.
+  Env values travel in the environment of the `podman` process (argv has `--env NAME`); secret
+  values in Podman secrets made just before the run (`secret_store`; argv has `--secret …`), so no
+  host process's environment holds them. Neither is ever logged. The image must already be local
+  (`--pull=never`); a missing image is a `PodmanError` before anything starts.
 - `ensure_gone` runs after the caller has closed stdin: it waits up to `grace` for `--rm` to remove
   the container, then force-removes it through the API, and reports whether it is confirmed gone.
   When the API cannot be reached (its service stopped first), the podman command does the same.
   It runs under a cancellation shield and every wait in it is bounded. It only ever sees containers
   labelled with this registry instance: a container that took the name first (so our `podman run`
-  failed) is someone else's and is left alone.
+  failed) is someone else's and is left alone. Then it removes the container's Podman secrets.
 - `remove_orphans` removes only containers labelled `io.mcp-registry.managed=true` whose owner label
   names this host and a process that is provably dead (see `ownership`); containers of other hosts,
   of live instances (this one included) and without our label are never touched. Then the same for
-  networks (the egress networks of `podman.egress`), once the containers on them are gone.
+  networks (the egress networks of `podman.egress`), once the containers on them are gone, and for
+  the Podman secrets of such owners, by the same labels.
 - `podman_status` reports availability for `registry_status` and for errors shown by `add`.
 
 `podman run` is the local podman CLI; the API (`PodmanAPI`) must talk to the same Podman, which is
@@ -38,6 +40,7 @@ from anyio.abc import Process
 
 from mcp_registry_server.catalog.entry import CatalogEntry
 from mcp_registry_server.podman.api import PodmanAPI
+from mcp_registry_server.podman.cli_command import run_podman
 from mcp_registry_server.podman.command import (
     LABEL_INSTANCE,
     LABEL_MANAGED,
@@ -50,6 +53,7 @@ from mcp_registry_server.podman.command import (
 from mcp_registry_server.podman.diagnostics import PODMAN_MISSING
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
 from mcp_registry_server.podman.ownership import Owner, own_owner_label, owner_is_alive
+from mcp_registry_server.podman.secret_store import create_container_secrets, labelled_secrets, remove_secrets
 from mcp_registry_server.settings import RegistrySettings
 
 __all__ = ["PodmanRunner", "PodmanStatus", "StartedContainer"]
@@ -98,6 +102,8 @@ class PodmanRunner:
     def __init__(self, settings: RegistrySettings, api: PodmanAPI) -> None:
         self.settings = settings
         self.api = api
+        # Container name → the Podman secrets holding its secret values, removed once it is gone.
+        self._secrets: dict[str, list[str]] = {}
 
     def owner_label(self) -> str:
         """`<hostname>:<pid>:<start token>` of this process, as put on every container it starts."""
@@ -120,6 +126,7 @@ class PodmanRunner:
         `PodmanUnavailable` when the podman executable cannot be run.
         """
         resolved = _resolve_values(entry, values)
+        secret_values = {secret.name: resolved.pop(secret.name) for secret in entry.secrets if secret.name in resolved}
         name = container_name(prefix)
         labels = registry_labels(
             instance_id=self.settings.instance_id,
@@ -128,6 +135,7 @@ class PodmanRunner:
             prefix=prefix,
             extra=self.settings.extra_labels,
         )
+        planned_secrets = {env_name: f"{name}-{env_name}" for env_name in secret_values}  # checked before any exist
         argv = build_run_argv(
             entry,
             podman=self.settings.podman_executable,
@@ -136,6 +144,7 @@ class PodmanRunner:
             env_names=list(resolved),
             enabled_volumes=enabled_volumes,
             egress=egress,
+            podman_secrets=planned_secrets,
         )
         if not await self.api.image_exists(entry.image):
             raise PodmanError(
@@ -143,8 +152,13 @@ class PodmanRunner:
                 remedy=f"Pull it first (`podman pull {entry.image}`), or activate the entry again to let the "
                 "registry pull it.",
             )
-        logger.info("Starting %s for %s: %s", name, entry.id, shlex.join(argv))
+        secret_labels = {key: labels[key] for key in (LABEL_MANAGED, LABEL_INSTANCE, LABEL_OWNER)}
+        self._secrets[name] = list(planned_secrets.values())
         try:
+            await create_container_secrets(
+                self.settings.podman_executable, name, secret_values, secret_labels, timeout=self.api.timeout
+            )
+            logger.info("Starting %s for %s: %s", name, entry.id, shlex.join(argv))
             process = await anyio.open_process(
                 argv,
                 stdin=subprocess.PIPE,
@@ -152,7 +166,11 @@ class PodmanRunner:
                 stderr=subprocess.PIPE,
                 env={**os.environ, **resolved},
             )
-        except OSError as error:
+        except BaseException as error:
+            with anyio.CancelScope(shield=True):
+                await self._remove_secrets_of(name)
+            if not isinstance(error, OSError):
+                raise
             raise PodmanUnavailable(
                 f"Could not run {self.settings.podman_executable!r} ({error.strerror or error}), so {entry.id!r} "
                 "was not started.",
@@ -176,22 +194,32 @@ class PodmanRunner:
         no service, checks and removes it instead.
         """
         with anyio.CancelScope(shield=True):
-            try:
-                try:
-                    return await self._ensure_gone(name, grace, via_cli=False)
-                except PodmanUnavailable as error:
-                    logger.info("%s Checking that %s is gone with the podman command instead.", error.summary, name)
-                    return await self._ensure_gone(name, grace, via_cli=True)
-            except PodmanError as error:
-                logger.error(
-                    "Could not confirm that container %s is gone: %s\nCheck with `podman ps -a --filter name=%s`.",
-                    name,
-                    error,
-                    name,
-                )
-                return False
+            gone = await self._confirm_gone(name, grace)
+            # A secret is copied into the container when it is created, so it can go either way.
+            await self._remove_secrets_of(name)
+            return gone
         # Only reached if the shielded scope itself were cancelled (nothing holds it): nothing confirmed it gone.
         return False
+
+    async def _remove_secrets_of(self, name: str) -> None:
+        if names := self._secrets.pop(name, None):
+            await remove_secrets(self.settings.podman_executable, names, timeout=self.api.timeout)
+
+    async def _confirm_gone(self, name: str, grace: float) -> bool:
+        try:
+            try:
+                return await self._ensure_gone(name, grace, via_cli=False)
+            except PodmanUnavailable as error:
+                logger.info("%s Checking that %s is gone with the podman command instead.", error.summary, name)
+                return await self._ensure_gone(name, grace, via_cli=True)
+        except PodmanError as error:
+            logger.error(
+                "Could not confirm that container %s is gone: %s\nCheck with `podman ps -a --filter name=%s`.",
+                name,
+                error,
+                name,
+            )
+            return False
 
     async def _ensure_gone(self, name: str, grace: float, *, via_cli: bool) -> bool:
         if await self._gone_within(name, grace, via_cli=via_cli):
@@ -240,48 +268,34 @@ class PodmanRunner:
 
     async def podman_command(self, *args: str) -> str:
         """The stdout of `podman <args>`; `PodmanError` when it fails or takes longer than the API timeout."""
-        argv = [self.settings.podman_executable, *args]
-        try:
-            with anyio.fail_after(self.api.timeout):
-                completed = await anyio.run_process(argv, check=False)
-        except TimeoutError:
-            raise PodmanError(
-                f"`podman {args[0]}` did not finish within {self.api.timeout:g} s.",
-                remedy="Check that Podman works (`podman info`).",
-            ) from None
-        except OSError as error:
-            raise PodmanError(
-                f"Could not run {self.settings.podman_executable!r} ({error.strerror or error}).",
-                remedy=PODMAN_MISSING.remedy,
-            ) from error
-        if completed.returncode != 0:
-            raise PodmanError(
-                f"`podman {args[0]}` exited with code {completed.returncode}.",
-                remedy="Run `mcp-registry doctor` to see what is wrong with Podman.",
-                detail=completed.stderr.decode(errors="replace"),
-            )
-        return completed.stdout.decode(errors="replace")
+        return await run_podman(self.settings.podman_executable, list(args), timeout=self.api.timeout)
 
     async def remove_orphans(self) -> list[str]:
-        """Remove containers of dead registry processes on this host; return their names."""
+        """Remove containers, then networks and Podman secrets, of dead registry processes on this host.
+
+        Returns the names of the containers and networks removed."""
         removed: list[str] = []
-        own = self.owner_label()
         for info in await self.api.list_containers({LABEL_MANAGED: "true"}):
-            owner = Owner.parse(info.labels.get(LABEL_OWNER, ""))
-            if info.labels.get(LABEL_MANAGED) != "true" or owner is None or owner.label == own:
-                continue
-            if owner.host != self.settings.hostname:
-                continue
-            if await anyio.to_thread.run_sync(owner_is_alive, owner):
+            if not await self._owner_is_dead(info.labels):
                 continue
             try:
                 await self.api.remove_container(info.id, timeout=0)
             except PodmanError as error:
                 logger.warning("Could not remove orphaned container %s: %s", info.name, error)
                 continue
-            logger.info("Removed orphaned container %s (owner %s is gone)", info.name, owner.label)
+            logger.info("Removed orphaned container %s (owner %s is gone)", info.name, info.labels[LABEL_OWNER])
             removed.append(info.name)
-        return removed + await self._remove_orphan_networks()
+        removed += await self._remove_orphan_networks()
+        try:
+            secrets = await labelled_secrets(self.settings.podman_executable, timeout=self.api.timeout)
+        except PodmanError as error:
+            logger.warning("Could not list Podman secrets to remove those of dead registries: %s", error)
+            return removed
+        orphaned = [name for name, labels in secrets.items() if await self._owner_is_dead(labels)]
+        left = await remove_secrets(self.settings.podman_executable, orphaned, timeout=self.api.timeout)
+        if gone := [name for name in orphaned if name not in left]:
+            logger.info("Removed %d Podman secret(s) of registries that are gone", len(gone))
+        return removed
 
     async def _remove_orphan_networks(self) -> list[str]:
         listed = await self.podman_command(
@@ -289,19 +303,26 @@ class PodmanRunner:
         )
         removed = []
         for network in json.loads(listed or "[]") or []:
-            owner = Owner.parse((network.get("labels") or {}).get(LABEL_OWNER, ""))
-            if owner is None or owner.label == self.owner_label() or owner.host != self.settings.hostname:
-                continue
-            if await anyio.to_thread.run_sync(owner_is_alive, owner):
+            labels = network.get("labels") or {}
+            if not await self._owner_is_dead(labels):
                 continue
             try:
                 await self.podman_command("network", "rm", "--force", network["name"])
             except PodmanError as error:
                 logger.warning("Could not remove orphaned network %s: %s", network["name"], error)
                 continue
-            logger.info("Removed orphaned network %s (owner %s is gone)", network["name"], owner.label)
+            logger.info("Removed orphaned network %s (owner %s is gone)", network["name"], labels[LABEL_OWNER])
             removed.append(network["name"])
         return removed
+
+    async def _owner_is_dead(self, labels: Mapping[str, str]) -> bool:
+        """Whether these labels name a registry process on this host, other than us, that is provably dead."""
+        owner = Owner.parse(labels.get(LABEL_OWNER, ""))
+        if labels.get(LABEL_MANAGED) != "true" or owner is None or owner.label == self.owner_label():
+            return False
+        if owner.host != self.settings.hostname:
+            return False
+        return not await anyio.to_thread.run_sync(owner_is_alive, owner)
 
     async def podman_status(self) -> PodmanStatus:
         try:

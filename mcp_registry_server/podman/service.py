@@ -36,6 +36,7 @@ from typing import IO, Literal
 import anyio
 import podman
 
+from mcp_registry_server.files import ensure_private_dir
 from mcp_registry_server.podman.diagnostics import PODMAN_MISSING, explain
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
 from mcp_registry_server.podman.ownership import own_owner_label
@@ -169,6 +170,14 @@ async def _private_service(
             f"{files.socket} is longer than Unix sockets allow.",
             remedy="Set XDG_RUNTIME_DIR to a short directory, or start the Podman API yourself and set CONTAINER_HOST.",
         )
+    try:
+        ensure_private_dir(settings.runtime_dir)
+    except OSError as error:
+        raise PodmanUnavailable(
+            f"No Podman API socket answered, and the registry will not run its own in {settings.runtime_dir}: {error}",
+            remedy="Fix or remove that directory (it must be yours, mode 0700), set XDG_RUNTIME_DIR to a private "
+            "directory, or start the Podman API yourself and set CONTAINER_HOST.",
+        ) from error
     owner = own_owner_label(settings.hostname)
     try:
         log_file = _prepare_files(files, owner)
@@ -203,7 +212,6 @@ async def _private_service(
 
 
 def _prepare_files(files: ServiceFiles, owner: str) -> IO[bytes]:
-    files.runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     # The record comes first, so a sweep by another registry never finds our socket or log unexplained.
     files.write_owner(owner)
     # A socket left by a crashed registry with the same instance id would make podman fail to bind.

@@ -33,7 +33,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from mcp_registry_server.files import write_atomic
+from mcp_registry_server.files import private_dir_problem, write_atomic
 from mcp_registry_server.podman.ownership import Owner, owner_is_alive
 
 __all__ = ["ServiceFiles", "sweep_dead_services"]
@@ -93,8 +93,14 @@ class ServiceFiles:
 
 
 def sweep_dead_services(runtime_dir: Path, hostname: str, own_instance: str) -> list[str]:
-    """Stop the services and remove the files of dead registries; return their instance ids."""
+    """Stop the services and remove the files of dead registries; return their instance ids.
+
+    A runtime dir that is not ours alone is left untouched: its records may be planted.
+    """
     try:
+        if runtime_dir.exists() and (problem := private_dir_problem(runtime_dir)):
+            logger.warning("Not sweeping %s for dead Podman services: %s", runtime_dir, problem)
+            return []
         records = sorted(runtime_dir.glob(f"{_PREFIX}*.owner"))
     except OSError:
         return []

@@ -293,6 +293,7 @@ class MountLifecycle:
                 name=prefix,
                 default_timeout=self._settings.call_timeout,
                 init_timeout=self._settings.init_timeout,
+                max_message_bytes=self._settings.max_message_bytes,
                 on_notification=lambda method, params: self._events.on_notification(prefix, method, params),
                 on_request=lambda method, params: self._events.on_request(prefix, method, params),
                 on_stderr_line=log.write_line,

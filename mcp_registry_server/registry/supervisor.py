@@ -38,6 +38,8 @@ def backoff_delay(entry: CatalogEntry, attempt: int) -> float:
 
 
 def exit_description(client: MCPClient) -> str:
+    if client.end_reason is not None:
+        return f"The registry stopped the server: {client.end_reason}."
     code = client.exit_code
     how = "closed its output" if code is None else f"exited with code {code}"
     tail = client.stderr_tail(_STDERR_CHARS).strip()

@@ -41,6 +41,7 @@ from mcp_registry_server import __version__
 from mcp_registry_server.catalog import load_catalog
 from mcp_registry_server.config import ConfigStore
 from mcp_registry_server.registry import Registry, open_registry
+from mcp_registry_server.registry.audit import AuditLog
 from mcp_registry_server.registry.podman_link import PodmanLink
 from mcp_registry_server.server.editor_session import EditorSession
 from mcp_registry_server.server.handlers import EditorHandlers
@@ -152,6 +153,8 @@ async def serve(
         async with anyio.create_task_group() as tasks:
             if fds is None:
                 tasks.start_soon(_cancel_on_signals, scope)
+            if settings.state_dir is not None:
+                handlers.audit = AuditLog.open(settings.state_dir, include_arguments=settings.audit_arguments)
             async with open_registry(settings, catalog, config, editor, podman=podman) as registry:
                 handlers.registry = registry
                 direct = DirectLane(server, handlers, editor) if lane else None
@@ -159,4 +162,6 @@ async def serve(
                     started(Serving(registry, direct))
                 async with stdio_server(direct, fds=fds) as (read_stream, write_stream):
                     await server.run(read_stream, write_stream, initialization_options(server))
+            if handlers.audit is not None:
+                handlers.audit.close()
             tasks.cancel_scope.cancel()

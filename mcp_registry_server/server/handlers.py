@@ -31,6 +31,7 @@ import base64
 import binascii
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
@@ -46,6 +47,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ValidationError
 
 from mcp_registry_server.registry import AskMode, CallOutcome, InputRequired, Registry, RegistryError, RequestError
+from mcp_registry_server.registry.audit import AuditLog
 from mcp_registry_server.registry.tasks import RELATED_TASK_META_KEY, BackgroundTask
 from mcp_registry_server.server.editor_session import EditorSession
 from mcp_registry_server.server.registry_tools import ToolCall, run_registry_tool
@@ -126,6 +128,7 @@ class EditorHandlers:
 
     def __init__(self, editor: EditorSession, listen: ListenHandler) -> None:
         self.registry: Registry | None = None
+        self.audit: AuditLog | None = None
         self._editor = editor
         self._listen = listen
 
@@ -191,7 +194,33 @@ class EditorHandlers:
     async def tool_call(
         self, name: str, arguments: Any, params: Mapping[str, Any] | None, call: ToolCall, version: str
     ) -> dict[str, Any]:
-        """tools/call, for both dispatch paths: failures are tool errors, except a child's -32042."""
+        """tools/call, for both dispatch paths: failures are tool errors, except a child's -32042.
+
+        Every call, whichever path it took, is written to the audit log here (when there is one)."""
+        if self.audit is None:
+            return await self._dispatch_tool_call(name, arguments, params, call, version)
+        started, outcome = time.perf_counter(), "cancelled"
+        try:
+            result = await self._dispatch_tool_call(name, arguments, params, call, version)
+            outcome = "error" if result.get("isError") else result.get("resultType") or "ok"
+            return result
+        except Exception:
+            outcome = "failed"
+            raise
+        finally:
+            self.audit.record(
+                entry=self._entry_of(name), tool=name, arguments=arguments, started=started, outcome=outcome
+            )
+
+    def _entry_of(self, tool: str) -> str:
+        if tool in REGISTRY_TOOL_NAMES:
+            return "registry"
+        found = self.registry.router.resolve(tool) if self.registry is not None else None
+        return found[0].entry.id if found is not None else "unknown"
+
+    async def _dispatch_tool_call(
+        self, name: str, arguments: Any, params: Mapping[str, Any] | None, call: ToolCall, version: str
+    ) -> dict[str, Any]:
         try:
             registry = self._registry()
             if (state := _request_state(version, params)) is not None:

@@ -26,6 +26,7 @@ from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
+from mcp_registry_server.mcp_client.incoming import MAX_SERVER_REQUESTS
 from tests.e2e.support import REGISTRY_EXECUTABLE
 
 MODERN = "2026-07-28"
@@ -104,6 +105,35 @@ def text(result: Any) -> str:
 def misbehave_answers(result: Any) -> list[dict[str, Any]]:
     assert not result.is_error, text(result)
     return result.structured_content["answers"]
+
+
+class SlowEditor(Editor):
+    """Takes a moment over every elicitation, so a flood of them is still in flight when the next arrive."""
+
+    async def elicitation(self, context: Any, params: Any) -> types.ElicitResult:
+        await anyio.sleep(0.05)
+        return await super().elicitation(context, params)
+
+
+async def test_a_child_that_floods_requests_gets_errors_past_the_bound(registry_env: dict[str, str]) -> None:
+    flood = 3 * MAX_SERVER_REQUESTS
+    editor = SlowEditor()
+    async with editor_client(registry_env, "legacy", editor) as client:
+        await add(client, "misbehave")
+        with anyio.fail_after(90):
+            answers = misbehave_answers(
+                await client.call_tool("misbehave_ask", {"asks": ["elicitation"] * flood, "concurrent": True})
+            )
+        refused = [a["error"] for a in answers if "error" in a]
+        assert len(answers) == flood
+        # Sent at once, so the requests past the bound arrive while the first ones wait for the editor.
+        assert len(refused) >= flood - 2 * MAX_SERVER_REQUESTS, len(refused)
+        assert all("Too many requests" in error["message"] for error in refused), refused[:3]
+        assert len(editor.asked) == flood - len(refused)
+        # The registry and the child keep serving.
+        with anyio.fail_after(30):
+            answers = misbehave_answers(await client.call_tool("misbehave_ask", {"asks": "roots"}))
+        assert "result" in answers[0]
 
 
 @pytest.mark.parametrize("mode", ["legacy", MODERN])

@@ -214,6 +214,45 @@ async def test_hang_times_out_cancels_in_the_child_and_progress_extends_up_to_th
         assert (await status_of(session, "chaos"))["state"] == "running"
 
 
+def memory_kib(pid: int, field: str) -> int:
+    """`VmRSS` (now) or `VmHWM` (the peak so far) of `pid`, in KiB."""
+    line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith(field))
+    return int(line.split()[1])
+
+
+async def test_a_message_over_the_size_limit_fails_the_mount_and_memory_stays_flat(
+    registry_env: dict[str, str], tmp_path: Path
+) -> None:
+    limit = 1 * MIB
+    env = {**registry_env, "MCP_REGISTRY_MAX_MESSAGE_BYTES": str(limit)}
+    async with RawRegistry.start(env, tmp_path / "registry.log") as registry:
+        await registry.initialize()
+        added = await registry.structured("registry_add", {"entry_id": "misbehave", "prefix": "flood"})
+        instance = (await registry.structured("registry_status"))["instance"]
+        pid = registry.process.pid
+        before = memory_kib(pid, "VmRSS")
+
+        # One 100 MB line: a hundred times the limit.
+        with anyio.fail_after(60):
+            flooded = await registry.call_tool("flood_big_result", {"megabytes": 100}, within=60)
+        peak_growth_mib = (memory_kib(pid, "VmHWM") - before) / 1024
+        print(f"\nregistry RSS {before / 1024:.1f} MiB before, peak growth {peak_growth_mib:.1f} MiB")
+        assert flooded.get("isError"), str(flooded)[:300]
+        said = flooded["content"][0]["text"]
+        assert f"larger than {limit} bytes" in said and "MCP_REGISTRY_MAX_MESSAGE_BYTES" in said, said
+        assert peak_growth_mib < 16
+
+        # The mount failed and says why; the registry keeps serving, and the container goes.
+        status = await registry.structured("registry_status")
+        mount = next(m for m in status["mounts"] if m["prefix"] == "flood")
+        assert mount["state"] == "failed" and "MCP_REGISTRY_MAX_MESSAGE_BYTES" in mount["last_error"], mount
+        assert await wait_for(lambda: added["container"] not in instance_containers(instance), 15)
+        await registry.structured("registry_remove", {"entry_id_or_prefix": "flood"})
+        again = await registry.structured("registry_add", {"entry_id": "misbehave", "prefix": "flood"})
+        echoed = await registry.call_tool("flood_echo", {"text": "after the flood"})
+        assert echoed["structuredContent"] == {"text": "after the flood"} and again["container"]
+
+
 async def test_garbage_is_skipped_50_mb_result_delivered_10_mb_stderr_drained(
     registry_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -72,6 +73,42 @@ async def test_private_service_starts_when_no_socket_answers_and_stops_on_exit(r
         assert version.version.startswith(("4.", "5."))
     assert processes_mentioning(str(socket_path)) == []
     assert list(settings.runtime_dir.iterdir()) == []  # socket and log file removed
+
+
+@pytest.mark.usefixtures("podman_env", "no_rootful_socket")
+@pytest.mark.parametrize(
+    ("owner_uid", "mode", "said"),
+    [
+        (os.getuid() + 4242, 0o700, "belongs to uid"),
+        (os.getuid(), 0o755, "has mode 0755"),
+        (os.getuid(), 0o1777, "1777"),
+    ],
+)
+async def test_private_service_refuses_a_runtime_dir_that_is_not_ours_alone(
+    runtime_dir: Path, owner_uid: int, mode: int, said: str
+) -> None:
+    # The /tmp/mcp-registry-<uid> fallback can be made first by anyone; a planted dir must not get our socket.
+    settings = make_settings(runtime_dir, container_host=f"unix://{runtime_dir}/dead.sock")
+    settings.runtime_dir.mkdir()
+    os.chown(settings.runtime_dir, owner_uid, -1)
+    settings.runtime_dir.chmod(mode)
+    planted = settings.runtime_dir / "podman-0badc0ffee00.owner"
+    planted.write_text("{}")
+    with pytest.raises(PodmanUnavailable) as raised:
+        async with open_podman_api(settings, environ=NO_ROOTLESS):
+            pass
+    assert said in raised.value.summary and str(settings.runtime_dir) in raised.value.summary
+    assert "0700" in (raised.value.remedy or "")
+    assert sorted(path.name for path in settings.runtime_dir.iterdir()) == [planted.name]  # nothing of ours
+    assert processes_mentioning(str(settings.runtime_dir)) == []
+
+
+@pytest.mark.usefixtures("podman_env", "no_rootful_socket")
+async def test_private_service_makes_its_runtime_dir_0700(runtime_dir: Path) -> None:
+    settings = make_settings(runtime_dir, container_host=f"unix://{runtime_dir}/dead.sock")
+    async with open_podman_api(settings, environ=NO_ROOTLESS) as api:
+        assert api.endpoint.origin == "private"
+        assert stat.S_IMODE(settings.runtime_dir.stat().st_mode) == 0o700
 
 
 @pytest.mark.usefixtures("podman_env", "no_rootful_socket")

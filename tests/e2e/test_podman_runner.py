@@ -82,9 +82,9 @@ async def rpc(container: StartedContainer, reader: BufferedByteReceiveStream, me
                 return reply
 
 
-async def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+async def podman(*args: str, check: bool = True, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     """The podman CLI, independent of the API under test."""
-    return await anyio.run_process(["podman", *args], check=check)
+    return await anyio.run_process(["podman", *args], check=check, input=stdin)
 
 
 async def inspect(name: str) -> dict[str, Any]:
@@ -122,10 +122,16 @@ async def test_started_container_talks_stdio_is_hardened_and_goes_away(
             env_call = call | {"params": {"name": "env", "arguments": {"name": "MISBEHAVE_TOKEN"}}}
             reply = await rpc(container, reader, env_call)
             assert reply["result"]["content"][0]["text"] == SECRET
-            # ... but not through podman's command line.
-            assert SECRET.encode() not in await anyio.Path(f"/proc/{container.process.pid}/cmdline").read_bytes()
+            # ... but not through podman's command line or environment: as a Podman secret.
+            podman_proc = anyio.Path(f"/proc/{container.process.pid}")
+            assert SECRET.encode() not in await (podman_proc / "cmdline").read_bytes()
+            assert SECRET.encode() not in await (podman_proc / "environ").read_bytes()
             assert not any(SECRET in arg for arg in container.argv)
-            assert ["--env", "MISBEHAVE_TOKEN"] == container.argv[container.argv.index("MISBEHAVE_TOKEN") - 1 :][:2]
+            secret_name = f"{container.name}-MISBEHAVE_TOKEN"
+            flag = container.argv[container.argv.index("--secret") :][:2]
+            assert flag == ["--secret", f"{secret_name},type=env,target=MISBEHAVE_TOKEN"]
+            assert "MISBEHAVE_TOKEN" not in container.argv
+            assert secret_name in await podman_secrets()
             assert "UNDECLARED" not in container.argv
 
             details = await inspect(container.name)
@@ -158,6 +164,7 @@ async def test_started_container_talks_stdio_is_hardened_and_goes_away(
         with anyio.fail_after(10):
             assert await container.process.wait() == 0
     assert not await container_exists(container.name)
+    assert not [name for name in await podman_secrets() if name.startswith(container.name)]
 
 
 async def test_ensure_gone_force_removes_a_container_that_ignores_stdin(
@@ -188,6 +195,13 @@ def dead_pid() -> int:
     raise AssertionError("no free pid found")
 
 
+async def podman_secrets() -> dict[str, dict[str, str]]:
+    """Every Podman secret's name and labels."""
+    ids = (await podman("secret", "ls", "--noheading", "--format", "{{.ID}}")).stdout.split()
+    inspected = json.loads((await podman("secret", "inspect", *ids)).stdout) if ids else []
+    return {item["Spec"]["Name"]: item["Spec"].get("Labels") or {} for item in inspected}
+
+
 async def test_remove_orphans_removes_only_containers_of_dead_owners_on_this_host(
     settings: RegistrySettings, test_images: dict[str, str]
 ) -> None:
@@ -210,6 +224,8 @@ async def test_remove_orphans_removes_only_containers_of_dead_owners_on_this_hos
                     *("run", "-d", "--name", names[case], *label_args, "--network=none"),
                     *("--entrypoint", '["sleep", "300"]', test_images["misbehave"]),
                 )
+                # A secret a registry made for that container, left behind when the registry died.
+                await podman("secret", "create", *label_args, f"{names[case]}-TOKEN", "-", stdin=b"left-behind")
 
             removed = await runner.remove_orphans()
 
@@ -219,9 +235,17 @@ async def test_remove_orphans_removes_only_containers_of_dead_owners_on_this_hos
             for case in ("live-owner", "other-host", "no-registry-label"):
                 assert names[case] not in removed
                 assert await container_exists(names[case]), case
+            secrets_left = await podman_secrets()
+            assert {case for case in cases if f"{names[case]}-TOKEN" in secrets_left} == {
+                "live-owner",
+                "other-host",
+                "no-registry-label",
+            }
         finally:
             # Later tests count the test-labelled containers; leave none behind.
             await podman("rm", "--force", "--ignore", "--time", "0", *names.values(), check=False)
+            for name in names.values():
+                await podman("secret", "rm", f"{name}-TOKEN", check=False)
 
 
 async def test_a_missing_image_is_refused_before_anything_starts(settings: RegistrySettings) -> None:

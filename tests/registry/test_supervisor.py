@@ -20,6 +20,7 @@ class FakeClient:
     def __init__(self, exit_code: int | None = 3, stderr: str = "boom") -> None:
         self.ended = anyio.Event()
         self.exit_code = exit_code
+        self.end_reason: str | None = None
         self._stderr = stderr
 
     async def wait_ended(self) -> None:
