@@ -47,10 +47,11 @@ def lock(options: argparse.Namespace) -> int:
         if not options.update:
             raise CLIError(str(error), hint="`mcp-registry catalog lock --update` writes a new one.") from None
         image_lock = ImageLock(settings.config_dir / "images.lock.json")
-    local = anyio.run(_local_ids, settings, [entry.image for entry in catalog.values()])
+    containers = [entry for entry in catalog.values() if entry.image]  # remote entries run no image
+    local = anyio.run(_local_ids, settings, [entry.image for entry in containers])
     results: list[dict[str, Any]] = []
     pins = {} if options.update else dict(image_lock.pins)
-    for entry in catalog.values():
+    for entry in containers:
         digest, old = local[entry.image], image_lock.pins.get(entry.id)
         row = {"entry": entry.id, "image": entry.image, "digest": digest}
         if old is not None and old.digest is not None and not options.update:

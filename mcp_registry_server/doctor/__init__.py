@@ -82,7 +82,7 @@ async def run_checks(
         ]
         return [environment, *skipped, check_editors(env, platform, home)]
     catalog_check, catalog = check_catalog(settings)
-    images = [entry.image for entry in catalog.values()]
+    images = [entry.image for entry in catalog.values() if entry.image]  # remote entries run none
     podman = check_podman(settings, env)
     results: dict[str, Check] = {}
     if podman.status == "fail":

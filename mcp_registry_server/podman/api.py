@@ -88,6 +88,8 @@ class PodmanAPI:
 
     async def image_digest(self, ref: str) -> str | None:
         """The local image's id (content-addressed, so it changes when the image does), or None."""
+        if not ref.strip():
+            raise ValueError("an image reference is needed")  # an empty one would list every image
 
         def _image_id() -> str | None:
             try:

@@ -130,7 +130,7 @@ async def test_a_dead_registrys_service_and_socket_are_swept_at_the_next_start(
     private_env: dict[str, str], tmp_path: Path
 ) -> None:
     runtime_dir = runtime_dir_of(private_env)
-    runtime_dir.mkdir(parents=True)
+    runtime_dir.mkdir(parents=True, mode=0o700)  # as the registry makes it (it refuses a wider one)
     # A registry that died without its service dying too (as on macOS, which has no parent-death
     # signal): a real service that outlives its owner.
     stale = await anyio.to_thread.run_sync(start_foreign_service, runtime_dir, "0123456789ab", dead_owner_label())
