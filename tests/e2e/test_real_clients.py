@@ -108,8 +108,11 @@ def processes_of(home: Path) -> list[str]:
 
 
 @pytest.fixture
-def user_env(registry_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
+def user_env(registry_env: dict[str, str], tmp_path: Path, refusing_model_api: str) -> Iterator[dict[str, str]]:
     """A fresh user's environment, with what `install` is to carry into the entry.
+
+    Its proxy is the refusing server too: what a client still fetches on its own (Codex's
+    announcement tip, opencode's npm version check) fails here instead of reaching the network.
 
     After the test, the client's registries must have exited and removed their containers; they
     get the time the registry takes to stop after its client closed the pipe.
@@ -117,7 +120,10 @@ def user_env(registry_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str,
     home = tmp_path / "home"
     # Not under tmp_path: a socket path there would be longer than AF_UNIX allows.
     with tempfile.TemporaryDirectory(prefix="mcp-rc-") as temp:
-        yield client_env({**registry_env, "MCP_REGISTRY_AUTOSTART": "everything"}, home, Path(temp))
+        env = client_env({**registry_env, "MCP_REGISTRY_AUTOSTART": "everything"}, home, Path(temp))
+        proxy = {name: refusing_model_api for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")}
+        yield {**env, **proxy, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
+               "NODE_USE_ENV_PROXY": "1"}  # fmt: skip
     deadline = time.monotonic() + 30
     while (processes_of(home) or labelled_containers(TEST_RUN_LABEL)) and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -225,17 +231,21 @@ def test_codex_connects_and_lists_the_tools_in_its_tui(
     codex = clients[CODEX_CLI]
     config = Path(user_env["HOME"]) / ".codex" / "config.toml"
     config.parent.mkdir()
-    # A user's config before `install` (it must keep it): this folder trusted (no trust prompt), no
-    # update check, analytics or feedback, and the TUI's own engine instead of a background daemon.
+    # A user's config before `install` (it must keep it): this folder trusted (no trust prompt); the
+    # OpenAI and ChatGPT APIs local; no update check, tips, analytics, feedback, apps or plugins
+    # (each would reach openai.com, chatgpt.com or GitHub); the TUI's own engine, not a daemon.
     config.write_text(
+        f'openai_base_url = "{refusing_model_api}/v1"\n'
+        f'chatgpt_base_url = "{refusing_model_api}/backend-api/"\n'
         "check_for_update_on_startup = false\n\n"
         f'[projects."{workspace}"]\ntrust_level = "trusted"\n\n'
-        "[features]\ndaemon_auto_start = false\n\n"
+        "[tui]\nshow_tooltips = false\n\n"
+        "[features]\ndaemon_auto_start = false\napps = false\nplugins = false\nremote_plugin = false\n\n"
         "[analytics]\nenabled = false\n\n"
         "[feedback]\nenabled = false\n"
     )
     assert install("codex", user_env, workspace) == str(config)
-    env = {**user_env, "OPENAI_BASE_URL": f"{refusing_model_api}/v1"}
+    env = user_env
     run([*codex, "login", "--with-api-key"], env, workspace, stdin="sk-fake-openai-key-for-tests\n")
 
     listed = run([*codex, "mcp", "list"], env, workspace)
