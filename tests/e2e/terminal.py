@@ -1,13 +1,15 @@
 """A full-screen terminal program driven through a pseudo-terminal, for clients whose MCP view is in their TUI.
 
 Contract: `Terminal.start(argv, env, cwd)` runs the program on a new pty (200x50, its own session
-and process group) and is a context manager. `expect(pattern, within, since)` reads output until
-the screen text seen so far (escape sequences removed), from offset `since` on, matches the regex, and fails with the tail of
-that text when it does not in time. `type_lines(*lines)` sends keys; a TUI reads a paste as one key
-press, so each line is typed and then sent with its own Enter. On exit the program and
-the MCP servers it started (its process group) get `within` seconds to quit by themselves (a test
-asks with the client's quit command), then the group is terminated, then killed: nothing the
-client started outlives the test.
+and process group) and is a context manager. The output goes through a terminal emulator (pyte):
+a TUI redraws only the cells that change, so the raw bytes are not the text; `text` is what a
+user would see, the scrollback, then the screen. `expect(pattern, within, skip)` reads output
+until the text holds more than `skip` matches of the regex (`skip=count(pattern)` waits for a
+new one) and fails with the tail of the text when it does not in time. `type_lines(*lines)` sends
+keys; a TUI reads a paste as one key press, so each line is typed and then sent with its own
+Enter. On exit the program and the MCP servers it started (its process group) get `within`
+seconds to quit by themselves (a test asks with the client's quit command), then the group is
+terminated, then killed: nothing the client started outlives the test.
 """
 
 from __future__ import annotations
@@ -24,16 +26,24 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-# CSI, OSC, charset and keypad sequences: what remains is the text a user sees (spacing aside).
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
+import pyte
+
 ROWS, COLUMNS = 50, 200
+SCROLLBACK = 5000
+
+
+class _Screen(pyte.HistoryScreen):
+    def select_graphic_rendition(self, *attributes: int, private: bool = False) -> None:
+        if not private:  # `CSI > … m` sets xterm key modes, not colours; pyte 0.8.2 fails on it
+            super().select_graphic_rendition(*attributes)
 
 
 class Terminal:
     def __init__(self, process: subprocess.Popen[bytes], master: int) -> None:
         self._process = process
         self._master = master
-        self._output = bytearray()
+        self._screen = _Screen(COLUMNS, ROWS, history=SCROLLBACK)
+        self._stream = pyte.ByteStream(self._screen)
 
     @classmethod
     def start(cls, argv: list[str], env: dict[str, str], cwd: Path) -> Terminal:
@@ -48,7 +58,9 @@ class Terminal:
 
     @property
     def text(self) -> str:
-        return _ESCAPES.sub("", self._output.decode("utf-8", errors="replace"))
+        """The scrollback and the screen, one line per row, trailing blanks trimmed."""
+        scrolled = ["".join(line[column].data for column in range(COLUMNS)) for line in self._screen.history.top]
+        return "\n".join(line.rstrip() for line in [*scrolled, *self._screen.display])
 
     def _read(self, timeout: float) -> bool:
         """Append what the program wrote within `timeout`; False once it closed the terminal."""
@@ -58,21 +70,26 @@ class Terminal:
             chunk = os.read(self._master, 65536)
         except OSError:  # EIO: every process on the terminal has exited
             return False
-        self._output += chunk
+        self._stream.feed(chunk)
         return bool(chunk)
 
-    def expect(self, pattern: str, within: float, since: int = 0) -> re.Match[str]:
-        """The first match of `pattern` in the screen text from offset `since` (say, `len(terminal.text)`)."""
+    def count(self, pattern: str) -> int:
+        return len(re.findall(pattern, self.text))
+
+    def expect(self, pattern: str, within: float, skip: int = 0) -> re.Match[str]:
+        """Match number `skip` (from 0) of `pattern` in the text, once there is one; `skip=count(…)` waits for a new one."""
         deadline = time.monotonic() + within
         compiled = re.compile(pattern)
         while True:
-            found = compiled.search(self.text, since)
-            if found:
-                return found
+            found = list(compiled.finditer(self.text))
+            if len(found) > skip:
+                return found[skip]
             remaining = deadline - time.monotonic()
             assert remaining > 0, f"no {pattern!r} on the screen within {within}s; it shows:\n{self.text[-6000:]}"
             if not self._read(min(remaining, 0.5)):
-                assert compiled.search(self.text, since), f"exited before {pattern!r}; it showed:\n{self.text[-6000:]}"
+                assert len(compiled.findall(self.text)) > skip, (
+                    f"exited before {pattern!r}; it showed:\n{self.text[-6000:]}"
+                )
 
     def type_lines(self, *lines: str) -> None:
         for line in lines:
