@@ -22,6 +22,8 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
 - `MCP_REGISTRY_MAX_TASKS`     background tool calls (tasks) that may work at once (default 16)
 - `MCP_REGISTRY_TASK_TTL`      seconds a finished task's result is kept (default 3600; also the
                                longest ttl an editor may ask for)
+- `MCP_REGISTRY_EGRESS_NETWORK` the Podman network egress proxies reach out on (default `podman`)
+- `MCP_REGISTRY_PROXY_IMAGE`   the image egress proxies run (tinyproxy on PATH)
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -41,6 +43,8 @@ import platformdirs
 from mcp_registry_server.catalog import default_catalog_dirs
 
 APP_NAME = "mcp-registry"
+# A small, regularly rebuilt Alpine image with tinyproxy on PATH, running as a non-root user.
+DEFAULT_PROXY_IMAGE = "docker.io/kalaksi/tinyproxy:latest"
 
 
 def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -153,6 +157,9 @@ class RegistrySettings:
     # one's result is kept (also the longest ttl an editor may ask for).
     max_tasks: int = 16
     task_ttl: float = 3600.0
+    # Servers with allow_hosts go out through a proxy on this network (Podman's default one unless set).
+    egress_network: str = "podman"
+    proxy_image: str = DEFAULT_PROXY_IMAGE
     # Removing a server: how long the child gets to exit after its stdin closes.
     stop_grace: float = 2.0
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
@@ -188,4 +195,6 @@ class RegistrySettings:
             offload_max_bytes=_byte_count(env, "MCP_REGISTRY_OFFLOAD_MAX_BYTES", 1024**3),
             max_tasks=_positive_int(env, "MCP_REGISTRY_MAX_TASKS", 16),
             task_ttl=_positive_float(env, "MCP_REGISTRY_TASK_TTL", 3600.0),
+            egress_network=env.get("MCP_REGISTRY_EGRESS_NETWORK", "").strip() or "podman",
+            proxy_image=env.get("MCP_REGISTRY_PROXY_IMAGE", "").strip() or DEFAULT_PROXY_IMAGE,
         )

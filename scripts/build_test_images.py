@@ -4,8 +4,10 @@
 No image registry is reachable here, so every image starts from a Debian bookworm root
 filesystem made by debootstrap and imported as `localhost/mcp-registry-test/base`. Each server
 image adds a staging tree (packages installed on the host with `pip install --target` for
-CPython 3.11, the Python of bookworm, and `npm install --prefix`) with a Containerfile that
-only COPYs, so building needs no container runtime and no network inside a container.
+CPython 3.11, the Python of bookworm, `npm install --prefix`, and Debian packages fetched with
+`apt-get download` and unpacked with `dpkg -x`) with a Containerfile that only COPYs, so building
+needs no container runtime and no network inside a container. The `proxy` image (tinyproxy from
+Debian) is the registry's egress proxy in tests and CI (`MCP_REGISTRY_PROXY_IMAGE`).
 
 Builds are cached: every image carries a label with the hash of its inputs (spec, files,
 base image id). A second run with unchanged inputs only inspects the images and finishes in
@@ -51,6 +53,9 @@ class ImageSpec:
     cmd: list[str] = field(default_factory=list)
     pip: list[str] = field(default_factory=list)
     npm: list[str] = field(default_factory=list)
+    # Debian packages whose files are unpacked into the image; their dependencies must already be in
+    # the base (no maintainer scripts run).
+    apt: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # image path -> repo-relative source
     git_repository: str | None = None  # image path of a small git repository to create
@@ -103,6 +108,12 @@ SPECS: tuple[ImageSpec, ...] = (
         name="misbehave",
         entrypoint=["python3", "/opt/mcp/misbehave_server.py"],
         files={"/opt/mcp/misbehave_server.py": "tests/images/misbehave/misbehave_server.py"},
+    ),
+    ImageSpec(
+        name="proxy",
+        apt=["tinyproxy-bin"],  # depends on libc6 only
+        entrypoint=["tinyproxy", "-d"],
+        cmd=["-c", "/etc/mcp-registry/tinyproxy.conf"],
     ),
     ImageSpec(
         name="modern",
@@ -211,6 +222,17 @@ def stage(spec: ImageSpec, staging: Path) -> None:
                 *spec.npm,
             ]
         )
+    if spec.apt:
+        downloads = staging / "debs"
+        downloads.mkdir()
+        download = ["apt-get", "download", "-qq", *spec.apt]
+        if subprocess.run(download, cwd=downloads, capture_output=True, check=False).returncode != 0:
+            # A fresh machine may have no package lists yet; fetch them once, then try again.
+            run(["apt-get", "update", "-qq"], stdout=subprocess.DEVNULL)
+            run(download, cwd=downloads, stderr=subprocess.DEVNULL)
+        for package in sorted(downloads.glob("*.deb")):
+            run(["dpkg-deb", "-x", str(package), str(root)])
+        shutil.rmtree(downloads)
     for image_path, source in spec.files.items():
         target = root / image_path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -252,7 +274,9 @@ def containerfile(spec: ImageSpec, base: str, inputs: str) -> str:
 
 def spec_inputs(spec: ImageSpec, base_id: str) -> str:
     file_hashes = {path: hashlib.sha256((REPO_ROOT / src).read_bytes()).hexdigest() for path, src in spec.files.items()}
-    return digest("image-v1", spec.__dict__, file_hashes, base_id)
+    # An empty `apt` is left out, so adding that field did not change (and rebuild) the other images.
+    fields = {key: value for key, value in spec.__dict__.items() if value or key != "apt"}
+    return digest("image-v1", fields, file_hashes, base_id)
 
 
 def build_image(spec: ImageSpec, base: str, force: bool) -> bool:

@@ -45,7 +45,13 @@ class FakeRunner:
         self.processes: dict[str, Process] = {}
 
     async def start_interactive_container(
-        self, entry: CatalogEntry, *, prefix: str, values: Mapping[str, str], enabled_volumes: Mapping[str, str]
+        self,
+        entry: CatalogEntry,
+        *,
+        prefix: str,
+        values: Mapping[str, str],
+        enabled_volumes: Mapping[str, str],
+        egress: object = None,
     ) -> StartedContainer:
         name = f"fake-{prefix}-{len(self.started)}"
         script = self.workdir / f"{name}.json"

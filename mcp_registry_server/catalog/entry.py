@@ -20,6 +20,10 @@ ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 CONTAINER_PATH_PATTERN = r"^/[A-Za-z0-9._/@+-]*$"
 VOLUME_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
 MAX_HOST_PATH_CHARS = 4096
+# `host:port` for allow_hosts: a DNS name or an IPv4 address (IPv6 is not supported yet), then a port.
+_DNS_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+ALLOWED_HOST_PATTERN = re.compile(rf"(?P<host>{_DNS_LABEL}(?:\.{_DNS_LABEL})*):(?P<port>[0-9]{{1,5}})")
+MAX_ALLOWED_HOSTS = 64
 
 
 def volume_source_problem(source: str) -> str | None:
@@ -140,6 +144,9 @@ class CatalogEntry(_Strict):
     env: list[EnvVar] = Field(default_factory=list)
     secrets: list[SecretVar] = Field(default_factory=list)
     network: Literal["none", "bridge"] = "none"
+    # `host:port` pairs the server may reach, through the registry's egress proxy and nothing else
+    # (HTTP and HTTPS only: the proxy speaks CONNECT and plain HTTP). Empty: `network` decides.
+    allow_hosts: list[str] = Field(default_factory=list, max_length=MAX_ALLOWED_HOSTS)
     volumes: list[Volume] = Field(default_factory=list)
     # Extra tmpfs mounts for servers that write outside /tmp under the read-only root. When an enabled
     # volume has the same target, the volume takes the place of the tmpfs.
@@ -170,6 +177,17 @@ class CatalogEntry(_Strict):
             raise ValueError("must be an image reference like docker.io/mcp/sqlite:latest")
         return image
 
+    @field_validator("allow_hosts")
+    @classmethod
+    def _host_port_pairs(cls, pairs: list[str]) -> list[str]:
+        normalized = []
+        for pair in pairs:
+            match = ALLOWED_HOST_PATTERN.fullmatch(pair.lower())
+            if match is None or not 0 < int(match["port"]) < 65536 or len(match["host"]) > 253:
+                raise ValueError(f"{pair[:80]!r} is not host:port (like api.github.com:443 or 10.0.0.5:8080)")
+            normalized.append(match[0])
+        return list(dict.fromkeys(normalized))
+
     @field_validator("writable_paths")
     @classmethod
     def _writable_paths_stay_put(cls, paths: list[str]) -> list[str]:
@@ -182,6 +200,15 @@ class CatalogEntry(_Strict):
         duplicates = _repeated([var.name for var in self.env] + [var.name for var in self.secrets])
         if duplicates:
             raise ValueError(f"env and secrets declare the same name more than once: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _one_network_mode(self) -> CatalogEntry:
+        if self.allow_hosts and self.network == "bridge":
+            raise ValueError(
+                'allow_hosts limits the server to those hosts through a proxy, network = "bridge" opens all of '
+                "it: keep one (drop network to use the list)"
+            )
         return self
 
     @model_validator(mode="after")
@@ -198,6 +225,15 @@ class CatalogEntry(_Strict):
     @property
     def tool_filter(self) -> ToolFilter:
         return ToolFilter(tuple(self.tools_allow), tuple(self.tools_deny))
+
+    @property
+    def network_access(self) -> str:
+        """What the server can reach, in words, for registry_info and the doctor."""
+        if self.allow_hosts:
+            return f"only {', '.join(self.allow_hosts)}, through the registry's HTTP(S) proxy"
+        if self.network == "bridge":
+            return "full network access (network = bridge, no allow_hosts)"
+        return "no network"
 
     @property
     def secret_names(self) -> frozenset[str]:

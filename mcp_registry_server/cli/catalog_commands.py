@@ -103,6 +103,8 @@ def _entry_details(entry: Any, catalog: Any, config: dict[str, Any]) -> dict[str
         "source": entry.source,
         "tags": list(entry.tags),
         "network": entry.network,
+        "allow_hosts": list(entry.allow_hosts),
+        "network_access": entry.network_access,
         "tools": [{"name": tool.name, "description": tool.description} for tool in entry.tools],
         "env": config["env"],
         "secrets": [
@@ -132,7 +134,7 @@ def info(options: argparse.Namespace) -> int:
     style = Style(sys.stdout)
     print(f"{style.bold(entry.id)} — {entry.name}")
     print(f"  {entry.description.strip()}\n")
-    fields = [("image", entry.image), ("network", entry.network), ("source", entry.source or "-")]
+    fields = [("image", entry.image), ("network", entry.network_access), ("source", entry.source or "-")]
     fields += [("tags", ", ".join(entry.tags) or "-"), ("file", details["file"] or "-")]
     for label, value in fields:
         print(f"{label:<9} {value}")

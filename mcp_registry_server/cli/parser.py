@@ -198,6 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("paths", nargs="+", metavar="PATH", help="entry files or directories of them")
     validate.add_argument("--strict", action="store_true", help="treat lint warnings as failures")
+    lock = _add(
+        catalog_commands,
+        "lock",
+        "lock_command:lock",
+        "pin every entry's image to the local image",
+        "Record the id of every catalog entry's local image in the lock file (images.lock.json in the config "
+        "dir, 0600). Activation then refuses an image that no longer matches its pin. Images not present "
+        "locally are recorded as missing, not pulled. Pins already made are kept (a mismatch exits 1) unless "
+        "--update.",
+        ("mcp-registry catalog lock", "mcp-registry catalog lock --update"),
+    )
+    lock.add_argument("--update", action="store_true", help="pin every image afresh, replacing the old pins")
 
     # -- containers ---------------------------------------------------------------------------
     trial = _add(

@@ -1,9 +1,9 @@
 """Check everything the registry needs on this machine, and say how to fix what is wrong.
 
 Contract: `run_checks(environ)` returns one `Check` per topic, always in this order:
-environment, podman, rootless, podman-api, podman-run, images, catalog, config, editors. It never raises:
-a check that cannot run says why (`skip`), and each is bounded in time (the Podman checks run
-side by side). Status `fail` means the registry cannot work until it is fixed; `warn` means it
+environment, podman, rootless, podman-api, podman-run, images, catalog, network, image-trust, config,
+editors. It never raises: a check that cannot run says why (`skip`), and each is bounded in time
+(the Podman checks run side by side). Status `fail` means the registry cannot work until it is fixed; `warn` means it
 works, with a problem worth fixing. Every non-ok check carries a `fix` that says what to do.
 
 The run check uses `podman.diagnostics.probe_podman_run` (a container from the host's `/bin/true`,
@@ -12,8 +12,9 @@ recognised with their containers.conf remedy. Nothing here changes the machine e
 `apply_fixes`, which only writes that containers.conf into the registry's config dir (after the
 same probe passes with it) and tightens the permissions of the config dir and secrets file.
 
-The Podman checks are in `podman_checks` and `rootless_checks`, those of files and settings in `file_checks`, and the
-result type in `check`; this module runs them in order and applies fixes.
+The Podman checks are in `podman_checks` and `rootless_checks`, those of files and settings in
+`file_checks`, those of what the catalog's servers may do in `catalog_checks`, and the result type
+in `check`; this module runs them in order and applies fixes.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import anyio
 
+from mcp_registry_server.doctor.catalog_checks import check_image_trust, check_network_access
 from mcp_registry_server.doctor.check import Check, Status
 from mcp_registry_server.doctor.file_checks import (
     check_catalog,
@@ -66,7 +68,17 @@ async def run_checks(
     if settings is None:
         skipped = [
             Check(name, "skip", "the environment is invalid")
-            for name in ("podman", "rootless", "podman-api", "podman-run", "images", "catalog", "config")
+            for name in (
+                "podman",
+                "rootless",
+                "podman-api",
+                "podman-run",
+                "images",
+                "catalog",
+                "network",
+                "image-trust",
+                "config",
+            )
         ]
         return [environment, *skipped, check_editors(env, platform, home)]
     catalog_check, catalog = check_catalog(settings)
@@ -99,6 +111,8 @@ async def run_checks(
         results["podman-run"],
         results["images"],
         catalog_check,
+        check_network_access(catalog, settings),
+        check_image_trust(catalog, settings, home),
         check_config(settings, set(catalog)),
         check_editors(env, platform, home),
     ]

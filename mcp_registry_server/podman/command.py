@@ -19,6 +19,7 @@ import json
 import re
 import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from mcp_registry_server.catalog.entry import ENV_NAME_PATTERN, CatalogEntry, volume_source_problem
 
@@ -29,6 +30,7 @@ __all__ = [
     "LABEL_OWNER",
     "LABEL_PREFIX",
     "NAME_PREFIX",
+    "EgressRoute",
     "build_run_argv",
     "container_name",
     "registry_labels",
@@ -115,8 +117,11 @@ def build_run_argv(
     labels: Mapping[str, str],
     env_names: Sequence[str],
     enabled_volumes: Mapping[str, str],
+    egress: EgressRoute | None = None,
 ) -> list[str]:
     """The `podman run` argv for `entry`.
+
+    An entry with `allow_hosts` needs `egress`, the internal network and proxy it goes out through.
 
     `env_names` are forwarded with `--env NAME` (their values must be in podman's environment).
     `enabled_volumes` maps a declared volume's name to its source (a volume name or an absolute
@@ -143,8 +148,8 @@ def build_run_argv(
     tmpfs_paths = [path for path in dict.fromkeys(["/tmp", *entry.writable_paths]) if path not in mounted_targets]
     if "/tmp" in tmpfs_paths:
         argv += ["--tmpfs", "/tmp"]
+    argv += _network_args(entry, egress)
     argv += [
-        f"--network={entry.network}",
         f"--memory={entry.memory}",
         f"--cpus={entry.cpus:g}",
         f"--pids-limit={entry.pids_limit}",
@@ -161,6 +166,39 @@ def build_run_argv(
         argv += ["--entrypoint", json.dumps(entry.command)]
     argv.append(entry.image)
     argv += entry.args
+    return argv
+
+
+@dataclass(frozen=True)
+class EgressRoute:
+    """The way out of a server with `allow_hosts`: the internal network it joins and the proxy on it."""
+
+    network: str
+    proxy_url: str  # http://<proxy address on that network>:<port>
+
+    def proxy_env(self) -> dict[str, str]:
+        # Both spellings: tools disagree on which they read. NO_PROXY empty, so nothing goes around it.
+        url = self.proxy_url
+        return {
+            "HTTP_PROXY": url,
+            "HTTPS_PROXY": url,
+            "http_proxy": url,
+            "https_proxy": url,
+            "NO_PROXY": "",
+            "no_proxy": "",
+        }
+
+
+def _network_args(entry: CatalogEntry, egress: EgressRoute | None) -> list[str]:
+    if not entry.allow_hosts:
+        return [f"--network={entry.network}"]
+    if egress is None:
+        raise ValueError(f"entry {entry.id!r} has allow_hosts, so it needs its egress proxy to start")
+    # The proxy settings are not secret, so they go on the argv; `--http-proxy=false` keeps podman from
+    # copying the host's own proxy variables in instead.
+    argv = [f"--network={egress.network}", "--http-proxy=false"]
+    for name, value in egress.proxy_env().items():
+        argv += ["--env", f"{name}={value}"]
     return argv
 
 

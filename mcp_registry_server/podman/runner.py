@@ -15,7 +15,8 @@ Contract:
   failed) is someone else's and is left alone.
 - `remove_orphans` removes only containers labelled `io.mcp-registry.managed=true` whose owner label
   names this host and a process that is provably dead (see `ownership`); containers of other hosts,
-  of live instances (this one included) and without our label are never touched.
+  of live instances (this one included) and without our label are never touched. Then the same for
+  networks (the egress networks of `podman.egress`), once the containers on them are gone.
 - `podman_status` reports availability for `registry_status` and for errors shown by `add`.
 
 `podman run` is the local podman CLI; the API (`PodmanAPI`) must talk to the same Podman, which is
@@ -24,6 +25,7 @@ what socket discovery arranges on one machine.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shlex
@@ -40,6 +42,7 @@ from mcp_registry_server.podman.command import (
     LABEL_INSTANCE,
     LABEL_MANAGED,
     LABEL_OWNER,
+    EgressRoute,
     build_run_argv,
     container_name,
     registry_labels,
@@ -107,6 +110,7 @@ class PodmanRunner:
         prefix: str,
         values: Mapping[str, str],
         enabled_volumes: Mapping[str, str],
+        egress: EgressRoute | None = None,
     ) -> StartedContainer:
         """Start `entry` in its hardened container; see the module contract.
 
@@ -131,6 +135,7 @@ class PodmanRunner:
             labels=labels,
             env_names=list(resolved),
             enabled_volumes=enabled_volumes,
+            egress=egress,
         )
         if not await self.api.image_exists(entry.image):
             raise PodmanError(
@@ -195,7 +200,7 @@ class PodmanRunner:
         try:
             if container_id := await self._own_container_id(name, via_cli=via_cli):
                 if via_cli:
-                    await self._podman_command("rm", "--force", "--ignore", "--time", "0", container_id)
+                    await self.podman_command("rm", "--force", "--ignore", "--time", "0", container_id)
                 else:
                     await self.api.remove_container(container_id, timeout=0)
         except PodmanUnavailable:
@@ -221,7 +226,7 @@ class PodmanRunner:
         """The id of the container called `name` that this registry instance started, if it exists."""
         instance_label = f"{LABEL_INSTANCE}={self.settings.instance_id}"
         if via_cli:
-            listed = await self._podman_command(
+            listed = await self.podman_command(
                 "ps", "--all", "--filter", f"label={instance_label}", "--format", "{{.ID}} {{.Names}}"
             )
             rows = (line.split(maxsplit=1) for line in listed.splitlines())
@@ -233,7 +238,7 @@ class PodmanRunner:
                 return info.id
         return None
 
-    async def _podman_command(self, *args: str) -> str:
+    async def podman_command(self, *args: str) -> str:
         """The stdout of `podman <args>`; `PodmanError` when it fails or takes longer than the API timeout."""
         argv = [self.settings.podman_executable, *args]
         try:
@@ -276,6 +281,26 @@ class PodmanRunner:
                 continue
             logger.info("Removed orphaned container %s (owner %s is gone)", info.name, owner.label)
             removed.append(info.name)
+        return removed + await self._remove_orphan_networks()
+
+    async def _remove_orphan_networks(self) -> list[str]:
+        listed = await self.podman_command(
+            "network", "ls", "--filter", f"label={LABEL_MANAGED}=true", "--format", "json"
+        )
+        removed = []
+        for network in json.loads(listed or "[]") or []:
+            owner = Owner.parse((network.get("labels") or {}).get(LABEL_OWNER, ""))
+            if owner is None or owner.label == self.owner_label() or owner.host != self.settings.hostname:
+                continue
+            if await anyio.to_thread.run_sync(owner_is_alive, owner):
+                continue
+            try:
+                await self.podman_command("network", "rm", "--force", network["name"])
+            except PodmanError as error:
+                logger.warning("Could not remove orphaned network %s: %s", network["name"], error)
+                continue
+            logger.info("Removed orphaned network %s (owner %s is gone)", network["name"], owner.label)
+            removed.append(network["name"])
         return removed
 
     async def podman_status(self) -> PodmanStatus:

@@ -222,6 +222,8 @@ class CatalogView:
                 for v in entry.volumes
             ],
             "network": entry.network,
+            "allow_hosts": list(entry.allow_hosts),
+            "network_access": entry.network_access,
             "configured": self._config.describe_entry_config(entry),
             "active_prefix": self.active_prefix_of(entry.id),
         }

@@ -7,7 +7,13 @@ Contract:
   user's settings override it); the editor is then told that its lists changed. With
   the tools cached from an earlier run of the same image and configuration (`ToolCache`), the
   mount is usable at once and the handshake finishes in the background; calls wait for it.
-- A failed add leaves nothing behind: the client is closed and the container removed.
+- An entry with `allow_hosts` joins an internal network whose only way out is an egress proxy
+  (`podman.egress`), shared by mounts with the same host set and removed with the last of them.
+- The local image must match its pin in the image lock file (`config.image_lock`), when there is
+  one: a mismatch refuses the add (and a restart) naming both ids; an entry not pinned is added
+  with a `warning`.
+- A failed add leaves nothing behind: the client is closed, the container removed, the proxy
+  released.
 - Each mount gets a supervisor task (`supervise_mount`) that marks it failed when its server
   exits and restarts it in place when its entry says `restart = "on-failure"`.
 - `remove(target)` takes the mount out of the router, stops its client and confirms the
@@ -30,9 +36,12 @@ from anyio.abc import TaskGroup
 from mcp_registry_server import __version__
 from mcp_registry_server.catalog import CatalogEntry
 from mcp_registry_server.config import ConfigStore
+from mcp_registry_server.config.image_lock import ImageLock
 from mcp_registry_server.container_logs import ContainerLogWriter
 from mcp_registry_server.mcp_client import ClientManager, MCPClient, MCPClientError, MCPRemoteError
 from mcp_registry_server.podman.api import PodmanAPI
+from mcp_registry_server.podman.command import EgressRoute
+from mcp_registry_server.podman.egress import EgressProxies
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
 from mcp_registry_server.podman.runner import PodmanRunner
 from mcp_registry_server.registry.catalog_view import CatalogView
@@ -87,6 +96,7 @@ class MountLifecycle:
         self.autostart_failures: dict[str, str] = {}
         """Autostarted entries that could not be added, by entry id: what went wrong."""
         self.tool_cache = ToolCache(settings.cache_dir / "tools") if settings.cache_dir else None
+        self._egress = EgressProxies(settings)
 
     # -- autostart ------------------------------------------------------------------------
 
@@ -161,6 +171,7 @@ class MountLifecycle:
                 )
             api, runner = await self._podman.connect()
             digest = await self._ensure_image(api, entry.image, progress)
+            lock_warning = self._check_pin(entry, digest)
             cache_key = None
             if self.tool_cache is not None and digest:
                 cache_key = ToolCache.key(
@@ -170,15 +181,28 @@ class MountLifecycle:
                     volumes=resolved.enabled_volumes,
                     capabilities=self._editor.client_capabilities(),
                 )
-            mount = await self._start_mount(
-                runner, entry, prefix, resolved.container_env, resolved.enabled_volumes, cache_key=cache_key
-            )
+            try:
+                egress = await self._egress_route(api, runner, entry, prefix, progress)
+                mount = await self._start_mount(
+                    runner,
+                    entry,
+                    prefix,
+                    resolved.container_env,
+                    resolved.enabled_volumes,
+                    cache_key=cache_key,
+                    egress=egress,
+                )
+            except BaseException:
+                await self._egress.release(prefix)
+                raise
             mount.expose, mount.tool_filter = expose, resolved.tool_filter
             shown = self._router.exposed_tools()
             routed = self._router.add(mount)
             self._tasks.start_soon(supervise_mount, mount, self.is_mounted, self._restart)
         await self._announce(tools=self._router.exposed_tools() is not shown)
         added = {"entry": entry.id, "prefix": prefix, "container": mount.container_name, "tools": routed}
+        if lock_warning:
+            added["warning"] = lock_warning
         if filtered := self._router.filtered_out(mount):
             added["filtered_out"] = filtered
         if expose == "search":
@@ -208,6 +232,33 @@ class MountLifecycle:
         except PodmanError as error:
             raise RegistryError(f"Image {image} is not available locally and could not be pulled: {error}") from error
 
+    def _check_pin(self, entry: CatalogEntry, local_id: str | None) -> str | None:
+        """Refuse an image that differs from its pin (RegistryError); the warning for an unpinned one."""
+        try:
+            verdict = ImageLock.load(self._settings.config_dir).verdict(entry.id, entry.image, local_id)
+        except ValueError as error:
+            raise RegistryError(f"{entry.id} was not started: {error}") from error
+        if verdict.refusal:
+            raise RegistryError(verdict.refusal)
+        return verdict.warning
+
+    async def _egress_route(
+        self, api: PodmanAPI, runner: PodmanRunner, entry: CatalogEntry, prefix: str, progress: ProgressCallback | None
+    ) -> EgressRoute | None:
+        """The proxy route of an entry with allow_hosts (started unless one serves the same hosts)."""
+        if not entry.allow_hosts:
+            return None
+        await self._ensure_image(api, self._settings.proxy_image, progress)
+        try:
+            return await self._egress.acquire(runner, prefix, entry.allow_hosts)
+        except PodmanError as error:
+            raise RegistryError(
+                f"Could not start the egress proxy {entry.id} needs (allow_hosts {entry.allow_hosts}): {error}\n"
+                f"{error.detail}".rstrip()
+                + f"\nThe proxy runs {self._settings.proxy_image} (MCP_REGISTRY_PROXY_IMAGE) on the network "
+                f"{self._settings.egress_network!r} (MCP_REGISTRY_EGRESS_NETWORK)."
+            ) from error
+
     async def _start_mount(
         self,
         runner: PodmanRunner,
@@ -217,13 +268,14 @@ class MountLifecycle:
         enabled_volumes: Mapping[str, str],
         *,
         cache_key: str | None = None,
+        egress: EgressRoute | None = None,
     ) -> ActiveMount:
         """Starts the container and its client. With the tools cached under `cache_key`, returns at once
         with those tools and finishes the handshake in the background (`_finish_handshake`); calls to
         the mount wait for it. Otherwise returns after the handshake, and caches the tools."""
         try:
             container = await runner.start_interactive_container(
-                entry, prefix=prefix, values=values, enabled_volumes=enabled_volumes
+                entry, prefix=prefix, values=values, enabled_volumes=enabled_volumes, egress=egress
             )
         except (PodmanError, OSError, ValueError) as error:
             raise RegistryError(f"Could not start a container for {entry.id}: {error}") from error
@@ -324,9 +376,15 @@ class MountLifecycle:
             resolved = self._config.resolved_values(mount.entry)
             if resolved.missing_required:
                 raise RegistryError(f"{mount.entry.id} needs values for: {', '.join(resolved.missing_required)}.")
-            _, runner = await self._podman.connect()
+            api, runner = await self._podman.connect()
+            self._check_pin(mount.entry, await self._ensure_image(api, mount.entry.image, None))
             fresh = await self._start_mount(
-                runner, mount.entry, mount.prefix, resolved.container_env, resolved.enabled_volumes
+                runner,
+                mount.entry,
+                mount.prefix,
+                resolved.container_env,
+                resolved.enabled_volumes,
+                egress=await self._egress_route(api, runner, mount.entry, mount.prefix, None),
             )
             mount.client, mount.container_name, mount.started_at = fresh.client, fresh.container_name, fresh.started_at
             mount.state, mount.tool_filter = "running", resolved.tool_filter
@@ -366,6 +424,7 @@ class MountLifecycle:
             self._router.remove(mount.prefix)
             self._passthrough.invalidate(mount.prefix)
             gone = await self.discard(mount.prefix, mount.container_name)
+            await self._egress.release(mount.prefix)
         await self._announce(tools=self._router.exposed_tools() is not shown)
         return {
             "entry": mount.entry.id,
@@ -392,4 +451,5 @@ class MountLifecycle:
                 for prefix, mount in list(self._router.mounts.items()):
                     self._router.remove(prefix)
                     closing.start_soon(self.discard, prefix, mount.container_name)
+            await self._egress.release_all()
         logger.info("closed all servers in %.2f s", time.monotonic() - started)

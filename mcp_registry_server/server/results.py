@@ -30,7 +30,7 @@ from types import UnionType
 from typing import Any, cast, get_args
 
 from mcp_types import INTERNAL_ERROR, SERVER_INFO_META_KEY
-from mcp_types.methods import SERVER_RESULTS
+from mcp_types.methods import CACHEABLE_METHODS, SERVER_RESULTS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import TypeAdapter, ValidationError
 
@@ -96,6 +96,9 @@ def routed_result(outcome: CallOutcome, method: str, version: str) -> dict[str, 
         result = {**result, "_meta": {k: v for k, v in meta.items() if k != SERVER_INFO_META_KEY}}
     if version in MODERN_PROTOCOL_VERSIONS and "resultType" not in result:
         result = {**result, "resultType": "complete"}
+    if version in MODERN_PROTOCOL_VERSIONS and method in CACHEABLE_METHODS and result.get("resultType") == "complete":
+        # An older child's read carries no cache hint; the registry's own (never fresh, never shared) applies.
+        result = {"ttlMs": 0, "cacheScope": "private", **result}
     surface = _surface(method, version, result.get("resultType") == "input_required")
     try:
         validated = surface.validate_python(result, by_name=False)

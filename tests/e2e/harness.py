@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import socket
 import subprocess
 import time
 import tomllib
@@ -27,8 +26,6 @@ import tomli_w
 from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from mcp_registry_server.podman.command import LABEL_OWNER
-from mcp_registry_server.podman.ownership import own_owner_label
 from tests.e2e.support import REGISTRY_EXECUTABLE, TEST_CATALOG_DIR, labelled_containers, text_of
 
 MAX_LINE = 256 * 1024 * 1024
@@ -116,12 +113,6 @@ def rss_kib(pid: int) -> int:
 
 def instance_containers(instance: str) -> list[str]:
     return labelled_containers(f"io.mcp-registry.instance={instance}")
-
-
-def owned_by_this_process() -> str:
-    """A `--label` that marks a test's own container (a bystander) as in use by this live process,
-    so that a concurrent test session's cleanup (`remove_test_containers`) leaves it alone."""
-    return f"--label={LABEL_OWNER}={own_owner_label(socket.gethostname())}"
 
 
 def podman_inspect(name: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_registry_server.podman.command import LABEL_OWNER
 from mcp_registry_server.podman.labelled import labelled_container_names, remove_containers
 from mcp_registry_server.podman.labelled import labelled_containers as podman_labelled_containers
-from mcp_registry_server.podman.ownership import Owner, owner_is_alive
+from mcp_registry_server.podman.ownership import Owner, own_owner_label, owner_is_alive
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_CATALOG_DIR = REPO_ROOT / "tests" / "catalog"
@@ -28,7 +28,8 @@ IMAGE_PREFIX = "localhost/mcp-registry-test"
 TEST_LABEL = "io.mcp-registry.test"
 # This test run's containers: runs from several checkouts at once must not see each other's.
 TEST_RUN_LABEL = f"{TEST_LABEL}=run-{os.getpid()}"
-IMAGE_NAMES = ("time", "sqlite", "git", "everything", "memory", "misbehave", "modern")
+SMOKE_LABEL = f"{TEST_LABEL}=smoke-{os.getpid()}"
+IMAGE_NAMES = ("time", "sqlite", "git", "everything", "memory", "misbehave", "modern", "proxy")
 
 
 def labelled_containers(label: str = TEST_LABEL) -> list[str]:
@@ -69,8 +70,14 @@ async def connect_registry(
         yield session
 
 
+def owned_by_this_process() -> str:
+    """A `--label` that marks a test's own container (a bystander) as in use by this live process,
+    so that a concurrent test session's cleanup (`remove_test_containers`) leaves it alone."""
+    return f"--label={LABEL_OWNER}={own_owner_label(socket.gethostname())}"
+
+
 def podman_stdio_params(image: str, *extra_args: str, env: dict[str, str]) -> StdioServerParameters:
-    """`podman run -i --rm` with the registry's hardening flags and the test label."""
+    """`podman run -i --rm` with the registry's hardening flags, this run's smoke label and our owner label."""
     return StdioServerParameters(
         command="podman",
         args=[
@@ -78,7 +85,8 @@ def podman_stdio_params(image: str, *extra_args: str, env: dict[str, str]) -> St
             "-i",
             "--rm",
             "--init",
-            f"--label={TEST_LABEL}=smoke",
+            f"--label={SMOKE_LABEL}",
+            owned_by_this_process(),
             "--cap-drop=ALL",
             "--security-opt=no-new-privileges",
             "--read-only",

@@ -22,13 +22,19 @@ from tests.e2e.harness import (
     RawRegistry,
     instance_containers,
     misbehave_entry,
-    owned_by_this_process,
     structured,
     wait_for,
     with_catalog,
     write_catalog,
 )
-from tests.e2e.support import IMAGE_PREFIX, TEST_LABEL, connect_registry, labelled_containers, text_of
+from tests.e2e.support import (
+    IMAGE_PREFIX,
+    TEST_LABEL,
+    connect_registry,
+    labelled_containers,
+    owned_by_this_process,
+    text_of,
+)
 
 MIB = 1024 * 1024
 

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from tests.e2e.harness import misbehave_entry, podman_inspect, structured, with_catalog, write_catalog
-from tests.e2e.support import TEST_LABEL, connect_registry
+from tests.e2e.support import TEST_LABEL, TEST_RUN_LABEL, connect_registry
 
 MIB = 1024 * 1024
 
@@ -49,7 +49,7 @@ async def test_registry_containers_are_hardened(registry_env: dict[str, str], tm
             assert labels["io.mcp-registry.instance"] == status["instance"]
             assert labels["io.mcp-registry.owner"].startswith(f"{socket.gethostname()}:{status['pid']}:")
             assert labels["io.mcp-registry.entry"] == entry_id and labels["io.mcp-registry.prefix"] == entry_id
-            assert labels[TEST_LABEL] == "1"
+            assert f"{TEST_LABEL}={labels[TEST_LABEL]}" == TEST_RUN_LABEL
 
             # And as the server sees it: no capabilities, no privilege gain, nowhere to write or call.
             statuses = inside(container, "sh", "-c", "cat /proc/[0-9]*/status").stdout.splitlines()

@@ -16,7 +16,7 @@ from mcp.client.client import Client
 from mcp.client.stdio import stdio_client
 from pydantic import FileUrl
 
-from tests.e2e.support import TEST_LABEL, as_json, labelled_containers, podman_stdio_params, text_of
+from tests.e2e.support import SMOKE_LABEL, as_json, labelled_containers, podman_stdio_params, text_of
 
 
 @dataclass
@@ -110,13 +110,13 @@ async def test_image_handshake_list_call_and_cleanup(
         tools = await session.list_tools()
         names = {tool.name for tool in tools.tools}
         assert case.expected_tools <= names, f"{name}: missing {case.expected_tools - names}"
-        assert labelled_containers(f"{TEST_LABEL}=smoke"), "the container should be running now"
+        assert labelled_containers(SMOKE_LABEL), "the container should be running now"
         result = None
         for tool, arguments in case.calls:
             result = await session.call_tool(tool, arguments)
             assert not result.is_error, text_of(result)
         case.check(result)
-    assert _wait_until_gone(f"{TEST_LABEL}=smoke") == []
+    assert _wait_until_gone(SMOKE_LABEL) == []
 
 
 async def _sample(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
@@ -163,4 +163,4 @@ async def test_modern_image_asks_the_client_in_both_eras(
         ]
         resource = await client.read_resource("modern://greeting/en")
         assert [getattr(item, "text", None) for item in resource.contents] == ["[en] Hello, Ada!"]
-    assert _wait_until_gone(f"{TEST_LABEL}=smoke") == []
+    assert _wait_until_gone(SMOKE_LABEL) == []

@@ -70,6 +70,19 @@ def test_a_2026_editor_gets_result_type_complete() -> None:
     assert routed({"messages": messages}, "prompts/get", MODERN) == {"messages": messages, "resultType": "complete"}
 
 
+def test_a_2026_editor_reading_an_older_childs_resource_gets_the_registrys_cache_hint() -> None:
+    contents = [{"uri": "file:///a", "text": "a"}]
+    assert routed({"contents": contents}, "resources/read", MODERN) == {
+        "ttlMs": 0,
+        "cacheScope": "private",
+        "contents": contents,
+        "resultType": "complete",
+    }
+    own = routed({"contents": contents, "ttlMs": 5, "cacheScope": "public"}, "resources/read", MODERN)
+    assert (own["ttlMs"], own["cacheScope"]) == (5, "public")  # a 2026 child's own hint stays
+    assert "cacheScope" not in routed({"contents": contents}, "resources/read", "2025-11-25")
+
+
 def test_a_handshake_era_editor_gets_no_result_type() -> None:
     assert "resultType" not in routed({"content": TEXT, "resultType": "complete"}, version="2025-11-25")
 

@@ -23,7 +23,8 @@ Contract:
   ``server/discover``: ``method_not_found`` (default, -32601), ``invalid_params`` (-32602, as servers
   on the 1.x Python SDK answer), ``ignore`` (never answer), ``crash`` (exit 1 without answering)),
   ``MISBEHAVE_REFUSE_SET_LEVEL=1`` (advertise ``logging`` but answer ``logging/setLevel`` with -32601,
-  which nothing in the protocol forbids).
+  which nothing in the protocol forbids), ``MISBEHAVE_FETCH_TOOL=1`` (also offer ``fetch_url``: GET a
+  URL with urllib, which goes through ``HTTP(S)_PROXY``, or directly with ``direct: true``).
 """
 
 from __future__ import annotations
@@ -335,6 +336,23 @@ def tool_stderr_line(args: JsonObject, ctx: CallContext) -> JsonObject | None:
 
 def tool_env(args: JsonObject, ctx: CallContext) -> JsonObject | None:
     return text_result(os.environ.get(arg_str(args, "name"), ""))
+
+
+def tool_fetch_url(args: JsonObject, ctx: CallContext) -> JsonObject | None:
+    """GET a URL; the status and the start of the body, or what stopped it (status 0)."""
+    import urllib.error
+    import urllib.request
+
+    handlers = [urllib.request.ProxyHandler({})] if args.get("direct") is True else []
+    opener = urllib.request.build_opener(*handlers)
+    try:
+        with opener.open(arg_str(args, "url"), timeout=arg_number(args, "timeout", 10)) as response:
+            status, body = response.status, response.read(4096).decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read(4096).decode(errors="replace")
+    except (OSError, ValueError) as error:
+        status, body = 0, f"{type(error).__name__}: {error}"
+    return text_result(f"{status} {body}", {"status": status, "body": body})
 
 
 def tool_change_tools(args: JsonObject, ctx: CallContext) -> JsonObject | None:
@@ -681,7 +699,19 @@ def synthetic_tools(count: int) -> list[tuple[JsonObject, Handler]]:
 
 
 # Built once at start, so tools/list stays fast with many synthetic tools.
-FIXED_TOOLS = BASE_TOOLS + synthetic_tools(int(os.environ.get("MISBEHAVE_TOOL_COUNT", "0") or 0))
+FETCH_TOOL: tuple[JsonObject, Handler] = (
+    {
+        "name": "fetch_url",
+        "description": "GET a URL (through HTTP(S)_PROXY unless direct) and report the status and body.",
+        "inputSchema": schema({"url": STRING, "direct": {"type": "boolean"}, "timeout": {"type": "number"}}, ("url",)),
+    },
+    tool_fetch_url,
+)
+FIXED_TOOLS = (
+    BASE_TOOLS
+    + ([FETCH_TOOL] if os.environ.get("MISBEHAVE_FETCH_TOOL") == "1" else [])
+    + synthetic_tools(int(os.environ.get("MISBEHAVE_TOOL_COUNT", "0") or 0))
+)
 HANDLERS: dict[str, Handler] = {tool["name"]: handler for tool, handler in [*FIXED_TOOLS, EXTRA_TOOL]}
 PAGE_SIZE = int(os.environ.get("MISBEHAVE_PAGE_SIZE", "0") or 0)
 
