@@ -15,7 +15,9 @@ Contract:
   that script is run, with `npm rebuild <package>`. TLS is intercepted on some hosts, so npm and
   the clients get the host CA bundle (`NODE_EXTRA_CA_CERTS`) when it exists.
 - `client_env(base, home)` is the environment to run a client in: `base` without any client's
-  own settings or keys from the outer environment, a fresh HOME, the wheel's node (alone, not its
+  own settings or keys from the outer environment and without the marks of a CI run (`CI`,
+  `CI_*`, `CONTINUOUS_INTEGRATION`: Gemini CLI then refuses its interactive UI, as a desktop user
+  never sees), a fresh HOME, the wheel's node (alone, not its
   broken npm shim) first on PATH, and every documented switch that stops a client phoning home
   (telemetry, error reports, auto-update, model lists); what else a client needs is up to its test.
 """
@@ -136,6 +138,10 @@ def install_npm_clients(*clients: NpmClient) -> dict[NpmClient, list[str]]:
     return {client: _command(client) for client in clients}
 
 
+def _marks_ci(name: str) -> bool:
+    return name in {"CI", "CONTINUOUS_INTEGRATION", "BUILD_NUMBER", "RUN_ID"} or name.startswith("CI_")
+
+
 def client_env(base: dict[str, str], home: Path, temp: Path) -> dict[str, str]:
     """The environment for a client run as a fresh user in `home`; see the module contract."""
     home.mkdir(parents=True, exist_ok=True)
@@ -143,6 +149,6 @@ def client_env(base: dict[str, str], home: Path, temp: Path) -> dict[str, str]:
     node_only.mkdir(exist_ok=True)
     if not (node_only / "node").exists():
         (node_only / "node").symlink_to(NODE)
-    env = {name: value for name, value in base.items() if not name.startswith(CLIENT_PREFIXES)}
+    env = {name: value for name, value in base.items() if not name.startswith(CLIENT_PREFIXES) and not _marks_ci(name)}
     path = f"{node_only}{os.pathsep}{base.get('PATH', os.defpath)}"
     return {**env, **_ca_env(), **QUIET_ENV, "HOME": str(home), "TMPDIR": str(temp), "PATH": path}

@@ -18,7 +18,14 @@ import anyio
 import mcp_types as types
 import pytest
 
-from tests.e2e.support import TEST_LABEL, TEST_RUN_LABEL, connect_registry, labelled_containers, text_of
+from tests.e2e.support import (
+    TEST_LABEL,
+    TEST_RUN_LABEL,
+    connect_registry,
+    labelled_containers,
+    owned_by_this_process,
+    text_of,
+)
 
 
 def structured(result: Any) -> dict[str, Any]:
@@ -217,6 +224,7 @@ async def test_sigkill_then_restart_leaves_no_orphans(registry_env: dict[str, st
     # A container that is not ours must survive the cleanup.
     bystander = f"mcp-registry-test-bystander-{os.getpid()}"
     bystander_argv = ["podman", "run", "-d", "--rm", "--name", bystander, f"--label={TEST_LABEL}=bystander"]
+    bystander_argv.append(owned_by_this_process())  # so a concurrent test session's cleanup leaves it too
     bystander_argv += ["--entrypoint", "sleep", "localhost/mcp-registry-test/misbehave", "300"]
     await anyio.run_process(bystander_argv)
     try:
