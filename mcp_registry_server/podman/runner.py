@@ -7,7 +7,11 @@ Contract:
   Env values travel in the environment of the `podman` process (argv has `--env NAME`); secret
   values in Podman secrets made just before the run (`secret_store`; argv has `--secret …`), so no
   host process's environment holds them. Neither is ever logged. The image must already be local
-  (`--pull=never`); a missing image is a `PodmanError` before anything starts.
+  (`--pull=never`); a missing image is a `PodmanError` before anything starts. On Linux the
+  `podman run` process is bound to die with the registry (`setpriv --pdeathsig TERM`, util-linux):
+  when an editor kills the registry outright (or before its shutdown could close the servers),
+  podman passes the SIGTERM to the server and `--rm` removes the container, instead of it running
+  until the next registry's orphan sweep.
 - `ensure_gone` runs after the caller has closed stdin: it waits up to `grace` for `--rm` to remove
   the container, then force-removes it through the API, and reports whether it is confirmed gone.
   When the API cannot be reached (its service stopped first), the podman command does the same.
@@ -27,11 +31,14 @@ what socket discovery arranges on one machine.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import shlex
+import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -59,6 +66,10 @@ from mcp_registry_server.settings import RegistrySettings
 __all__ = ["PodmanRunner", "PodmanStatus", "StartedContainer"]
 
 logger = logging.getLogger(__name__)
+# The parent-death signal follows the thread that forked; anyio forks on the event loop's thread,
+# which lives as long as the registry. setpriv (util-linux) sets it and execs podman.
+_SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+_DIE_WITH_US = (_SETPRIV, "--pdeathsig", "TERM", "--") if _SETPRIV else ()
 
 _GONE_POLL_INTERVAL = 0.1
 # After a force removal that raced with `--rm`, how long the container may take to vanish.
@@ -159,8 +170,10 @@ class PodmanRunner:
                 self.settings.podman_executable, name, secret_values, secret_labels, timeout=self.api.timeout
             )
             logger.info("Starting %s for %s: %s", name, entry.id, shlex.join(argv))
+            if _DIE_WITH_US and shutil.which(argv[0]) is None:  # setpriv would start, then fail to exec it
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), argv[0])
             process = await anyio.open_process(
-                argv,
+                [*_DIE_WITH_US, *argv],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -8,6 +8,7 @@ is `test_registry_core.test_sigkill_then_restart_leaves_no_orphans`.)
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -95,3 +96,26 @@ async def test_a_second_registry_leaves_a_live_registrys_containers_alone(
         assert instance_containers(instance) == [added["container"]]
         still = await first.call_tool("time_get_current_time", {"timezone": "UTC"})
         assert not still.is_error, text_of(still)
+
+
+async def test_a_registry_killed_outright_takes_its_servers_with_it(
+    registry_env: dict[str, str], tmp_path: Path
+) -> None:
+    # An editor that gives up on a slow shutdown sends SIGKILL. A server that does not stop when its
+    # stdin closes is then stopped by the podman run's parent-death signal, not left running until
+    # the next registry's orphan sweep.
+    stubborn = misbehave_entry("stubborn")
+    stubborn["env"] = [*stubborn["env"], {"name": "MISBEHAVE_IGNORE_EOF", "default": "1"}]
+    env = with_catalog(registry_env, write_catalog(tmp_path / "extra", [stubborn]))
+    async with connect_registry(env) as session:
+        structured(await session.call_tool("registry_add", {"entry_id": "stubborn"}))
+        status = structured(await session.call_tool("registry_status", {}))
+        instance, pid = status["instance"], status["pid"]
+        assert instance_containers(instance)
+        os.kill(pid, signal.SIGKILL)
+        with anyio.move_on_after(5):
+            try:
+                await session.list_tools()
+            except Exception:
+                pass  # the registry is gone
+    assert await wait_for(lambda: instance_containers(instance) == [], 20), instance_containers(instance)

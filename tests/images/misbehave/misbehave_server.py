@@ -16,7 +16,8 @@ Contract:
 - ``notifications/cancelled`` stops a pending call; a cancelled request never gets a reply.
 - Bad tool arguments and unknown tools give a ``CallToolResult`` with ``isError``; malformed JSON gives
   a -32700 error with ``id: null``; unknown methods give -32601. The server keeps serving after each.
-- EOF on stdin ends the process with code 0, even with calls still pending.
+- EOF on stdin ends the process with code 0, even with calls still pending (with
+  ``MISBEHAVE_IGNORE_EOF=1`` it stays until a signal, as some servers do).
 - Environment: ``MISBEHAVE_PAGE_SIZE`` (tools/list page size, 0 = one page), ``MISBEHAVE_TOOL_COUNT``
   (extra ``synthetic_NNNN`` tools), ``MISBEHAVE_START_DELAY`` (seconds to sleep before reading input),
   ``MISBEHAVE_NEVER_INIT=1`` (never answer ``initialize``), ``MISBEHAVE_DISCOVER`` (how to answer
@@ -915,6 +916,9 @@ def main() -> None:
         time.sleep(start_delay)
     for line in iter(sys.stdin.buffer.readline, b""):
         handle_line(line)
+    if os.environ.get("MISBEHAVE_IGNORE_EOF") == "1":
+        while True:  # a server that outlives its client unless it is signalled
+            time.sleep(3600)
     # EOF: leave at once, but never in the middle of a message another thread is writing.
     STATE.write_lock.acquire(timeout=5)
     sys.stderr.flush()
