@@ -85,5 +85,13 @@ echo "rootless_e2e: ready in $((SECONDS - started)) s; running the e2e tests as 
 
 cd "$checkout"
 args=("$@")
-((${#args[@]})) || args=(tests/e2e --ignore tests/e2e/test_inspector_cli.py --ignore tests/e2e/test_real_clients.py)
+# Not here, and why (each runs in the root job):
+# - the npm clients: their fresh HOME would hide this user's image store;
+# - the memory/cpu/pids limit checks: rootless Podman on this host's cgroups v1 cannot apply them
+#   (podman inspect shows 0); README says so under "not protected";
+# - the runtime-dir ownership test: it chowns a directory to another user, which needs root.
+((${#args[@]})) || args=(tests/e2e --ignore tests/e2e/test_inspector_cli.py --ignore tests/e2e/test_real_clients.py
+  --deselect tests/e2e/test_hardening.py::test_registry_containers_are_hardened
+  --deselect tests/e2e/test_podman_runner.py::test_started_container_talks_stdio_is_hardened_and_goes_away
+  -k "not test_private_service_refuses_a_runtime_dir_that_is_not_ours_alone")
 as_user "$home/venv/bin/python" -m pytest -p no:cacheprovider -v "${args[@]}"
