@@ -212,7 +212,9 @@ async def test_sigkill_then_restart_leaves_no_orphans(registry_env: dict[str, st
         instance, pid = first["instance"], first["pid"]
         assert instance_containers(instance)
         # A crash that takes the registry and its podman clients: the containers stay behind.
-        for victim in [pid, *_descendants(pid)]:
+        # Its podman clients first: killed after the registry, they would get its parent-death
+        # signal and stop their containers, which a crash must not be counted on to do.
+        for victim in [*reversed(_descendants(pid)), pid]:
             os.kill(victim, signal.SIGKILL)
         with anyio.move_on_after(10):
             try:
