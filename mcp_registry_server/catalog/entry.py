@@ -37,6 +37,10 @@ def variable_references(text: str) -> set[str]:
     return {braced or plain for braced, plain, _ in VARIABLE_REFERENCE.findall(text) if braced or plain}
 
 
+# npm (`@scope/name`, lower case) and PyPI (letters, digits, `._-`) package names.
+PACKAGE_NAME_PATTERN = r"^(@[a-z0-9][a-z0-9._~-]*/)?[A-Za-z0-9][A-Za-z0-9._~-]{0,213}$"
+PACKAGE_VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$"
+
 MAX_HOST_PATH_CHARS = 4096
 # `host:port` for allow_hosts: a DNS name or an IPv4 address (IPv6 is not supported yet), then a port.
 _DNS_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -172,8 +176,29 @@ class KnownTool(_Strict):
         return [name for name in properties if isinstance(name, str)] if isinstance(properties, dict) else []
 
 
+class Package(_Strict):
+    """A package the registry builds into a local image on the first add, at this exact version.
+
+    `bin` names the package's executable when it has several (default: its only one, or the one
+    named like the package). The entry's `args` follow it on the command line.
+    """
+
+    registry: Literal["npm", "pypi"]
+    name: Annotated[str, Field(pattern=PACKAGE_NAME_PATTERN)]
+    # An exact version: ranges (`^1`, `>=2`, `*`, `latest`) would make the build depend on the day.
+    version: Annotated[str, Field(pattern=PACKAGE_VERSION_PATTERN)]
+    bin: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")] | None = None
+
+    @field_validator("version")
+    @classmethod
+    def _exact_version(cls, version: str) -> str:
+        if version.lower() in {"latest", "next"}:
+            raise ValueError("must be an exact version like 1.2.3, not a dist-tag")
+        return version
+
+
 class RemoteServer(_Strict):
-    """A server reached over HTTP instead of run in a container (not supported yet: recorded only).
+    """A server reached over HTTP instead of run in a container.
 
     Header values may name the entry's secrets as `${NAME}`.
     """
@@ -191,11 +216,18 @@ class OAuthProvider(_Strict):
 
 
 class Provenance(_Strict):
-    """Where an imported entry came from: the importer's format, the file it read, and when."""
+    """Where an imported entry came from: the importer's format, the file or URL it read, and when."""
 
-    format: Literal["docker"]
-    source_file: Annotated[str, Field(min_length=1)]
+    format: Literal["docker", "mcp-registry", "openapi"]
+    source_file: str = ""
+    source_url: str = ""
     imported_at: Annotated[str, Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _names_a_source(self) -> Provenance:
+        if not (self.source_file or self.source_url):
+            raise ValueError("names neither source_file nor source_url")
+        return self
 
 
 class CatalogEntry(_Strict):
@@ -207,6 +239,8 @@ class CatalogEntry(_Strict):
     # Declared before `image`, whose check reads them: an entry that is remote, or that the registry
     # cannot run at all (`unsupported` says why, e.g. Docker's one-container-per-tool entries), has no image.
     remote: RemoteServer | None = None
+    # Built into a local image on the first add (`registry.images`) instead of naming one.
+    package: Package | None = None
     unsupported: str = ""
     image: Annotated[str, Field(validate_default=True)] = ""
     # Overrides the image's entrypoint when set; `args` follow the image name on the command line.
@@ -247,9 +281,14 @@ class CatalogEntry(_Strict):
     @field_validator("image")
     @classmethod
     def _plain_image_reference(cls, image: str, info: ValidationInfo) -> str:
+        sources = [name for name in ("remote", "package") if info.data.get(name) is not None]
+        if image:
+            sources.append("image")
+        if len(sources) > 1:
+            raise ValueError(f"an entry names one of image, package and remote, not {' and '.join(sources)}")
         if not image:
-            if info.data.get("remote") is None and not info.data.get("unsupported"):
-                raise ValueError("Field required (only remote or unsupported entries have no image)")
+            if not sources and not info.data.get("unsupported"):
+                raise ValueError("Field required (only package, remote or unsupported entries have no image)")
             return image
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*", image):
             raise ValueError("must be an image reference like docker.io/mcp/sqlite:latest")

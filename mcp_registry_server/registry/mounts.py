@@ -42,12 +42,13 @@ from mcp_registry_server.mcp_client import ClientManager, MCPClient, MCPClientEr
 from mcp_registry_server.podman.api import PodmanAPI
 from mcp_registry_server.podman.command import EgressRoute
 from mcp_registry_server.podman.egress import EgressProxies
-from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
+from mcp_registry_server.podman.errors import PodmanError
 from mcp_registry_server.podman.runner import PodmanRunner
 from mcp_registry_server.registry.catalog_view import CatalogView
 from mcp_registry_server.registry.child_events import ChildEvents
 from mcp_registry_server.registry.editor_link import EditorLink, ProgressCallback
 from mcp_registry_server.registry.errors import RegistryError
+from mcp_registry_server.registry.images import EntryImages
 from mcp_registry_server.registry.passthrough import Passthrough
 from mcp_registry_server.registry.podman_link import PodmanLink
 from mcp_registry_server.registry.router import ActiveMount, Exposure, ToolRouter, check_prefix, default_prefix
@@ -97,6 +98,7 @@ class MountLifecycle:
         """Autostarted entries that could not be added, by entry id: what went wrong."""
         self.tool_cache = ToolCache(settings.cache_dir / "tools") if settings.cache_dir else None
         self._egress = EgressProxies(settings)
+        self._images = EntryImages(settings)
 
     # -- autostart ------------------------------------------------------------------------
 
@@ -174,7 +176,7 @@ class MountLifecycle:
                 )
             entry = resolved.runnable(entry)  # its args with the parameters filled in
             api, runner = await self._podman.connect()
-            digest = await self._ensure_image(api, entry.image, progress)
+            entry, digest = await self._images.ensure(entry, api, progress)
             lock_warning = self._check_pin(entry, digest)
             cache_key = None
             if self.tool_cache is not None and digest:
@@ -217,25 +219,6 @@ class MountLifecycle:
             )
         return added
 
-    async def _ensure_image(self, api: PodmanAPI, image: str, progress: ProgressCallback | None) -> str | None:
-        """Pulls `image` unless it is local; returns its digest (None if Podman cannot say)."""
-        try:
-            if digest := await api.image_digest(image):
-                return digest
-            if progress:
-                await progress(0, None, f"pulling {image}")
-
-            async def forward(completed: float | None, total: float | None, message: str) -> None:
-                if progress:
-                    await progress(completed or 0, total, message)
-
-            await api.pull(image, on_progress=forward)
-            return await api.image_digest(image)
-        except PodmanUnavailable as error:
-            raise RegistryError(f"Podman stopped answering, so no server can be started.\n{error}") from error
-        except PodmanError as error:
-            raise RegistryError(f"Image {image} is not available locally and could not be pulled: {error}") from error
-
     def _check_pin(self, entry: CatalogEntry, local_id: str | None) -> str | None:
         """Refuse an image that differs from its pin (RegistryError); the warning for an unpinned one."""
         try:
@@ -252,7 +235,7 @@ class MountLifecycle:
         """The proxy route of an entry with allow_hosts (started unless one serves the same hosts)."""
         if not entry.allow_hosts:
             return None
-        await self._ensure_image(api, self._settings.proxy_image, progress)
+        await self._images.pull(api, self._settings.proxy_image, progress)
         try:
             return await self._egress.acquire(runner, prefix, entry.allow_hosts)
         except PodmanError as error:
@@ -383,10 +366,11 @@ class MountLifecycle:
             if resolved.missing_required:
                 raise RegistryError(f"{entry.id} needs values for: {', '.join(resolved.missing_required)}.")
             api, runner = await self._podman.connect()
-            self._check_pin(entry, await self._ensure_image(api, entry.image, None))
+            runnable, digest = await self._images.ensure(resolved.runnable(entry), api, None)
+            self._check_pin(runnable, digest)
             fresh = await self._start_mount(
                 runner,
-                resolved.runnable(entry),
+                runnable,
                 mount.prefix,
                 resolved.container_env,
                 resolved.enabled_volumes,
