@@ -308,7 +308,7 @@ class InputMapper:
             if flag in selecting or (not flag and value in selecting):
                 continue
             # `uvx --from pkg==1.2 …` / `npx -p pkg@1.2 …` name the package being built anyway.
-            if flag in {"--from", "-p", "--package"} and re.split(r"[=@<>~!\[ ]", value, maxsplit=1)[0] == identifier:
+            if flag in {"--from", "-p", "--package"} and _spec_name(value) == identifier:
                 continue
             shown = " ".join(part for part in (flag, value or text(argument.get("valueHint"))) if part)
             raise RecordUnsupported(
@@ -375,17 +375,25 @@ class InputMapper:
         chosen = _VARIABLE.fullmatch(source)
         source_spec = _mapping(variables.get(chosen.group(1))) if chosen else {}
         source = "" if chosen or "{" in source else source
-        label = chosen.group(1) if chosen else target.rstrip("/").rsplit("/", 1)[-1]
+        named_volume = bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", source))
+        label = chosen.group(1) if chosen else source if named_volume else target.rstrip("/").rsplit("/", 1)[-1]
         name = _NOT_VOLUME.sub("-", label.lower()).strip("-_")[:64] or "data"
         if any(volume["name"] == name or volume["target"] == target for volume in self.volumes):
             return
         described = _notes(source_spec) or _notes(argument) or "A host path the server reads or writes"
         volume: dict[str, Any] = {"name": name, "target": target, "description": described}
-        if source and (source.startswith("/") or re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", source)):
+        if source and (source.startswith("/") or named_volume):
             volume["source"] = source
         if read_only:
             volume["read_only"] = True
         self.volumes.append(volume)
+
+
+def _spec_name(spec: str) -> str:
+    """The package a spec names: `@scope/name@1.2` → `@scope/name`, `name==1.2` / `name[extra]` → `name`."""
+    scoped = spec.startswith("@")
+    name = re.split(r"[=<>~!\[;@ ]", spec[1:] if scoped else spec, maxsplit=1)[0]
+    return f"@{name}" if scoped else name
 
 
 def _image_reference(identifier: str, version: str, base_url: str) -> str:
