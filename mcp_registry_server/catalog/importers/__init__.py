@@ -1,6 +1,8 @@
 """Importers: other catalogs' formats turned into our catalog entries, one module per format.
 
 - `docker`: Docker's MCP catalog (`servers/<name>/server.yaml` + `tools.json`).
+- `mcp_registry`: the official MCP registry's server.json records and API answers, with
+  `server_json_inputs` for their arguments, env vars and headers.
 - `writing`: an entry as a TOML file, the shape `catalog.loader` reads back.
 
 Contract shared by every importer: it returns an `ImportResult` holding the entries it could build,
