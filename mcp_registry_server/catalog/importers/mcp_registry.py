@@ -28,6 +28,7 @@ How a record maps (server.json → ours):
 - `runtimeArguments`: for npx / uvx, the ones that only select or confirm the package (`-y`,
   `--yes`, `-q`, `--from <the package>` …) are dropped, since the registry builds the package;
   any other makes the record unsupported, because the built image has no place for runtime flags.
+  (`runtimeHint` only says which flags those are; the image builder picks the runtime itself.)
   For docker (oci), `-e NAME=value` becomes `[[env]]`, `-v` / `--mount` a `[[volumes]]` entry (off
   until enabled), `--rm` / `-i` / `--init` are dropped (the registry sets them); others: unsupported.
 - `remotes[]` → `remote` (streamable-http preferred over sse): `{var}` in the url becomes `{{var}}`
@@ -47,10 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from mcp_registry_server.catalog.entry import ENTRY_ID_PATTERN, CatalogEntry
-from mcp_registry_server.catalog.importers import ImportProblem, ImportResult
+from mcp_registry_server.catalog.importers import ImportProblem, ImportResult, validated_entry
 from mcp_registry_server.catalog.importers.server_json_inputs import InputMapper, RecordUnsupported, text
 from mcp_registry_server.files import read_regular_file
 
@@ -299,13 +298,9 @@ def entry_from_server_json(
     if inputs.omitted:
         data["description"] += "\n\nOptional arguments left off (not settable here): " + "; ".join(inputs.omitted)
     try:
-        return CatalogEntry.model_validate({key: value for key, value in data.items() if value not in ([], "", None)})
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, d['loc'])) or 'entry'}: {d['msg'].removeprefix('Value error, ')}"
-            for d in error.errors(include_url=False, include_input=False)
-        )
-        raise RegistryImportError(f"it does not make a valid entry ({problems})") from None
+        return validated_entry(data)
+    except ValueError as error:
+        raise RegistryImportError(str(error)) from None
 
 
 def _description(record: ServerRecord) -> str:
