@@ -244,6 +244,8 @@ def _get_page(client: httpx.Client, url: str, params: dict[str, str | int]) -> d
         raise SyncError(f"could not reach {url}: {error or type(error).__name__}", hint) from None
     if response.status_code != 200:
         preview = " ".join(response.text[:_ERROR_PREVIEW_CHARS].split())
+        if response.status_code == 404:
+            hint = f"Give the registry's server list URL, like {DEFAULT_REGISTRY_URL}; nothing was changed."
         raise SyncError(f"{response.url} answered HTTP {response.status_code}: {preview or '(empty)'}", hint)
     try:
         page = response.json()

@@ -428,6 +428,17 @@ def test_records_that_cannot_be_imported_are_reported_and_the_rest_import(tmp_pa
     assert invalid.name == "io.github.acme/bad" and "undeclared parameters: x" in invalid.reason
 
 
+def test_the_old_snake_case_schema_is_refused_with_the_reason() -> None:
+    old = {
+        "name": "io.github.acme/old",
+        "description": "2025-07-09",
+        "version_detail": {"version": "1.0.0"},
+        "packages": [{"registry_type": "npm", "identifier": "@acme/old", "version": "1.0.0"}],
+    }
+    with pytest.raises(RegistryImportError, match="2025-07-09 schema"):
+        imported(old)
+
+
 def test_a_record_without_a_name_is_refused() -> None:
     with pytest.raises(RegistryImportError, match="no name"):
         entry_from_server_json(ServerRecord({}, {}, "x.json"), entry_id="x", imported_at=WHEN, source_file="x.json")

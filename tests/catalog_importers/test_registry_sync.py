@@ -243,6 +243,7 @@ def test_a_full_sync_removes_what_the_list_no_longer_has(registry: RecordedRegis
     ("answer", "message"),
     [
         ((503, "text/html", b"<html><body>Service Unavailable</body></html>"), "answered HTTP 503: <html>"),
+        ((404, "text/plain", b"404 page not found"), "answered HTTP 404: 404 page not found"),
         ((200, "text/html", b"<html>a login page</html>"), "did not answer JSON (text/html)"),
         ((200, "application/json", b'{"items": []}'), "without a `servers` list"),
         ((200, "application/json", b'{"servers": [42]}'), "is not a server list"),
@@ -286,6 +287,37 @@ def test_an_unreachable_registry_and_a_cursor_loop_fail_clearly(registry: Record
     with pytest.raises(SyncError, match="keeps paging"):
         sync_registry(registry.url, tmp_path, now="2026-01-01T00:00:00Z")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_cut_short_while_writing_is_finished_by_the_next(
+    registry: RecordedRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mcp_registry_server.catalog import registry_sync
+
+    registry.serve_pages(FIRST_SYNC)
+    real_write = registry_sync.write_atomic
+    writes: list[str] = []
+
+    def failing_write(path: Path, data: bytes, **options: Any) -> None:
+        writes.append(path.name)
+        if path.name.endswith(".toml") and len([w for w in writes if w.endswith(".toml")]) == 2:
+            raise OSError(28, "No space left on device")
+        real_write(path, data, **options)
+
+    monkeypatch.setattr(registry_sync, "write_atomic", failing_write)
+    with pytest.raises(OSError):
+        sync_registry(registry.url, tmp_path, now="2026-01-01T00:00:00Z")
+    assert writes[0] == STATE_FILE  # the state named the files before any was written
+    monkeypatch.setattr(registry_sync, "write_atomic", real_write)
+    report = sync_registry(registry.url, tmp_path, now="2026-01-01T00:00:00Z")
+    assert not report.incremental  # the cut run never recorded a sync time
+    assert sorted(path.stem for path in tmp_path.glob("*.toml")) == sorted(e.id for e in report.written)
+    assert sorted(e.id for e in report.written) == [  # the same ids: none was taken by a leftover file
+        "acme-demo",
+        "example-weather",
+        "modelcontextprotocol-server-memory",
+        "modelcontextprotocol-server-time",
+    ]
 
 
 def test_a_corrupt_state_file_is_reported_not_overwritten(registry: RecordedRegistry, tmp_path: Path) -> None:

@@ -259,6 +259,11 @@ def entry_from_server_json(
     name = record.name
     if not name:
         raise RegistryImportError("it has no name")
+    if _is_snake_case_schema(server):
+        raise RegistryImportError(
+            "it is written in the 2025-07-09 schema (snake_case: registry_type, transport_type, version_detail); "
+            "this importer reads the camelCase schema of 2025-09-29 and later (registryType, …)"
+        )
     provenance = {"format": FORMAT, "imported_at": imported_at, "source_file": source_file, "source_url": source_url}
     data: dict[str, Any] = {
         "id": entry_id,
@@ -301,6 +306,12 @@ def entry_from_server_json(
         return validated_entry(data)
     except ValueError as error:
         raise RegistryImportError(str(error)) from None
+
+
+def _is_snake_case_schema(server: dict[str, Any]) -> bool:
+    old_keys = {"registry_type", "transport_type", "package_arguments", "environment_variables"}
+    items = [*(server.get("packages") or []), *(server.get("remotes") or [])]
+    return "version_detail" in server or any(isinstance(item, dict) and old_keys & item.keys() for item in items)
 
 
 def _description(record: ServerRecord) -> str:
