@@ -272,33 +272,13 @@ def entry_from_server_json(
         "source": _source(server),
         "imported": {key: value for key, value in provenance.items() if value},
     }
-    inputs = InputMapper()
     packages = [p for p in server.get("packages") or [] if isinstance(p, dict)]
     remotes = sorted(
         (r for r in server.get("remotes") or [] if isinstance(r, dict)),
         key=lambda remote: _TRANSPORT_ORDER.get(text(remote.get("type")), 9),
     )
-    reasons: list[str] = []
-    for package in packages:
-        attempt = InputMapper()
-        try:
-            data |= attempt.package(package)
-        except RecordUnsupported as why:
-            reasons.append(str(why))
-            continue
-        inputs = attempt
-        break
-    else:
-        if remotes:
-            try:
-                data["remote"] = inputs.remote(remotes[0])
-            except RecordUnsupported as why:
-                reasons.append(str(why))
-        if "remote" not in data:
-            if not reasons:
-                raise RegistryImportError("it names neither a package nor a remote to run")
-            data["unsupported"] = reasons[0]
-            inputs = InputMapper()
+    fields, inputs = _way_to_run(packages, remotes)
+    data |= fields
     data |= inputs.declarations()
     if inputs.omitted:
         data["description"] += "\n\nOptional arguments left off (not settable here): " + "; ".join(inputs.omitted)
@@ -306,6 +286,26 @@ def entry_from_server_json(
         return validated_entry(data)
     except ValueError as error:
         raise RegistryImportError(str(error)) from None
+
+
+def _way_to_run(packages: list[dict[str, Any]], remotes: list[dict[str, Any]]) -> tuple[dict[str, Any], InputMapper]:
+    """The fields of the first package the registry can run, else of the first usable remote, else `unsupported`."""
+    reasons: list[str] = []
+    for package in packages:
+        inputs = InputMapper()
+        try:
+            return inputs.package(package), inputs
+        except RecordUnsupported as why:
+            reasons.append(str(why))
+    for remote in remotes:
+        inputs = InputMapper()
+        try:
+            return {"remote": inputs.remote(remote)}, inputs
+        except RecordUnsupported as why:
+            reasons.append(str(why))
+    if not reasons:
+        raise RegistryImportError("it names neither a package nor a remote to run")
+    return {"unsupported": reasons[0]}, InputMapper()  # the first package's reason: what a user would try
 
 
 def _is_snake_case_schema(server: dict[str, Any]) -> bool:
