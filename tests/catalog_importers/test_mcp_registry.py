@@ -77,7 +77,7 @@ def test_the_recorded_records_import_as_runnable_entries_that_load_back() -> Non
     }
     assert memory.args == []  # npx's -y only confirms the install, and the registry builds the package
     assert [(var.name, var.default) for var in memory.env] == [("MEMORY_FILE_PATH", "/tmp/memory.jsonl")]
-    assert memory.network == "bridge" and memory.not_runnable_reason() is None
+    assert memory.network == "none" and memory.not_runnable_reason() is None
     assert memory.name == "Knowledge Graph Memory"
     assert "io.github.modelcontextprotocol/server-memory 2026.8.31" in memory.description
     assert memory.source == "https://github.com/modelcontextprotocol/servers/tree/HEAD/src/memory"

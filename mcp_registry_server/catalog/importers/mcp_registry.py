@@ -34,8 +34,9 @@ How a record maps (server.json → ours):
 - `remotes[]` → `remote` (streamable-http preferred over sse): `{var}` in the url becomes `{{var}}`
   with a parameter; `headers` → `remote.headers`, a secret header (or secret variable) as `${NAME}`
   naming a `[[secrets]]` entry.
-- Packages get `network = "bridge"`: server.json says nothing about what a server reaches, and
-  most call an API. Anything whose secret would land on the command line is unsupported.
+- Packages keep `network = "none"`: server.json says nothing about what a server reaches, and an
+  entry gets network only by declaring it (edit the imported file: `network = "bridge"` or
+  `allow_hosts`). Anything whose secret would land on the command line is unsupported.
 """
 
 from __future__ import annotations

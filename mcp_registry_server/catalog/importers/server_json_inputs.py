@@ -121,7 +121,7 @@ class InputMapper:
                 f"its {kind} package {identifier} serves MCP over {transport} inside its container; the registry "
                 "speaks stdio to the servers it runs"
             )
-        fields: dict[str, Any] = {"network": "bridge"}
+        fields: dict[str, Any] = {}  # no network: nothing in a server.json record declares what it reaches
         if kind == "oci":
             fields["image"] = _image_reference(identifier, version, text(package.get("registryBaseUrl")))
             self._docker_runtime_arguments(_items(package.get("runtimeArguments")))
