@@ -32,7 +32,7 @@ import json
 import logging
 import math
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -120,7 +120,7 @@ class HTTPTransport:
         """Why the connection ended, naming the URL; None while it works or after our own close."""
         self.garbage_lines = 0
         """Messages from the server that could not be read and were skipped."""
-        self.raw_lines = None
+        self.raw_lines: Callable[[bytes], dict[str, Any] | None] | None = None
         """Unused: there are no lines to keep as bytes (`StdioTransport.raw_lines`)."""
 
     def __repr__(self) -> str:  # never the headers: they hold credentials

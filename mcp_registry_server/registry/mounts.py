@@ -1,4 +1,4 @@
-"""Mount lifecycle: activate a catalog entry in a container, keep it running, remove it.
+"""Mount lifecycle: activate a catalog entry in a container (or connect to its URL), keep it running, remove it.
 
 Contract:
 - `add(entry_id, prefix, expose=…)` starts the entry's container, handshakes with the server, lists
@@ -19,6 +19,13 @@ Contract:
 - `remove(target)` takes the mount out of the router, stops its client and confirms the
   container is gone. `shutdown()` does that for every mount at once, bounded and shielded.
 - Changes (add, restart, remove) are serialised by one lock; calls never take it.
+- A remote entry (`remote`) mounts without Podman: the registry process connects to its URL
+  (`mcp_client.HTTPTransport`, streamable HTTP or SSE) with its headers filled from the entry's
+  secrets and env (`remote_headers`); the values are never logged nor shown, and status shows
+  the URL without credentials or query (`mount_location`). Its traffic goes to the URL's origin
+  only (the SDK follows no redirect elsewhere); `network` does not apply, and `allow_hosts`,
+  when given, must name the URL's host:port. A failed connect leaves nothing behind; remove
+  closes the session. Its supervisor also pings it (`remote_ping_interval`).
 - Every user-facing failure is a `RegistryError` that says what happened and what to do.
 """
 
@@ -29,6 +36,7 @@ import shlex
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 from anyio.abc import TaskGroup
@@ -37,10 +45,20 @@ from mcp_registry_server import __version__
 from mcp_registry_server.catalog import CatalogEntry
 from mcp_registry_server.config import ConfigStore
 from mcp_registry_server.config.image_lock import ImageLock
+from mcp_registry_server.config.resolve import ResolvedValues
+from mcp_registry_server.config.templates import render
 from mcp_registry_server.container_logs import ContainerLogWriter
-from mcp_registry_server.mcp_client import ClientManager, MCPClient, MCPClientError, MCPRemoteError
+from mcp_registry_server.mcp_client import (
+    ClientManager,
+    HTTPTransport,
+    MCPClient,
+    MCPClientError,
+    MCPConnectionError,
+    MCPRemoteError,
+    display_url,
+)
 from mcp_registry_server.podman.api import PodmanAPI
-from mcp_registry_server.podman.command import EgressRoute
+from mcp_registry_server.podman.command import EgressRoute, container_name
 from mcp_registry_server.podman.egress import EgressProxies
 from mcp_registry_server.podman.errors import PodmanError
 from mcp_registry_server.podman.runner import PodmanRunner
@@ -56,7 +74,7 @@ from mcp_registry_server.registry.supervisor import supervise_mount
 from mcp_registry_server.registry.tool_cache import ToolCache
 from mcp_registry_server.settings import RegistrySettings
 
-__all__ = ["CLIENT_INFO", "MountLifecycle"]
+__all__ = ["CLIENT_INFO", "MountLifecycle", "mount_location", "remote_headers"]
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +193,8 @@ class MountLifecycle:
                     f'registry_config_set("{entry.id}", {{"NAME": "value"}}), then add again.{oauth}'
                 )
             entry = resolved.runnable(entry)  # its args with the parameters filled in
+            if entry.remote is not None:
+                return await self._add_remote(entry, prefix, resolved, expose)
             api, runner = await self._podman.connect()
             entry, digest = await self._images.ensure(entry, api, progress)
             lock_warning = self._check_pin(entry, digest)
@@ -204,7 +224,7 @@ class MountLifecycle:
             mount.expose, mount.tool_filter = expose, resolved.tool_filter
             shown = self._router.exposed_tools()
             routed = self._router.add(mount)
-            self._tasks.start_soon(supervise_mount, mount, self.is_mounted, self._restart)
+            self._tasks.start_soon(self._supervise, mount)
         await self._announce(tools=self._router.exposed_tools() is not shown)
         added = {"entry": entry.id, "prefix": prefix, "container": mount.container_name, "tools": routed}
         if lock_warning:
@@ -218,6 +238,81 @@ class MountLifecycle:
                 "registry_search(kind='tools') and call them with registry_exec."
             )
         return added
+
+    async def _add_remote(
+        self, entry: CatalogEntry, prefix: str, resolved: ResolvedValues, expose: Exposure
+    ) -> dict[str, Any]:
+        """The rest of `add` for a remote entry (the change lock held): connect, handshake, route."""
+        mount = await self._connect_remote(entry, prefix, resolved)
+        mount.expose, mount.tool_filter = expose, resolved.tool_filter
+        shown = self._router.exposed_tools()
+        routed = self._router.add(mount)
+        self._tasks.start_soon(self._supervise, mount)
+        await self._announce(tools=self._router.exposed_tools() is not shown)
+        added: dict[str, Any] = {"entry": entry.id, "prefix": prefix, **mount_location(mount), "tools": routed}
+        if filtered := self._router.filtered_out(mount):
+            added["filtered_out"] = filtered
+        if expose == "search":
+            added["expose"] = "search"
+            added["message"] = (
+                f"{entry.id}'s tools are not in the tool list (expose = search): find them with "
+                "registry_search(kind='tools') and call them with registry_exec."
+            )
+        return added
+
+    async def _connect_remote(self, entry: CatalogEntry, prefix: str, resolved: ResolvedValues) -> ActiveMount:
+        """Connects to a remote entry's URL and handshakes; on failure nothing is left open."""
+        assert entry.remote is not None
+        where = display_url(entry.remote.url)
+        if problem := _allow_hosts_problem(entry):
+            raise RegistryError(problem)
+        headers = remote_headers(entry, resolved)
+        transport = HTTPTransport(
+            entry.remote.url,
+            kind=entry.remote.transport,
+            headers=headers,
+            max_message_bytes=self._settings.max_message_bytes,
+        )
+        # What `mcp-registry logs <prefix>` shows for it: connections and their end, never a header.
+        self._logs[prefix] = log = ContainerLogWriter.open(container_name(prefix))
+        log.write_line(f"[mcp-registry] connecting {entry.id} as {prefix} to {where} ({entry.remote.transport})")
+        try:
+            client = await self._clients.start(
+                prefix,
+                transport,
+                name=prefix,
+                default_timeout=self._settings.call_timeout,
+                init_timeout=self._settings.init_timeout,
+                max_message_bytes=self._settings.max_message_bytes,
+                on_notification=lambda method, params: self._events.on_notification(prefix, method, params),
+                on_request=lambda method, params: self._events.on_request(prefix, method, params),
+            )
+            mount = ActiveMount(entry=entry, prefix=prefix, container_name="", client=client)
+            mount.tools = await self._handshake(client)
+        except (MCPClientError, OSError) as error:
+            reason = error.failure if isinstance(error, MCPConnectionError) else str(error)
+            log.write_line(f"[mcp-registry] could not connect: {reason}")
+            await self.discard(prefix, "")
+            oauth = f" {entry.oauth_note()}" if entry.oauth else ""
+            raise RegistryError(
+                f"Could not connect {entry.id} to its remote server at {where}: {reason}{oauth} "
+                "Nothing was left running; fix the URL or the entry's secrets (registry_info) and add it again."
+            ) from error
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.discard(prefix, "")
+            raise
+        log.write_line(f"[mcp-registry] connected to {where}: {len(mount.tools)} tools")
+        return mount
+
+    async def _supervise(self, mount: ActiveMount) -> None:
+        """The supervisor of one mount; a remote one is also pinged (its connection can die quietly)."""
+        interval = self._settings.remote_ping_interval if mount.entry.remote is not None else None
+        await supervise_mount(mount, self.is_mounted, self._restart, ping_interval=interval, on_end=self._log_end)
+
+    def _log_end(self, mount: ActiveMount, reason: str) -> None:
+        if (log := self._logs.get(mount.prefix)) is not None:
+            log.write_line(f"[mcp-registry] {reason}")
 
     def _check_pin(self, entry: CatalogEntry, local_id: str | None) -> str | None:
         """Refuse an image that differs from its pin (RegistryError); the warning for an unpinned one."""
@@ -356,7 +451,7 @@ class MountLifecycle:
     # -- restart and remove ---------------------------------------------------------------
 
     async def _restart(self, mount: ActiveMount) -> bool:
-        """Replace an exited mount's client and container in place; False if it was removed meanwhile."""
+        """Replace an exited mount's client and container (or connection) in place; False if it was removed meanwhile."""
         async with self._changes:
             if not self.is_mounted(mount):
                 return False
@@ -365,17 +460,10 @@ class MountLifecycle:
             resolved = self._config.resolved_values(entry)
             if resolved.missing_required:
                 raise RegistryError(f"{entry.id} needs values for: {', '.join(resolved.missing_required)}.")
-            api, runner = await self._podman.connect()
-            runnable, digest = await self._images.ensure(resolved.runnable(entry), api, None)
-            self._check_pin(runnable, digest)
-            fresh = await self._start_mount(
-                runner,
-                runnable,
-                mount.prefix,
-                resolved.container_env,
-                resolved.enabled_volumes,
-                egress=await self._egress_route(api, runner, entry, mount.prefix, None),
-            )
+            if entry.remote is not None:
+                fresh = await self._connect_remote(entry, mount.prefix, resolved)
+            else:
+                fresh = await self._start_container_again(mount, entry, resolved)
             mount.client, mount.container_name, mount.started_at = fresh.client, fresh.container_name, fresh.started_at
             mount.state, mount.tool_filter = "running", resolved.tool_filter
             shown = self._router.exposed_tools()
@@ -384,12 +472,30 @@ class MountLifecycle:
         await self._announce(tools=self._router.exposed_tools() is not shown)
         return True
 
+    async def _start_container_again(
+        self, mount: ActiveMount, entry: CatalogEntry, resolved: ResolvedValues
+    ) -> ActiveMount:
+        """A fresh container and client for an exited mount (its image checked against the pin again)."""
+        api, runner = await self._podman.connect()
+        runnable, digest = await self._images.ensure(resolved.runnable(entry), api, None)
+        self._check_pin(runnable, digest)
+        return await self._start_mount(
+            runner,
+            runnable,
+            mount.prefix,
+            resolved.container_env,
+            resolved.enabled_volumes,
+            egress=await self._egress_route(api, runner, entry, mount.prefix, None),
+        )
+
     async def discard(self, prefix: str, container_name: str) -> bool:
         """Close a client and make sure its container is gone; True when confirmed."""
         with anyio.CancelScope(shield=True):
             await self._clients.stop(prefix)
             if (log := self._logs.pop(prefix, None)) is not None:
                 log.close()
+            if not container_name:
+                return True  # a remote mount: closing its client closed the connection
             if self._podman.runner is None:
                 return False
             try:
@@ -416,6 +522,8 @@ class MountLifecycle:
             gone = await self.discard(mount.prefix, mount.container_name)
             await self._egress.release(mount.prefix)
         await self._announce(tools=self._router.exposed_tools() is not shown)
+        if mount.entry.remote is not None:
+            return {"entry": mount.entry.id, "prefix": mount.prefix, **mount_location(mount), "disconnected": True}
         return {
             "entry": mount.entry.id,
             "prefix": mount.prefix,
@@ -443,3 +551,50 @@ class MountLifecycle:
                     closing.start_soon(self.discard, prefix, mount.container_name)
             await self._egress.release_all()
         logger.info("closed all servers in %.2f s", time.monotonic() - started)
+
+
+def mount_location(mount: ActiveMount) -> dict[str, Any]:
+    """Where a mount runs, for status and results: its container, or a remote one's URL (no credentials)."""
+    remote = mount.entry.remote
+    if remote is None:
+        return {"container": mount.container_name}
+    return {"url": display_url(remote.url), "transport": remote.transport}
+
+
+def remote_headers(entry: CatalogEntry, resolved: ResolvedValues) -> dict[str, str]:
+    """A remote entry's HTTP headers with `${NAME}` filled from its secrets and env values.
+
+    A header that names only values that are not set is left out (an optional token not given),
+    so no `Authorization: Bearer ` with nothing after it goes out. A value with a line break or
+    another control character is refused, naming the header but not the value.
+    """
+    assert entry.remote is not None
+    values = resolved.container_env
+    headers: dict[str, str] = {}
+    for name, template in entry.remote.headers.items():
+        rendered = render(template, resolved.parameters, values)
+        if rendered.variables_used and not any(values.get(used) for used in rendered.variables_used):
+            continue
+        if any(ord(char) < 32 or ord(char) == 127 for char in name + rendered.text):
+            raise RegistryError(
+                f"The header {name!r} of {entry.id} would hold a line break or another control character "
+                "(from the values it names); fix those values with registry_config_set, then add it again."
+            )
+        headers[name] = rendered.text
+    return headers
+
+
+def _allow_hosts_problem(entry: CatalogEntry) -> str | None:
+    """Why a remote entry's allow_hosts does not cover its URL, or None."""
+    assert entry.remote is not None
+    if not entry.allow_hosts:
+        return None
+    parts = urlsplit(entry.remote.url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    target = f"{(parts.hostname or '').lower()}:{port}"
+    if target in entry.allow_hosts:
+        return None
+    return (
+        f"{entry.id} connects to {target}, which its allow_hosts ({', '.join(entry.allow_hosts)}) does not list. "
+        "For a remote server the registry itself connects, only to its URL's host; fix the entry's url or allow_hosts."
+    )
