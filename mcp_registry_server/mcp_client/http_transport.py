@@ -99,8 +99,11 @@ class HTTPTransport:
         kind: RemoteKind = "streamable-http",
         headers: Mapping[str, str] | None = None,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        http_transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
+        """`http_transport` replaces the network under the checks (tests pass an `httpx2.MockTransport`)."""
         self.url = url
+        self._http_transport = http_transport
         self.display_url = display_url(url)
         self.kind: RemoteKind = kind
         self._headers = dict(headers or {})
@@ -195,7 +198,7 @@ class HTTPTransport:
         return httpx2.AsyncClient(
             headers=self._headers,
             timeout=httpx2.Timeout(CONNECT_TIMEOUT, read=None),
-            transport=_ResponseGuard(httpx2.AsyncHTTPTransport(), self),
+            transport=_ResponseGuard(self._http_transport or httpx2.AsyncHTTPTransport(), self),
         )
 
     async def _pump(self, read_stream: Any, scope: anyio.CancelScope) -> None:
