@@ -84,7 +84,9 @@ async def wait_until_serving(port: int, path: str) -> None:
 
 
 @pytest.fixture(params=list(MODES))
-def everything(request: pytest.FixtureRequest, podman_env: dict[str, str], test_images: dict[str, str]) -> Iterator[tuple[str, str, int]]:
+def everything(
+    request: pytest.FixtureRequest, podman_env: dict[str, str], test_images: dict[str, str]
+) -> Iterator[tuple[str, str, int]]:
     """(transport, container, port) of a server-everything serving over that transport."""
     transport = request.param
     container, port = start_everything(MODES[transport][0])
