@@ -21,8 +21,8 @@ Contract:
 - Changes (add, restart, remove) are serialised by one lock; calls never take it.
 - A remote entry (`remote`) mounts without Podman: the registry process connects to its URL
   (`mcp_client.HTTPTransport`, streamable HTTP or SSE) with its headers filled from the entry's
-  secrets and env (`remote_headers`); the values are never logged nor shown, and status shows
-  the URL without credentials or query (`mount_location`). Its traffic goes to the URL's origin
+  secrets and env (`remotes.remote_headers`); the values are never logged nor shown, and status
+  shows the URL without credentials or query (`remotes.mount_location`). Its traffic goes to the URL's origin
   only (the SDK follows no redirect elsewhere); `network` does not apply, and `allow_hosts`,
   when given, must name the URL's host:port. A failed connect leaves nothing behind; remove
   closes the session. Its supervisor also pings it (`remote_ping_interval`).
@@ -36,7 +36,6 @@ import shlex
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 from anyio.abc import TaskGroup
@@ -46,7 +45,6 @@ from mcp_registry_server.catalog import CatalogEntry
 from mcp_registry_server.config import ConfigStore
 from mcp_registry_server.config.image_lock import ImageLock
 from mcp_registry_server.config.resolve import ResolvedValues
-from mcp_registry_server.config.templates import render
 from mcp_registry_server.container_logs import ContainerLogWriter
 from mcp_registry_server.mcp_client import (
     ClientManager,
@@ -69,12 +67,14 @@ from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.images import EntryImages
 from mcp_registry_server.registry.passthrough import Passthrough
 from mcp_registry_server.registry.podman_link import PodmanLink
+from mcp_registry_server.registry.remote_records import RemoteRecord
+from mcp_registry_server.registry.remotes import allow_hosts_problem, mount_location, remote_headers, remote_rows
 from mcp_registry_server.registry.router import ActiveMount, Exposure, ToolRouter, check_prefix, default_prefix
 from mcp_registry_server.registry.supervisor import supervise_mount
 from mcp_registry_server.registry.tool_cache import ToolCache
 from mcp_registry_server.settings import RegistrySettings
 
-__all__ = ["CLIENT_INFO", "MountLifecycle", "mount_location", "remote_headers"]
+__all__ = ["CLIENT_INFO", "MountLifecycle"]
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ class MountLifecycle:
         self.tool_cache = ToolCache(settings.cache_dir / "tools") if settings.cache_dir else None
         self._egress = EgressProxies(settings)
         self._images = EntryImages(settings)
+        self._remote_record = RemoteRecord(settings.runtime_dir, settings.instance_id, settings.hostname)
 
     # -- autostart ------------------------------------------------------------------------
 
@@ -193,40 +194,19 @@ class MountLifecycle:
                     f'registry_config_set("{entry.id}", {{"NAME": "value"}}), then add again.{oauth}'
                 )
             entry = resolved.runnable(entry)  # its args with the parameters filled in
+            lock_warning = None
             if entry.remote is not None:
-                return await self._add_remote(entry, prefix, resolved, expose)
-            api, runner = await self._podman.connect()
-            entry, digest = await self._images.ensure(entry, api, progress)
-            lock_warning = self._check_pin(entry, digest)
-            cache_key = None
-            if self.tool_cache is not None and digest:
-                cache_key = ToolCache.key(
-                    image_digest=digest,
-                    entry=entry.model_dump(mode="json"),
-                    values=resolved.container_env,
-                    volumes=resolved.enabled_volumes,
-                    capabilities=self._editor.client_capabilities(),
-                )
-            try:
-                egress = await self._egress_route(api, runner, entry, prefix, progress)
-                mount = await self._start_mount(
-                    runner,
-                    entry,
-                    prefix,
-                    resolved.container_env,
-                    resolved.enabled_volumes,
-                    cache_key=cache_key,
-                    egress=egress,
-                )
-            except BaseException:
-                await self._egress.release(prefix)
-                raise
+                mount = await self._connect_remote(entry, prefix, resolved)
+            else:
+                mount, lock_warning = await self._start_container(entry, prefix, resolved, progress)
             mount.expose, mount.tool_filter = expose, resolved.tool_filter
             shown = self._router.exposed_tools()
             routed = self._router.add(mount)
+            if entry.remote is not None:
+                self._publish_remotes()
             self._tasks.start_soon(self._supervise, mount)
         await self._announce(tools=self._router.exposed_tools() is not shown)
-        added = {"entry": entry.id, "prefix": prefix, "container": mount.container_name, "tools": routed}
+        added = {"entry": entry.id, "prefix": prefix, **mount_location(mount), "tools": routed}
         if lock_warning:
             added["warning"] = lock_warning
         if filtered := self._router.filtered_out(mount):
@@ -239,32 +219,43 @@ class MountLifecycle:
             )
         return added
 
-    async def _add_remote(
-        self, entry: CatalogEntry, prefix: str, resolved: ResolvedValues, expose: Exposure
-    ) -> dict[str, Any]:
-        """The rest of `add` for a remote entry (the change lock held): connect, handshake, route."""
-        mount = await self._connect_remote(entry, prefix, resolved)
-        mount.expose, mount.tool_filter = expose, resolved.tool_filter
-        shown = self._router.exposed_tools()
-        routed = self._router.add(mount)
-        self._tasks.start_soon(self._supervise, mount)
-        await self._announce(tools=self._router.exposed_tools() is not shown)
-        added: dict[str, Any] = {"entry": entry.id, "prefix": prefix, **mount_location(mount), "tools": routed}
-        if filtered := self._router.filtered_out(mount):
-            added["filtered_out"] = filtered
-        if expose == "search":
-            added["expose"] = "search"
-            added["message"] = (
-                f"{entry.id}'s tools are not in the tool list (expose = search): find them with "
-                "registry_search(kind='tools') and call them with registry_exec."
+    async def _start_container(
+        self, entry: CatalogEntry, prefix: str, resolved: ResolvedValues, progress: ProgressCallback | None
+    ) -> tuple[ActiveMount, str | None]:
+        """The image, its pin check, the egress proxy, the container and its client; and a pin warning."""
+        api, runner = await self._podman.connect()
+        entry, digest = await self._images.ensure(entry, api, progress)
+        lock_warning = self._check_pin(entry, digest)
+        cache_key = None
+        if self.tool_cache is not None and digest:
+            cache_key = ToolCache.key(
+                image_digest=digest,
+                entry=entry.model_dump(mode="json"),
+                values=resolved.container_env,
+                volumes=resolved.enabled_volumes,
+                capabilities=self._editor.client_capabilities(),
             )
-        return added
+        try:
+            egress = await self._egress_route(api, runner, entry, prefix, progress)
+            mount = await self._start_mount(
+                runner,
+                entry,
+                prefix,
+                resolved.container_env,
+                resolved.enabled_volumes,
+                cache_key=cache_key,
+                egress=egress,
+            )
+        except BaseException:
+            await self._egress.release(prefix)
+            raise
+        return mount, lock_warning
 
     async def _connect_remote(self, entry: CatalogEntry, prefix: str, resolved: ResolvedValues) -> ActiveMount:
         """Connects to a remote entry's URL and handshakes; on failure nothing is left open."""
         assert entry.remote is not None
         where = display_url(entry.remote.url)
-        if problem := _allow_hosts_problem(entry):
+        if problem := allow_hosts_problem(entry):
             raise RegistryError(problem)
         headers = remote_headers(entry, resolved)
         transport = HTTPTransport(
@@ -313,6 +304,12 @@ class MountLifecycle:
     def _log_end(self, mount: ActiveMount, reason: str) -> None:
         if (log := self._logs.get(mount.prefix)) is not None:
             log.write_line(f"[mcp-registry] {reason}")
+        if mount.entry.remote is not None:
+            self._publish_remotes()
+
+    def _publish_remotes(self) -> None:
+        """Rewrite the record `mcp-registry ps` reads the remote mounts from (`remote_records`)."""
+        self._remote_record.publish(remote_rows(self._router.mounts.values()))
 
     def _check_pin(self, entry: CatalogEntry, local_id: str | None) -> str | None:
         """Refuse an image that differs from its pin (RegistryError); the warning for an unpinned one."""
@@ -469,6 +466,8 @@ class MountLifecycle:
             shown = self._router.exposed_tools()
             self._router.replace_tools(mount, fresh.tools)
             self._passthrough.invalidate(mount.prefix)
+            if entry.remote is not None:
+                self._publish_remotes()
         await self._announce(tools=self._router.exposed_tools() is not shown)
         return True
 
@@ -519,6 +518,8 @@ class MountLifecycle:
             shown = self._router.exposed_tools()
             self._router.remove(mount.prefix)
             self._passthrough.invalidate(mount.prefix)
+            if mount.entry.remote is not None:
+                self._publish_remotes()
             gone = await self.discard(mount.prefix, mount.container_name)
             await self._egress.release(mount.prefix)
         await self._announce(tools=self._router.exposed_tools() is not shown)
@@ -549,52 +550,6 @@ class MountLifecycle:
                 for prefix, mount in list(self._router.mounts.items()):
                     self._router.remove(prefix)
                     closing.start_soon(self.discard, prefix, mount.container_name)
+                self._publish_remotes()
             await self._egress.release_all()
         logger.info("closed all servers in %.2f s", time.monotonic() - started)
-
-
-def mount_location(mount: ActiveMount) -> dict[str, Any]:
-    """Where a mount runs, for status and results: its container, or a remote one's URL (no credentials)."""
-    remote = mount.entry.remote
-    if remote is None:
-        return {"container": mount.container_name}
-    return {"url": display_url(remote.url), "transport": remote.transport}
-
-
-def remote_headers(entry: CatalogEntry, resolved: ResolvedValues) -> dict[str, str]:
-    """A remote entry's HTTP headers with `${NAME}` filled from its secrets and env values.
-
-    A header that names only values that are not set is left out (an optional token not given),
-    so no `Authorization: Bearer ` with nothing after it goes out. A value with a line break or
-    another control character is refused, naming the header but not the value.
-    """
-    assert entry.remote is not None
-    values = resolved.container_env
-    headers: dict[str, str] = {}
-    for name, template in entry.remote.headers.items():
-        rendered = render(template, resolved.parameters, values)
-        if rendered.variables_used and not any(values.get(used) for used in rendered.variables_used):
-            continue
-        if any(ord(char) < 32 or ord(char) == 127 for char in name + rendered.text):
-            raise RegistryError(
-                f"The header {name!r} of {entry.id} would hold a line break or another control character "
-                "(from the values it names); fix those values with registry_config_set, then add it again."
-            )
-        headers[name] = rendered.text
-    return headers
-
-
-def _allow_hosts_problem(entry: CatalogEntry) -> str | None:
-    """Why a remote entry's allow_hosts does not cover its URL, or None."""
-    assert entry.remote is not None
-    if not entry.allow_hosts:
-        return None
-    parts = urlsplit(entry.remote.url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    target = f"{(parts.hostname or '').lower()}:{port}"
-    if target in entry.allow_hosts:
-        return None
-    return (
-        f"{entry.id} connects to {target}, which its allow_hosts ({', '.join(entry.allow_hosts)}) does not list. "
-        "For a remote server the registry itself connects, only to its URL's host; fix the entry's url or allow_hosts."
-    )

@@ -40,10 +40,11 @@ from mcp_registry_server.registry.catalog_view import CatalogView
 from mcp_registry_server.registry.child_events import ChildEvents
 from mcp_registry_server.registry.editor_link import EditorLink
 from mcp_registry_server.registry.errors import RegistryError
-from mcp_registry_server.registry.mounts import MountLifecycle, mount_location
+from mcp_registry_server.registry.mounts import MountLifecycle
 from mcp_registry_server.registry.offload import OffloadStore, open_offload_store
 from mcp_registry_server.registry.passthrough import Passthrough
 from mcp_registry_server.registry.podman_link import PodmanLink
+from mcp_registry_server.registry.remotes import mount_location
 from mcp_registry_server.registry.router import ActiveMount, ToolRouter
 from mcp_registry_server.registry.tasks import BackgroundTasks
 from mcp_registry_server.settings import RegistrySettings

@@ -4,7 +4,7 @@ Real Podman runs the reference server (server-everything) in its `streamableHttp
 published on 127.0.0.1; the SDK client drives `mcp-registry serve`. Between the registry and the
 server sits a TCP relay of this test's own, which keeps the bytes the registry sent: the header
 filled from the entry's secret must reach the server, and must appear in no tool result, status,
-log line or file the registry writes. Also: an unreachable URL fails with a clear error naming it
+log line or file the registry writes; `mcp-registry ps` lists the mount by its URL. Also: an unreachable URL fails with a clear error naming it
 and leaves nothing active; a server killed mid-life turns the mount failed, saying so.
 """
 
@@ -25,7 +25,14 @@ import pytest
 from anyio.abc import SocketStream
 
 from tests.e2e.harness import structured, with_catalog, write_catalog
-from tests.e2e.support import IMAGE_PREFIX, TEST_RUN_LABEL, connect_registry, owned_by_this_process, text_of
+from tests.e2e.support import (
+    IMAGE_PREFIX,
+    REGISTRY_EXECUTABLE,
+    TEST_RUN_LABEL,
+    connect_registry,
+    owned_by_this_process,
+    text_of,
+)
 
 SERVER_PORT = 3001  # server-everything listens on $PORT, 3001 by default
 MODES = {"streamable-http": ("streamableHttp", "/mcp"), "sse": ("sse", "/sse")}
@@ -141,6 +148,13 @@ def remote_entry(entry_id: str, url: str, transport: str, **fields: Any) -> dict
     }
 
 
+def cli(env: dict[str, str], *args: str) -> str:
+    """`mcp-registry <args>`'s output, as a user sees it; it must succeed."""
+    done = subprocess.run([str(REGISTRY_EXECUTABLE), *args], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout + done.stderr
+
+
 def files_holding(root: Path, needle: bytes) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file() and needle in path.read_bytes()]
 
@@ -194,9 +208,25 @@ async def test_a_remote_server_mounts_serves_and_goes(
                 assert (mount["url"], mount["transport"], mount["state"]) == (shown_url, transport, "running")
                 assert "container" not in mount and "image" not in mount
 
+                listed = await anyio.to_thread.run_sync(cli, env, "ps", "--json")
+                seen.append(listed)
+                (row,) = [row for row in json.loads(listed) if row.get("url") == shown_url]
+                assert (row["entry"], row["prefix"], row["state"], row["registry_alive"]) == (
+                    "far",
+                    "far",
+                    "running",
+                    True,
+                )
+                assert shown_url in await anyio.to_thread.run_sync(cli, env, "ps")
+
                 removed = structured(await call(session, "registry_remove", {"entry_id_or_prefix": "far"}))
                 assert removed["disconnected"] is True and removed["url"] == shown_url
                 assert structured(await call(session, "registry_status", {}))["mounts"] == []
+                listed = await anyio.to_thread.run_sync(cli, env, "ps", "--json")
+                assert [row for row in json.loads(listed) if row.get("url") == shown_url] == []
+                logged = await anyio.to_thread.run_sync(cli, env, "logs", "far")
+                seen.append(logged)
+                assert f"connected to {shown_url}" in logged
 
     assert f"authorization: Bearer {secret}".lower().encode() in bytes(sent).lower()  # it reached the server
     if transport == "streamable-http":

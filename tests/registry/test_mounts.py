@@ -16,7 +16,7 @@ from mcp_registry_server.catalog import CatalogEntry
 from mcp_registry_server.config.resolve import ResolvedValues
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
 from mcp_registry_server.registry.errors import RegistryError
-from mcp_registry_server.registry.mounts import remote_headers
+from mcp_registry_server.registry.remotes import remote_headers
 from tests.fake_podman import FakeImages
 from tests.registry.support import FakeEditor, eventually, open_test_registry
 
