@@ -7,6 +7,7 @@ naming the URL without its credentials. The e2e version is tests/e2e/test_remote
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -219,3 +220,16 @@ def test_the_url_is_shown_without_credentials_query_or_fragment(url: str, shown:
 def test_the_transport_never_shows_its_headers() -> None:
     remote = HTTPTransport(URL, headers={"Authorization": "Bearer tok-123"})
     assert "tok-123" not in repr(remote) and "pw" not in repr(remote)
+
+
+async def test_a_tls_failure_says_so_and_what_to_do() -> None:
+    def untrusted(request: httpx2.Request) -> httpx2.Response:
+        cause = ssl.SSLCertVerificationError(1, "certificate verify failed: self-signed certificate")
+        raise httpx2.ConnectError("TLS handshake failed", request=request) from cause
+
+    with anyio.fail_after(10):
+        async with MCPClient.connect(transport(untrusted), name="far") as client:
+            with pytest.raises(MCPConnectionError) as raised:
+                await client.initialize(CLIENT_INFO, {})
+    assert f"TLS with {SHOWN} failed" in str(raised.value)
+    assert "self-signed certificate" in str(raised.value) and "SSL_CERT_FILE" in str(raised.value)

@@ -44,9 +44,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_everything(mode: str) -> tuple[str, int]:
-    """server-everything in `mode`, published on a free 127.0.0.1 port; (container, port)."""
-    port = free_port()
+def start_everything(mode: str, port: int | None = None) -> tuple[str, int]:
+    """server-everything in `mode`, published on 127.0.0.1 (on `port`, else a free one); (container, port)."""
+    port = port or free_port()
     container = f"mcp-registry-test-remote-{secrets.token_hex(4)}"
     subprocess.run(
         [
@@ -277,3 +277,49 @@ async def test_a_remote_server_that_dies_marks_its_mount_failed(
             assert failed.is_error and url in text_of(failed)
     finally:
         stop(container)
+
+
+async def test_a_remote_server_that_comes_back_is_reconnected_and_a_wrong_path_is_named(
+    podman_env: dict[str, str], test_images: dict[str, str], registry_env: dict[str, str], tmp_path: Path
+) -> None:
+    container, port = start_everything("streamableHttp")
+    containers = [container]
+    try:
+        await wait_until_serving(port, "/mcp")
+        url = f"http://127.0.0.1:{port}/mcp"
+        policy = {"restart": "on-failure", "restart_backoff": 1.0, "max_restarts": 6}
+        entries = [
+            remote_entry("phoenix", url, "streamable-http", **policy),
+            remote_entry("astray", f"{url}/nope", "sse", secrets=[]),
+        ]
+        env = {
+            **with_catalog(registry_env, write_catalog(tmp_path / "catalog", entries)),
+            "MCP_REGISTRY_REMOTE_PING_INTERVAL": "0.5",
+        }
+        async with connect_registry(env) as session:
+            astray = await session.call_tool("registry_add", {"entry_id": "astray"})
+            assert astray.is_error
+            assert f"{url}/nope answered HTTP 404: there is no MCP endpoint at this URL" in text_of(astray)
+
+            await session.call_tool("registry_config_set", {"entry_id": "phoenix", "values": {"EVERYTHING_TOKEN": "t"}})
+            structured(await session.call_tool("registry_add", {"entry_id": "phoenix"}))
+            stop(container)
+            with anyio.fail_after(30):
+                while True:
+                    (mount,) = structured(await session.call_tool("registry_status", {}))["mounts"]
+                    if mount["restarts"] >= 1:
+                        break
+                    await anyio.sleep(0.2)
+            assert url in mount["last_error"]
+            containers.append(start_everything("streamableHttp", port)[0])
+            with anyio.fail_after(60):
+                while True:
+                    (mount,) = structured(await session.call_tool("registry_status", {}))["mounts"]
+                    if mount["state"] == "running" and mount["last_error"].startswith("Restarted"):
+                        break
+                    await anyio.sleep(0.3)
+            echoed = await session.call_tool("phoenix_echo", {"message": "back"})
+            assert text_of(echoed) == "Echo: back"
+    finally:
+        for name in containers:
+            stop(name)
