@@ -57,6 +57,10 @@ from .transport import DEFAULT_MAX_MESSAGE_BYTES, TransportClosedError
 __all__ = ["HTTPTransport", "RemoteKind", "display_url"]
 
 logger = logging.getLogger(__name__)
+# httpx2 logs every request's full URL (its query too) at INFO, the level `serve` logs at: a line per
+# tool call, and the URL may carry what status and logs show only without. Warnings still come through.
+if logging.getLogger("httpx2").level == logging.NOTSET:
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 RemoteKind = Literal["streamable-http", "sse"]
 
@@ -334,6 +338,8 @@ class HTTPTransport:
         """Why this HTTP status means the connection cannot work, or None when the SDK copes with it."""
         status, where = response.status_code, self.display_url
         request = response.request
+        if self.kind != "sse" and request.method != "POST" and not always:
+            return None  # the standalone GET stream and the DELETE: the SDK copes with their refusals
         if status == 401:
             challenge = response.headers.get("www-authenticate", "")
             if challenge.strip().lower().startswith("bearer"):
@@ -360,8 +366,8 @@ class HTTPTransport:
             if status >= 400:
                 return f"{where} answered HTTP {status} {response.reason_phrase} to {method or request.method}."
             return None
-        if request.method != "POST" or method == "server/discover":
-            return None  # the GET stream and DELETE are the SDK's; a refused probe only means an older server
+        if method == "server/discover":
+            return None  # a refused probe only means an older server
         if status == 404:
             if _SESSION_HEADER in request.headers:
                 return (

@@ -233,6 +233,8 @@ async def test_a_remote_server_mounts_serves_and_goes(
         assert b"DELETE /mcp" in sent  # the session was ended, not just dropped
     assert [text for text in seen if secret in text] == []
     assert secret not in log_path.read_text()
+    # Nor the URL's query, but in the SDK's own DEBUG line naming the endpoint it connects to.
+    assert [line for line in log_path.read_text().splitlines() if "via=relay" in line and " DEBUG " not in line] == []
     assert "DEBUG" in log_path.read_text()
     config_dir = Path(registry_env["XDG_CONFIG_HOME"]) / "mcp-registry"
     assert files_holding(tmp_path, secret.encode()) == [config_dir / "secrets.toml"]
