@@ -34,11 +34,11 @@ from __future__ import annotations
 import logging
 import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
-from anyio.abc import TaskGroup
+from anyio.abc import Process, TaskGroup
 
 from mcp_registry_server import __version__
 from mcp_registry_server.catalog import CatalogEntry
@@ -268,16 +268,7 @@ class MountLifecycle:
         self._logs[prefix] = log = ContainerLogWriter.open(container_name(prefix))
         log.write_line(f"[mcp-registry] connecting {entry.id} as {prefix} to {where} ({entry.remote.transport})")
         try:
-            client = await self._clients.start(
-                prefix,
-                transport,
-                name=prefix,
-                default_timeout=self._settings.call_timeout,
-                init_timeout=self._settings.init_timeout,
-                max_message_bytes=self._settings.max_message_bytes,
-                on_notification=lambda method, params: self._events.on_notification(prefix, method, params),
-                on_request=lambda method, params: self._events.on_request(prefix, method, params),
-            )
+            client = await self._start_client(prefix, transport)
             mount = ActiveMount(entry=entry, prefix=prefix, container_name="", client=client)
             mount.tools = await self._handshake(client)
         except (MCPClientError, OSError) as error:
@@ -362,17 +353,7 @@ class MountLifecycle:
         self._logs[prefix] = log = ContainerLogWriter.open(container.name)
         log.write_line(f"[mcp-registry] started {entry.id} as {prefix}: {shlex.join(container.argv)}")
         try:
-            client = await self._clients.start(
-                prefix,
-                container.process,
-                name=prefix,
-                default_timeout=self._settings.call_timeout,
-                init_timeout=self._settings.init_timeout,
-                max_message_bytes=self._settings.max_message_bytes,
-                on_notification=lambda method, params: self._events.on_notification(prefix, method, params),
-                on_request=lambda method, params: self._events.on_request(prefix, method, params),
-                on_stderr_line=log.write_line,
-            )
+            client = await self._start_client(prefix, container.process, on_stderr_line=log.write_line)
             mount = ActiveMount(entry=entry, prefix=prefix, container_name=container.name, client=client)
             cached = self.tool_cache.get(cache_key) if self.tool_cache is not None and cache_key else None
             if cached is not None and cache_key is not None:
@@ -394,6 +375,22 @@ class MountLifecycle:
             with anyio.CancelScope(shield=True):
                 await self.discard(prefix, container.name)
             raise
+
+    async def _start_client(
+        self, prefix: str, source: Process | HTTPTransport, *, on_stderr_line: Callable[[str], None] | None = None
+    ) -> MCPClient:
+        """A client for a container's process or a remote server's transport, its events relayed for `prefix`."""
+        return await self._clients.start(
+            prefix,
+            source,
+            name=prefix,
+            default_timeout=self._settings.call_timeout,
+            init_timeout=self._settings.init_timeout,
+            max_message_bytes=self._settings.max_message_bytes,
+            on_notification=lambda method, params: self._events.on_notification(prefix, method, params),
+            on_request=lambda method, params: self._events.on_request(prefix, method, params),
+            on_stderr_line=on_stderr_line,
+        )
 
     async def _handshake(self, client: MCPClient) -> list[dict[str, Any]]:
         """initialize, tools/list and the editor's log level; returns the tools."""

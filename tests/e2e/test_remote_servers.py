@@ -14,7 +14,7 @@ import json
 import secrets
 import socket
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -148,6 +148,16 @@ def remote_entry(entry_id: str, url: str, transport: str, **fields: Any) -> dict
     }
 
 
+async def mount_status_when(session: Any, holds: Callable[[dict[str, Any]], bool], seconds: float) -> dict[str, Any]:
+    """The only mount's `registry_status` entry, once `holds` is true of it (polled)."""
+    with anyio.fail_after(seconds):
+        while True:
+            (mount,) = structured(await session.call_tool("registry_status", {}))["mounts"]
+            if holds(mount):
+                return mount
+            await anyio.sleep(0.2)
+
+
 def cli(env: dict[str, str], *args: str) -> str:
     """`mcp-registry <args>`'s output, as a user sees it; it must succeed."""
     done = subprocess.run([str(REGISTRY_EXECUTABLE), *args], capture_output=True, text=True, env=env, timeout=60)
@@ -267,12 +277,7 @@ async def test_a_remote_server_that_dies_marks_its_mount_failed(
             await session.call_tool("registry_config_set", {"entry_id": "mortal", "values": {"EVERYTHING_TOKEN": "t"}})
             structured(await session.call_tool("registry_add", {"entry_id": "mortal"}))
             stop(container)
-            with anyio.fail_after(30):
-                while True:
-                    (mount,) = structured(await session.call_tool("registry_status", {}))["mounts"]
-                    if mount["state"] == "failed":
-                        break
-                    await anyio.sleep(0.2)
+            mount = await mount_status_when(session, lambda mount: mount["state"] == "failed", 30)
             assert url in mount["last_error"]
             assert "could not connect" in mount["last_error"] or "stopped answering" in mount["last_error"]
             failed = await session.call_tool("mortal_echo", {"message": "anyone?"})
@@ -306,20 +311,12 @@ async def test_a_remote_server_that_comes_back_is_reconnected_and_a_wrong_path_i
             await session.call_tool("registry_config_set", {"entry_id": "phoenix", "values": {"EVERYTHING_TOKEN": "t"}})
             structured(await session.call_tool("registry_add", {"entry_id": "phoenix"}))
             stop(container)
-            with anyio.fail_after(30):
-                while True:
-                    (mount,) = structured(await session.call_tool("registry_status", {}))["mounts"]
-                    if mount["restarts"] >= 1:
-                        break
-                    await anyio.sleep(0.2)
+            mount = await mount_status_when(session, lambda mount: mount["restarts"] >= 1, 30)
             assert url in mount["last_error"]
             containers.append(start_everything("streamableHttp", port)[0])
-            with anyio.fail_after(60):
-                while True:
-                    (mount,) = structured(await session.call_tool("registry_status", {}))["mounts"]
-                    if mount["state"] == "running" and mount["last_error"].startswith("Restarted"):
-                        break
-                    await anyio.sleep(0.3)
+            await mount_status_when(
+                session, lambda mount: mount["state"] == "running" and mount["last_error"].startswith("Restarted"), 60
+            )
             echoed = await session.call_tool("phoenix_echo", {"message": "back"})
             assert text_of(echoed) == "Echo: back"
     finally:
