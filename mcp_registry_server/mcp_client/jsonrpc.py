@@ -78,7 +78,7 @@ _ERROR_STDERR_CHARS = 2000
 
 
 class JSONRPCSession:
-    """One JSON-RPC peer over stdio. Create it (or `MCPClient`) with `connect()`."""
+    """One JSON-RPC peer over a transport (a child's stdio, a remote server's HTTP). Create it (or `MCPClient`) with `connect()`."""
 
     def __init__(
         self,
