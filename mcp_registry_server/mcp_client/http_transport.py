@@ -176,7 +176,10 @@ class HTTPTransport:
 
     def _finish(self) -> None:
         if not self._closing and self.failure is None:
-            self._fail(self._last_network_error or f"{self.display_url} closed the connection")
+            self._fail(
+                self._last_network_error
+                or f"{self.display_url} closed the connection (the server stopped, or dropped the session)"
+            )
         self._eof = True
         self._inbox_in.close()
         self._ready.set()
@@ -216,7 +219,10 @@ class HTTPTransport:
             await self._inbox_in.send(message)
         # The SDK closed its stream: the connection ended (the SDK's failure, if any, follows).
         if not self._closing and self.failure is None:
-            self._fail(self._last_network_error or f"{self.display_url} closed the connection")
+            self._fail(
+                self._last_network_error
+                or f"{self.display_url} closed the connection (the server stopped, or dropped the session)"
+            )
         scope.cancel()
 
     def _fail(self, reason: str) -> None:

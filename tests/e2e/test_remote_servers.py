@@ -263,14 +263,20 @@ async def test_an_unreachable_url_is_named_and_nothing_stays(registry_env: dict[
         assert not any(tool.name.startswith("nowhere_") for tool in (await session.list_tools()).tools)
 
 
+@pytest.mark.parametrize("transport", list(MODES))
 async def test_a_remote_server_that_dies_marks_its_mount_failed(
-    podman_env: dict[str, str], test_images: dict[str, str], registry_env: dict[str, str], tmp_path: Path
+    transport: str,
+    podman_env: dict[str, str],
+    test_images: dict[str, str],
+    registry_env: dict[str, str],
+    tmp_path: Path,
 ) -> None:
-    container, port = start_everything("streamableHttp")
+    mode, path = MODES[transport]
+    container, port = start_everything(mode)
     try:
-        await wait_until_serving(port, "/mcp")
-        url = f"http://127.0.0.1:{port}/mcp"
-        entry = remote_entry("mortal", url, "streamable-http")
+        await wait_until_serving(port, path)
+        url = f"http://127.0.0.1:{port}{path}"
+        entry = remote_entry("mortal", url, transport)
         catalog = write_catalog(tmp_path / "catalog", [entry])
         env = {**with_catalog(registry_env, catalog), "MCP_REGISTRY_REMOTE_PING_INTERVAL": "0.5"}
         async with connect_registry(env) as session:
@@ -279,7 +285,10 @@ async def test_a_remote_server_that_dies_marks_its_mount_failed(
             stop(container)
             mount = await mount_status_when(session, lambda mount: mount["state"] == "failed", 30)
             assert url in mount["last_error"]
-            assert "could not connect" in mount["last_error"] or "stopped answering" in mount["last_error"]
+            assert any(
+                how in mount["last_error"]
+                for how in ("could not connect", "stopped answering", "closed the connection")
+            )
             failed = await session.call_tool("mortal_echo", {"message": "anyone?"})
             assert failed.is_error and url in text_of(failed)
     finally:
