@@ -104,11 +104,13 @@ class HTTPTransport:
         headers: Mapping[str, str] | None = None,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         http_transport: httpx2.AsyncBaseTransport | None = None,
+        shown_url: str | None = None,
     ) -> None:
-        """`http_transport` replaces the network under the checks (tests pass an `httpx2.MockTransport`)."""
+        """`http_transport` replaces the network under the checks (tests pass an `httpx2.MockTransport`);
+        `shown_url` is what failures name (default: `url` without credentials, query or fragment)."""
         self.url = url
         self._http_transport = http_transport
-        self.display_url = display_url(url)
+        self.display_url = shown_url or display_url(url)
         self.kind: RemoteKind = kind
         self._headers = dict(headers or {})
         self._max_message_bytes = max_message_bytes
@@ -130,7 +132,7 @@ class HTTPTransport:
         self.raw_lines: Callable[[bytes], dict[str, Any] | None] | None = None
         """Unused: there are no lines to keep as bytes (`StdioTransport.raw_lines`)."""
 
-    def __repr__(self) -> str:  # never the headers: they hold credentials
+    def __repr__(self) -> str:  # never the headers or the full URL: they may hold credentials
         return f"HTTPTransport({self.display_url!r}, kind={self.kind!r})"
 
     # --- state, as StdioTransport offers it --------------------------------------------------

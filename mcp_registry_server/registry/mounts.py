@@ -53,7 +53,6 @@ from mcp_registry_server.mcp_client import (
     MCPClientError,
     MCPConnectionError,
     MCPRemoteError,
-    display_url,
 )
 from mcp_registry_server.podman.api import PodmanAPI
 from mcp_registry_server.podman.command import EgressRoute, container_name
@@ -68,7 +67,13 @@ from mcp_registry_server.registry.images import EntryImages
 from mcp_registry_server.registry.passthrough import Passthrough
 from mcp_registry_server.registry.podman_link import PodmanLink
 from mcp_registry_server.registry.remote_records import RemoteRecord
-from mcp_registry_server.registry.remotes import allow_hosts_problem, mount_location, remote_headers, remote_rows
+from mcp_registry_server.registry.remotes import (
+    allow_hosts_problem,
+    mount_location,
+    remote_headers,
+    remote_rows,
+    remote_urls,
+)
 from mcp_registry_server.registry.router import ActiveMount, Exposure, ToolRouter, check_prefix, default_prefix
 from mcp_registry_server.registry.supervisor import supervise_mount
 from mcp_registry_server.registry.tool_cache import ToolCache
@@ -254,15 +259,18 @@ class MountLifecycle:
     async def _connect_remote(self, entry: CatalogEntry, prefix: str, resolved: ResolvedValues) -> ActiveMount:
         """Connects to a remote entry's URL and handshakes; on failure nothing is left open."""
         assert entry.remote is not None
-        where = display_url(entry.remote.url)
+        url, where = remote_urls(entry, resolved)
+        # The mount keeps the URL that may be shown; only the transport holds the one with secrets.
+        entry = entry.model_copy(update={"remote": entry.remote.model_copy(update={"url": where})})
+        assert entry.remote is not None
         if problem := allow_hosts_problem(entry):
             raise RegistryError(problem)
-        headers = remote_headers(entry, resolved)
         transport = HTTPTransport(
-            entry.remote.url,
+            url,
             kind=entry.remote.transport,
-            headers=headers,
+            headers=remote_headers(entry, resolved),
             max_message_bytes=self._settings.max_message_bytes,
+            shown_url=where,
         )
         # What `mcp-registry logs <prefix>` shows for it: connections and their end, never a header.
         self._logs[prefix] = log = ContainerLogWriter.open(container_name(prefix))

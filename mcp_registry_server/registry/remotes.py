@@ -1,7 +1,9 @@
 """What a remote entry's mount needs besides its connection: its headers, where it is, its allow_hosts.
 
-Contract: pure functions of the entry and its resolved values. `remote_headers` is the only place
-a remote entry's secrets are put into headers; `mount_location` and `remote_rows` say where a
+Contract: pure functions of the entry and its resolved values. `remote_headers` and `remote_urls`
+are the only places a remote entry's secrets are filled in (headers; a URL's `${NAME}`), and
+`remote_urls` also gives the URL to show, with parameters and plain values filled in and secrets
+left as `${NAME}`; `mount_location` and `remote_rows` say where a
 mount runs with the URL cut to what may be shown (`mcp_client.display_url`: no user info, query
 or fragment). For a remote server the registry process itself connects, to the URL's origin only
 (the SDK follows no redirect elsewhere), so `network` does not apply and `allow_hosts`, when an
@@ -23,7 +25,7 @@ from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.remote_records import utc_stamp
 from mcp_registry_server.registry.router import ActiveMount
 
-__all__ = ["allow_hosts_problem", "mount_location", "remote_headers", "remote_rows"]
+__all__ = ["allow_hosts_problem", "mount_location", "remote_headers", "remote_rows", "remote_urls"]
 
 
 def mount_location(mount: ActiveMount) -> dict[str, Any]:
@@ -32,6 +34,16 @@ def mount_location(mount: ActiveMount) -> dict[str, Any]:
     if remote is None:
         return {"container": mount.container_name}
     return {"url": display_url(remote.url), "transport": remote.transport}
+
+
+def remote_urls(entry: CatalogEntry, resolved: ResolvedValues) -> tuple[str, str]:
+    """The URL to connect to (`{{parameter}}` and `${NAME}` filled in) and the one to show (secrets
+    left as `${NAME}`, then without user info, query or fragment)."""
+    assert entry.remote is not None
+    url = entry.remote.url
+    connect = render(url, resolved.parameters, resolved.container_env).text
+    unshown = {name: f"${{{name}}}" for name in resolved.secret_env}
+    return connect, display_url(render(url, resolved.parameters, resolved.env | unshown).text)
 
 
 def remote_headers(entry: CatalogEntry, resolved: ResolvedValues) -> dict[str, str]:

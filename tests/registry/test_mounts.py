@@ -16,7 +16,7 @@ from mcp_registry_server.catalog import CatalogEntry
 from mcp_registry_server.config.resolve import ResolvedValues
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
 from mcp_registry_server.registry.errors import RegistryError
-from mcp_registry_server.registry.remotes import remote_headers
+from mcp_registry_server.registry.remotes import remote_headers, remote_urls
 from tests.fake_podman import FakeImages
 from tests.registry.support import FakeEditor, eventually, open_test_registry
 
@@ -534,3 +534,15 @@ async def test_a_remote_entry_whose_allow_hosts_miss_its_url_is_refused(tmp_path
         with pytest.raises(RegistryError, match=r"connects to mcp.example.test:443, which its allow_hosts"):
             await r.registry.mounts.add("far")
         assert r.registry.router.mounts == {}
+
+
+def test_a_remote_url_is_filled_in_to_connect_and_shown_without_its_secrets() -> None:
+    entry = remote_entry(
+        remote={"url": "https://mcp.example.test/{{region}}/${TOKEN}/mcp?key=${TOKEN}"},
+        parameters=[{"name": "region", "default": "eu"}],
+        secrets=[{"name": "TOKEN"}],
+    )
+    resolved = ResolvedValues("far", secret_env={"TOKEN": "tok-1"}, parameters={"region": "eu"})
+    connect, shown = remote_urls(entry, resolved)
+    assert connect == "https://mcp.example.test/eu/tok-1/mcp?key=tok-1"
+    assert shown == "https://mcp.example.test/eu/${TOKEN}/mcp"
