@@ -27,6 +27,8 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
 - `MCP_REGISTRY_MAX_MESSAGE_BYTES`  the longest message a server may send (default 64 MiB); a
                                longer one fails the mount, so a runaway line cannot eat memory
 - `MCP_REGISTRY_AUDIT_ARGUMENTS`  `on`: the audit log also records each call's argument values
+- `MCP_REGISTRY_REMOTE_PING_INTERVAL`  seconds between pings of an idle remote server (default 30),
+                               so a connection that died quietly shows as failed
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -181,6 +183,8 @@ class RegistrySettings:
     audit_arguments: bool = False
     # The longest line a server may write to its stdout, in bytes; a longer one fails the mount.
     max_message_bytes: int = 64 * 1024 * 1024
+    # How often an idle remote server is pinged, so a connection that died quietly shows as failed.
+    remote_ping_interval: float = 30.0
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
     hostname: str = field(default_factory=socket.gethostname)
 
@@ -218,4 +222,5 @@ class RegistrySettings:
             egress_network=env.get("MCP_REGISTRY_EGRESS_NETWORK", "").strip() or "podman",
             proxy_image=env.get("MCP_REGISTRY_PROXY_IMAGE", "").strip() or DEFAULT_PROXY_IMAGE,
             max_message_bytes=_message_limit(env),
+            remote_ping_interval=_positive_float(env, "MCP_REGISTRY_REMOTE_PING_INTERVAL", 30.0),
         )

@@ -6,8 +6,8 @@ container command line, `registry_info`) trusts it. Field names match the TOML k
 
 Templates: `args` items and env defaults may name a parameter as `{{name}}` and an env var or secret
 of the same entry (or HOME) as `$NAME` / `${NAME}`; `config.resolve` fills them in at activation.
-Entries the registry knows but cannot start yet say why (`not_runnable_reason`): remote servers,
-Docker's one-container-per-tool ("poci") entries, and OAuth sign-in without a secret to use instead.
+Entries the registry knows but cannot start yet say why (`not_runnable_reason`): Docker's
+one-container-per-tool ("poci") entries, and OAuth sign-in without a secret to use instead.
 """
 
 from __future__ import annotations
@@ -388,14 +388,20 @@ class CatalogEntry(_Strict):
         return note
 
     def not_runnable_reason(self) -> str | None:
-        """Why `registry_add` cannot start this entry (remote, unsupported, OAuth only), or None."""
-        if self.remote is not None:
-            return (
-                f"{self.id} is a remote MCP server ({self.remote.transport} at {self.remote.url}); the registry "
-                "runs servers in containers and does not support remote servers yet."
-            )
+        """Why `registry_add` cannot start this entry (unsupported, OAuth only), or None.
+
+        Remote entries run (the registry connects to their URL); those that sign in with OAuth and
+        declare no secret to use instead do not, since the registry does not do OAuth sign-in yet.
+        """
         if self.unsupported:
             return f"{self.id} cannot be run by the registry: {self.unsupported}"
         if self.oauth_without_secret:
+            if self.remote is not None:
+                return (
+                    f"{self.oauth_note()} {self.id} is a remote server ({self.remote.url}) that needs that OAuth "
+                    "sign-in, and it declares no secret that could carry a token instead, so it cannot be activated. "
+                    "An entry that declares a token secret and a header using it (like "
+                    'Authorization = "Bearer ${TOKEN}" under [remote.headers]) can be.'
+                )
             return self.oauth_note() + " No secret can be used instead, so it cannot be activated."
         return None
