@@ -362,6 +362,9 @@ class CatalogEntry(_Strict):
     @property
     def network_access(self) -> str:
         """What the server can reach, in words, for registry_info and the doctor."""
+        if self.remote is not None:
+            origin = self.remote.url.split("?", 1)[0]
+            return f"runs elsewhere: the registry itself connects to {origin}"
         if self.allow_hosts:
             return f"only {', '.join(self.allow_hosts)}, through the registry's HTTP(S) proxy"
         if self.network == "bridge":
