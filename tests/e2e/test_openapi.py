@@ -1,0 +1,167 @@
+"""OpenAPI entries (issue 15): a real REST API's document imported, served as tools by FastMCP in a container.
+
+Real Podman and a real API: a FastAPI app (test image `fastapi-app`) on a network this test creates,
+with API-key auth, path, query and body parameters and an error route. Its own /openapi.json (3.1)
+is imported with `mcp-registry catalog import openapi URL`, the key set as a secret, and every tool
+called through `mcp-registry serve` with the SDK client. The API says whether the key matched
+(never the key); the key must appear in no tool output, log, argv or `podman inspect` (beyond the
+Config.Env listing Podman before 5.3 gives `type=env` secrets), and the server reaches only the
+API's host:port, through the egress proxy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from tests.e2e.harness import all_cmdlines, podman_inspect, structured, text_of, with_catalog
+from tests.e2e.support import IMAGE_PREFIX, REGISTRY_EXECUTABLE, TEST_LABEL, connect_registry
+from tests.e2e.test_secrets import json_paths_holding, podman_masks_env_secrets
+
+
+def podman(*args: str, env: dict[str, str] | None = None) -> str:
+    return subprocess.run(["podman", *args], capture_output=True, text=True, check=True, timeout=60, env=env).stdout
+
+
+@pytest.fixture
+def notes_api(test_images: dict[str, str]) -> Iterator[dict[str, str]]:
+    """The FastAPI app and a second web server (not allowed) on a network standing in for the internet."""
+    pid = os.getpid()
+    network, api, other = (f"mcp-registry-test-{part}-{pid}" for part in ("openapi-net", "notes-api", "other-web"))
+    key = f"notes-key-{secrets.token_hex(12)}"
+    podman("network", "create", "--label", f"{TEST_LABEL}=openapi", network)
+    try:
+        podman(
+            "run", "--detach", "--rm", "--name", api, "--label", f"{TEST_LABEL}=openapi", f"--network={network}",
+            "--env", "NOTES_API_KEY", f"{IMAGE_PREFIX}/fastapi-app",
+            env={**os.environ, "NOTES_API_KEY": key},
+        )  # fmt: skip
+        podman(
+            "run", "--detach", "--rm", "--name", other, "--label", f"{TEST_LABEL}=openapi", f"--network={network}",
+            f"{IMAGE_PREFIX}/base", "sh", "-c", "mkdir /tmp/w && cd /tmp/w && exec python3 -m http.server 8000",
+        )  # fmt: skip
+        addresses = {
+            name: podman_inspect(name)["NetworkSettings"]["Networks"][network]["IPAddress"] for name in (api, other)
+        }
+        yield {"network": network, "api": f"{addresses[api]}:8000", "other": f"{addresses[other]}:8000", "key": key}
+    finally:
+        subprocess.run(["podman", "rm", "--force", "--ignore", "--time", "0", api, other], check=False, timeout=60)
+        subprocess.run(["podman", "network", "rm", "--force", network], check=False, timeout=60)
+
+
+def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(REGISTRY_EXECUTABLE), *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def wait_for_api(address: str) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{address}/openapi.json", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+async def test_an_imported_rest_api_is_served_as_tools_with_its_key_kept_secret(
+    registry_env: dict[str, str], notes_api: dict[str, str], tmp_path: Path
+) -> None:
+    api, key = notes_api["api"], notes_api["key"]
+    wait_for_api(api)
+    catalog = tmp_path / "openapi-catalog"
+    env = {
+        **with_catalog(registry_env, catalog),
+        "MCP_REGISTRY_EGRESS_NETWORK": notes_api["network"],
+        "MCP_REGISTRY_PROXY_IMAGE": f"{IMAGE_PREFIX}/proxy",
+        "MCP_REGISTRY_OPENAPI_IMAGE": f"{IMAGE_PREFIX}/openapi-runtime",
+    }
+    imported = cli(
+        env, "catalog", "import", "openapi", f"http://{api}/openapi.json", "--name", "notes",
+        "--base-url", f"http://{api}", "--out", str(catalog), "--json",
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    listing = json.loads(imported.stdout)
+    assert [tool["name"] for tool in listing["tools"]] == ["get_note", "delete_note", "create_note", "always_fails"]
+    assert listing["allow_hosts"] == [api] and listing["secrets"] == ["NOTES_API_KEY"]
+    entry = tomllib.loads((catalog / "notes.toml").read_text())
+    assert entry["openapi"]["auth"] == {"type": "api_key", "name": "X-API-Key", "secret": "NOTES_API_KEY"}
+    # A twin whose base URL is the other server, still allowed only the API's host: the proxy refuses it.
+    twin = {
+        **entry,
+        "id": "notes-elsewhere",
+        "openapi": {**entry["openapi"], "base_url": f"http://{notes_api['other']}"},
+    }
+    (catalog / "notes-elsewhere.toml").write_text(tomli_w.dumps(twin))
+    for entry_id in ("notes", "notes-elsewhere"):
+        stored = cli(env, "config", "set", entry_id, "NOTES_API_KEY", "--stdin", stdin=key)
+        assert stored.returncode == 0, stored.stderr
+
+    log_path = tmp_path / "registry.log"
+    seen: list[str] = []
+    with log_path.open("w") as errlog:
+        async with connect_registry(env, errlog=errlog) as session:
+            added = structured(await session.call_tool("registry_add", {"entry_id": "notes", "prefix": "notes"}))
+            tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+            names = sorted(name for name in tools if name.startswith("notes_"))
+            assert names == ["notes_always_fails", "notes_create_note", "notes_delete_note", "notes_get_note"]
+            get_note = tools["notes_get_note"]
+            assert set(get_note.input_schema["properties"]) >= {"note_id", "upper"}
+            assert get_note.input_schema["required"] == ["note_id"]
+            assert "text" in tools["notes_create_note"].input_schema["properties"]  # the body, its $ref resolved
+            assert get_note.description and "Read one note" in get_note.description
+            assert get_note.annotations and get_note.annotations.read_only_hint is True
+            deleting = tools["notes_delete_note"].annotations
+            assert deleting and deleting.destructive_hint is True and deleting.read_only_hint is False
+
+            read = await session.call_tool("notes_get_note", {"note_id": 1, "upper": True})
+            assert not read.is_error, text_of(read)
+            assert read.structured_content == {"id": 1, "text": "FIRST NOTE", "key_ok": True}
+            created = await session.call_tool("notes_create_note", {"text": "second", "tags": ["a"]})
+            assert not created.is_error and created.structured_content == {"id": 2, "text": "second", "key_ok": True}
+            deleted = await session.call_tool("notes_delete_note", {"note_id": 2})
+            assert not deleted.is_error, text_of(deleted)  # the API refuses a wrong key with a 401
+            assert json.loads(text_of(deleted)) == {"deleted": True, "key_ok": True}
+            missing = await session.call_tool("notes_get_note", {"note_id": 99})
+            assert missing.is_error and "404" in text_of(missing) and "no note 99" in text_of(missing)
+            failed = await session.call_tool("notes_always_fails", {})
+            assert failed.is_error and "418" in text_of(failed) and "the teapot refuses" in text_of(failed)
+            seen += [text_of(result) + json.dumps(result.structured_content or {}) for result in
+                     (read, created, deleted, missing, failed)]  # fmt: skip
+
+            # The key travels as a Podman secret: on no argv, and in `podman inspect` only where Podman
+            # before 5.3 lists env secrets; the spec and server script are mounted read-only.
+            assert [argv for argv in all_cmdlines().values() if key.encode() in argv] == []
+            inspected = podman_inspect(added["container"])
+            leaks = json_paths_holding(inspected, key)
+            assert all(path.startswith("Config.Env[") for path in leaks) and (
+                leaks == [] or not podman_masks_env_secrets()
+            )
+            mounts = {mount["Destination"]: mount for mount in inspected["Mounts"]}
+            assert mounts["/opt/mcp-registry-openapi/openapi.json"]["Source"] == str(catalog / "notes.openapi.json")
+            assert all("ro" in mount["Options"] or not mount["RW"] for mount in mounts.values())
+            assert inspected["HostConfig"]["ReadonlyRootfs"] is True
+            assert list(inspected["NetworkSettings"]["Networks"]) != [notes_api["network"]]  # behind the proxy
+
+            # The same API at another host:port of the same network: the proxy lets nothing through.
+            await session.call_tool("registry_add", {"entry_id": "notes-elsewhere", "prefix": "elsewhere"})
+            refused = await session.call_tool("elsewhere_get_note", {"note_id": 1})
+            assert refused.is_error and "403" in text_of(refused), text_of(refused)
+            seen.append(text_of(refused))
+    assert [text for text in seen if key in text] == []
+    assert key not in log_path.read_text()
