@@ -2,7 +2,8 @@
 
 Contract: `runtime_entry(entry, image)` gives the entry as it is started: the runtime `image`, the
 command that starts `server.py` and its arguments (the spec's path in the container and the entry's
-`[openapi]` table as JSON, which names secrets but holds no value). `runtime_mounts(entry)` gives
+`[openapi]` table as JSON, which names secrets but holds no value); `missing_document(entry)` says
+when the stored document is gone. `runtime_mounts(entry)` gives
 the two read-only mounts that `podman.command` adds for it: this package's `server.py` and the
 entry's stored document. These are the registry's own files, so they need no consent the way a
 user volume does.
@@ -19,7 +20,14 @@ from pathlib import Path
 
 from mcp_registry_server.catalog.entry import CatalogEntry
 
-__all__ = ["CONTAINER_DIR", "RUNTIME_REQUIREMENT", "SERVER_SCRIPT", "runtime_entry", "runtime_mounts"]
+__all__ = [
+    "CONTAINER_DIR",
+    "RUNTIME_REQUIREMENT",
+    "SERVER_SCRIPT",
+    "missing_document",
+    "runtime_entry",
+    "runtime_mounts",
+]
 
 SERVER_SCRIPT = Path(__file__).resolve().with_name("server.py")
 # The FastMCP release server.py is written and tested against (the test-bed runtime image pins it too).
@@ -42,6 +50,16 @@ def runtime_entry(entry: CatalogEntry, image: str) -> CatalogEntry:
             "command": ["python3", _SCRIPT_TARGET],
             "args": [_SPEC_TARGET, json.dumps(config, separators=(",", ":"), sort_keys=True)],
         }
+    )
+
+
+def missing_document(entry: CatalogEntry) -> str | None:
+    """Why `entry` cannot start because its stored document is gone, or None (podman would fail to mount it)."""
+    if entry.openapi is None or Path(entry.openapi.spec).is_file():
+        return None
+    return (
+        f"{entry.id}'s OpenAPI document {entry.openapi.spec} is missing, so it cannot start. Import it again: "
+        f"mcp-registry catalog import openapi SPEC --name {entry.id}"
     )
 
 

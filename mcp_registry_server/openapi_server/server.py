@@ -293,9 +293,8 @@ def _client_credentials_auth(httpx2: Any, auth: dict[str, Any]) -> Any:
             form = {"grant_type": "client_credentials"}
             if auth.get("scopes"):
                 form["scope"] = " ".join(auth["scopes"])
-            return httpx2.Request(
-                "POST", auth["token_url"], data=form, auth=None, headers=_basic(client_id, client_secret)
-            )
+            # Client id and secret by HTTP basic, as RFC 6749 section 2.3.1 asks servers to accept.
+            return httpx2.Request("POST", auth["token_url"], data=form, headers=_basic(client_id, client_secret))
 
         def _take(self, response: Any) -> None:
             if response.status_code != 200:

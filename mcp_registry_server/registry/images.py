@@ -10,7 +10,7 @@ and that image's local id (None when Podman cannot say). Pull and build failures
 from __future__ import annotations
 
 from mcp_registry_server.catalog import CatalogEntry
-from mcp_registry_server.openapi_server import runtime_entry
+from mcp_registry_server.openapi_server import missing_document, runtime_entry
 from mcp_registry_server.podman.api import PodmanAPI
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
 from mcp_registry_server.registry.editor_link import ProgressCallback
@@ -30,6 +30,8 @@ class EntryImages:
         self, entry: CatalogEntry, api: PodmanAPI, progress: ProgressCallback | None
     ) -> tuple[CatalogEntry, str | None]:
         if entry.openapi is not None:
+            if problem := missing_document(entry):
+                raise RegistryError(problem)
             entry = runtime_entry(entry, self._settings.openapi_image)
         if entry.package is not None:
             raise RegistryError(f"{entry.id} is a package entry; building packages into images is not supported yet.")
