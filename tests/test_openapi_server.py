@@ -176,3 +176,16 @@ def test_a_missing_document_is_named_with_the_way_back(tmp_path: Path) -> None:
 def test_bad_openapi_entries_are_refused(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         CatalogEntry.model_validate(entry_with() | change)
+
+
+def test_referenced_path_items_are_inlined_for_fastmcp() -> None:
+    from mcp_registry_server.openapi_server.server import with_path_items_inlined
+
+    item = {"get": {"operationId": "show", "responses": {}}}
+    document = {
+        "openapi": "3.1.0",
+        "paths": {"/p": {"$ref": "#/components/pathItems/P"}},
+        "components": {"pathItems": {"P": item}},
+    }
+    assert with_path_items_inlined(document)["paths"] == {"/p": item}
+    assert document["paths"] == {"/p": {"$ref": "#/components/pathItems/P"}}  # the stored document is left as it is

@@ -220,6 +220,21 @@ def select_operations(
     return selection
 
 
+def with_path_items_inlined(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with each path item that is a `$ref` (3.1's `components/pathItems`) replaced by its target.
+
+    FastMCP reads path items as they stand, so it would serve none of a referenced item's operations.
+    """
+    paths = document.get("paths")
+    if not isinstance(paths, dict):
+        return document
+    inlined = {
+        path: resolve(document, item["$ref"]) if isinstance(item, dict) and isinstance(item.get("$ref"), str) else item
+        for path, item in paths.items()
+    }
+    return {**document, "paths": inlined}
+
+
 def annotation_hints(method: str) -> dict[str, bool]:
     """MCP tool annotations for an HTTP method."""
     method = method.lower()
@@ -352,7 +367,11 @@ def build_server(document: dict[str, Any], config: dict[str, Any]) -> Any:
 
     title = str((document.get("info") or {}).get("title") or "OpenAPI server")
     return FastMCP.from_openapi(
-        document, client=_client(config), name=title, route_map_fn=route_type, mcp_component_fn=customise
+        with_path_items_inlined(document),
+        client=_client(config),
+        name=title,
+        route_map_fn=route_type,
+        mcp_component_fn=customise,
     )
 
 

@@ -165,3 +165,62 @@ async def test_an_imported_rest_api_is_served_as_tools_with_its_key_kept_secret(
             seen.append(text_of(refused))
     assert [text for text in seen if key in text] == []
     assert key not in log_path.read_text()
+
+
+@pytest.fixture
+def quiet_network(test_images: dict[str, str]) -> Iterator[str]:
+    """A network for the egress proxies of entries whose API is never called."""
+    network = f"mcp-registry-test-openapi-quiet-{os.getpid()}"
+    podman("network", "create", "--label", f"{TEST_LABEL}=openapi", network)
+    try:
+        yield network
+    finally:
+        subprocess.run(["podman", "network", "rm", "--force", network], check=False, timeout=60)
+
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"
+
+
+async def test_public_documents_in_every_version_are_served_with_the_tools_the_import_listed(
+    registry_env: dict[str, str], quiet_network: str, tmp_path: Path
+) -> None:
+    catalog = tmp_path / "openapi-catalog"
+    env = {
+        **with_catalog(registry_env, catalog),
+        "MCP_REGISTRY_EGRESS_NETWORK": quiet_network,
+        "MCP_REGISTRY_PROXY_IMAGE": f"{IMAGE_PREFIX}/proxy",
+        "MCP_REGISTRY_OPENAPI_IMAGE": f"{IMAGE_PREFIX}/openapi-runtime",
+    }
+    listed = {}
+    for entry_id, name in (
+        ("pets20", "petstore-swagger-2.0.yaml"),
+        ("pets30", "petstore-3.0.yaml"),
+        ("pets31", "petstore-3.1.yaml"),
+    ):
+        imported = cli(
+            env,
+            "catalog",
+            "import",
+            "openapi",
+            str(FIXTURES / name),
+            "--name",
+            entry_id,
+            "--out",
+            str(catalog),
+            "--json",
+        )
+        assert imported.returncode == 0, imported.stderr
+        listed[entry_id] = [tool["name"] for tool in json.loads(imported.stdout)["tools"]]
+    async with connect_registry(env) as session:
+        for entry_id, names in listed.items():
+            assert names == ["listPets", "createPets", "showPetById"]
+            structured(await session.call_tool("registry_add", {"entry_id": entry_id, "prefix": entry_id}))
+            served = {t.name: t for t in (await session.list_tools()).tools if t.name.startswith(f"{entry_id}_")}
+            assert sorted(served) == sorted(f"{entry_id}_{name}" for name in names), entry_id
+            show = served[f"{entry_id}_showPetById"]
+            assert show.input_schema["properties"]["petId"]["type"] == "string" and show.input_schema["required"] == [
+                "petId"
+            ]
+            assert show.description and "Info for a specific pet" in show.description
+            assert served[f"{entry_id}_listPets"].input_schema["properties"]["limit"]["type"] == "integer"
+            assert show.output_schema is not None  # a response schema (Pet, its $ref resolved): structured content
