@@ -211,7 +211,20 @@ async def test_public_documents_in_every_version_are_served_with_the_tools_the_i
         )
         assert imported.returncode == 0, imported.stderr
         listed[entry_id] = [tool["name"] for tool in json.loads(imported.stdout)["tools"]]
+    # A stored document broken after the import, and one deleted: each fails alone, saying why.
+    broken = tomllib.loads((catalog / "pets30.toml").read_text())
+    for entry_id in ("pets-broken", "pets-gone"):
+        spec = catalog / f"{entry_id}.openapi.json"
+        copy = {**broken, "id": entry_id, "openapi": {**broken["openapi"], "spec": str(spec)}}
+        (catalog / f"{entry_id}.toml").write_text(tomli_w.dumps(copy))
+    document = json.loads((catalog / "pets30.openapi.json").read_text())
+    document["paths"]["/pets"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"] = "#/gone"
+    (catalog / "pets-broken.openapi.json").write_text(json.dumps(document))
     async with connect_registry(env) as session:
+        failed = await session.call_tool("registry_add", {"entry_id": "pets-broken"})
+        assert failed.is_error and "$ref '#/gone' names nothing in the document" in text_of(failed), text_of(failed)
+        gone = await session.call_tool("registry_add", {"entry_id": "pets-gone"})
+        assert gone.is_error and "pets-gone.openapi.json is missing" in text_of(gone), text_of(gone)
         for entry_id, names in listed.items():
             assert names == ["listPets", "createPets", "showPetById"]
             structured(await session.call_tool("registry_add", {"entry_id": entry_id, "prefix": entry_id}))
