@@ -178,3 +178,13 @@ def test_a_url_is_fetched_and_a_relative_server_resolved_against_it(
     code, _, stderr = run(capsys, f"{served_document}/nothing.yaml", "--name", "pets", "--out", str(out))
     assert code == 2 and "answered HTTP 404" in stderr
     assert sorted(os.listdir(out)) == ["pets.openapi.json", "pets.toml"]
+
+
+def test_pull_of_an_openapi_entry_names_the_runtime_image(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mcp_registry_server.cli.container_commands import _pull_targets
+
+    out = tmp_path / "o"
+    assert run(capsys, str(FIXTURES / "petstore-3.0.yaml"), "--name", "pets", "--out", str(out))[0] == 0
+    assert _pull_targets(load_catalog([out]), ["pets"], "localhost/runtime") == [("pets", "localhost/runtime")]

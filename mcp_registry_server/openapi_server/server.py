@@ -20,7 +20,10 @@ refused); the request log is kept at WARNING so no URL carrying a query key is w
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
+import os
 import re
 import sys
 import time
@@ -251,8 +254,6 @@ def annotation_hints(method: str) -> dict[str, bool]:
 
 
 def _environment_value(name: str) -> str:
-    import os
-
     value = os.environ.get(name)
     if not value:
         raise SystemExit(
@@ -334,8 +335,6 @@ def _client_credentials_auth(httpx2: Any, auth: dict[str, Any]) -> Any:
 
 
 def _basic(user: str, password: str) -> dict[str, str]:
-    import base64
-
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
@@ -376,8 +375,6 @@ def build_server(document: dict[str, Any], config: dict[str, Any]) -> Any:
 
 
 def main(argv: list[str]) -> None:
-    import logging
-
     if len(argv) != 2:
         raise SystemExit("usage: server.py SPEC.json CONFIG_JSON")
     with open(argv[0], encoding="utf-8") as spec_file:

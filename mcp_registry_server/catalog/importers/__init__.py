@@ -1,6 +1,8 @@
 """Importers: other catalogs' formats turned into our catalog entries, one module per format.
 
 - `docker`: Docker's MCP catalog (`servers/<name>/server.yaml` + `tools.json`).
+- `openapi`: one OpenAPI document as one entry (`OpenAPIImport`); a document that cannot be used
+  raises, naming the places in it, instead of returning problems.
 - `writing`: an entry as a TOML file, the shape `catalog.loader` reads back.
 
 Contract shared by every importer: it returns an `ImportResult` holding the entries it could build,
