@@ -189,3 +189,12 @@ def test_referenced_path_items_are_inlined_for_fastmcp() -> None:
     }
     assert with_path_items_inlined(document)["paths"] == {"/p": item}
     assert document["paths"] == {"/p": {"$ref": "#/components/pathItems/P"}}  # the stored document is left as it is
+
+
+def test_only_a_json_answer_keeps_an_output_schema() -> None:
+    from mcp_registry_server.openapi_server.server import answers_json
+
+    assert answers_json({"200": ["application/json; charset=utf-8"], "422": ["application/json"]})
+    assert answers_json({"201": ["application/problem+json"]})
+    assert not answers_json({"200": ["text/plain"], "422": ["application/json"]})  # the error's JSON does not count
+    assert not answers_json({"204": []})

@@ -36,6 +36,7 @@ MAX_TOOL_NAME = 64
 _NOT_IN_TOOL_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _PATH_TEMPLATE = re.compile(r"\{([^}/]+)\}")
 # Request bodies FastMCP sends: JSON (of any +json flavour) and forms.
+_JSON_MEDIA = re.compile(r"^(application/(.+\+)?json|text/json)$")
 _SENDABLE_BODY = re.compile(r"^(application/(.+\+)?json|application/x-www-form-urlencoded|multipart/form-data)$")
 
 
@@ -238,6 +239,18 @@ def with_path_items_inlined(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "paths": inlined}
 
 
+def answers_json(content_types_by_status: dict[str, list[str]]) -> bool:
+    """Whether a success response (2xx) declares a JSON media type, so an output schema can be kept.
+
+    FastMCP takes the schema of a text/plain answer as the output schema too, and then answers with
+    text only, which clients refuse (a tool with an output schema must give structured content).
+    """
+    return any(
+        status.startswith("2") and any(_JSON_MEDIA.match(kind.split(";")[0].strip().lower()) for kind in kinds)
+        for status, kinds in content_types_by_status.items()
+    )
+
+
 def annotation_hints(method: str) -> dict[str, bool]:
     """MCP tool annotations for an HTTP method."""
     method = method.lower()
@@ -363,6 +376,9 @@ def build_server(document: dict[str, Any], config: dict[str, Any]) -> Any:
             operation = wanted[(route.method, route.path)]
             component.name = operation.name
             component.annotations = ToolAnnotations.model_validate(annotation_hints(operation.method))
+            kinds = {status: list(info.content_schema or {}) for status, info in (route.responses or {}).items()}
+            if not answers_json(kinds):
+                component.output_schema = None  # its answer is text
 
     title = str((document.get("info") or {}).get("title") or "OpenAPI server")
     return FastMCP.from_openapi(

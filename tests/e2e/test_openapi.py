@@ -23,7 +23,7 @@ import pytest
 import tomli_w
 
 from tests.e2e.harness import all_cmdlines, podman_inspect, structured, text_of, with_catalog
-from tests.e2e.support import IMAGE_PREFIX, REGISTRY_EXECUTABLE, TEST_LABEL, connect_registry
+from tests.e2e.support import IMAGE_PREFIX, REGISTRY_EXECUTABLE, TEST_LABEL, connect_registry, owned_by_this_process
 from tests.e2e.test_secrets import json_paths_holding, podman_masks_env_secrets
 
 
@@ -33,19 +33,23 @@ def podman(*args: str, env: dict[str, str] | None = None) -> str:
 
 @pytest.fixture
 def notes_api(test_images: dict[str, str]) -> Iterator[dict[str, str]]:
-    """The FastAPI app and a second web server (not allowed) on a network standing in for the internet."""
+    """The FastAPI app and a second web server (not allowed) on a network standing in for the internet.
+
+    Both carry our owner label, so a concurrent test session's cleanup leaves them running."""
     pid = os.getpid()
     network, api, other = (f"mcp-registry-test-{part}-{pid}" for part in ("openapi-net", "notes-api", "other-web"))
     key = f"notes-key-{secrets.token_hex(12)}"
     podman("network", "create", "--label", f"{TEST_LABEL}=openapi", network)
     try:
         podman(
-            "run", "--detach", "--rm", "--name", api, "--label", f"{TEST_LABEL}=openapi", f"--network={network}",
+            "run", "--detach", "--rm", "--name", api, "--label", f"{TEST_LABEL}=openapi", owned_by_this_process(),
+            f"--network={network}",
             "--env", "NOTES_API_KEY", f"{IMAGE_PREFIX}/fastapi-app",
             env={**os.environ, "NOTES_API_KEY": key},
         )  # fmt: skip
         podman(
-            "run", "--detach", "--rm", "--name", other, "--label", f"{TEST_LABEL}=openapi", f"--network={network}",
+            "run", "--detach", "--rm", "--name", other, "--label", f"{TEST_LABEL}=openapi", owned_by_this_process(),
+            f"--network={network}",
             f"{IMAGE_PREFIX}/base", "sh", "-c", "mkdir /tmp/w && cd /tmp/w && exec python3 -m http.server 8000",
         )  # fmt: skip
         addresses = {
@@ -97,7 +101,13 @@ async def test_an_imported_rest_api_is_served_as_tools_with_its_key_kept_secret(
     )  # fmt: skip
     assert imported.returncode == 0, imported.stderr
     listing = json.loads(imported.stdout)
-    assert [tool["name"] for tool in listing["tools"]] == ["get_note", "delete_note", "create_note", "always_fails"]
+    assert [tool["name"] for tool in listing["tools"]] == [
+        "get_note",
+        "delete_note",
+        "create_note",
+        "always_fails",
+        "hello_text",
+    ]
     assert listing["allow_hosts"] == [api] and listing["secrets"] == ["NOTES_API_KEY"]
     entry = tomllib.loads((catalog / "notes.toml").read_text())
     assert entry["openapi"]["auth"] == {"type": "api_key", "name": "X-API-Key", "secret": "NOTES_API_KEY"}
@@ -119,7 +129,13 @@ async def test_an_imported_rest_api_is_served_as_tools_with_its_key_kept_secret(
             added = structured(await session.call_tool("registry_add", {"entry_id": "notes", "prefix": "notes"}))
             tools = {tool.name: tool for tool in (await session.list_tools()).tools}
             names = sorted(name for name in tools if name.startswith("notes_"))
-            assert names == ["notes_always_fails", "notes_create_note", "notes_delete_note", "notes_get_note"]
+            assert names == [
+                "notes_always_fails",
+                "notes_create_note",
+                "notes_delete_note",
+                "notes_get_note",
+                "notes_hello_text",
+            ]
             get_note = tools["notes_get_note"]
             assert set(get_note.input_schema["properties"]) >= {"note_id", "upper"}
             assert get_note.input_schema["required"] == ["note_id"]
@@ -141,8 +157,11 @@ async def test_an_imported_rest_api_is_served_as_tools_with_its_key_kept_secret(
             assert missing.is_error and "404" in text_of(missing) and "no note 99" in text_of(missing)
             failed = await session.call_tool("notes_always_fails", {})
             assert failed.is_error and "418" in text_of(failed) and "the teapot refuses" in text_of(failed)
+            greeting = await session.call_tool("notes_hello_text", {"name": "you"})  # no JSON schema: text
+            assert not greeting.is_error and text_of(greeting) == "hello you", text_of(greeting)
+            assert tools["notes_hello_text"].output_schema is None and not greeting.structured_content
             seen += [text_of(result) + json.dumps(result.structured_content or {}) for result in
-                     (read, created, deleted, missing, failed)]  # fmt: skip
+                     (read, created, deleted, missing, failed, greeting)]  # fmt: skip
 
             # The key travels as a Podman secret: on no argv, and in `podman inspect` only where Podman
             # before 5.3 lists env secrets; the spec and server script are mounted read-only.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from fastapi import FastAPI, HTTPException, Query, Security
+from fastapi.responses import PlainTextResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 
@@ -58,3 +59,8 @@ def delete_note(note_id: int, key: str | None = Security(api_key)) -> dict[str, 
 @app.get("/fail", operation_id="always_fails", summary="Fails with a 418")
 def always_fails() -> dict[str, str]:
     raise HTTPException(418, detail="the teapot refuses")
+
+
+@app.get("/hello", operation_id="hello_text", summary="Greets in plain text", response_class=PlainTextResponse)
+def hello_text(name: str) -> str:
+    return f"hello {name}"
