@@ -162,6 +162,7 @@ def test_a_missing_document_is_named_with_the_way_back(tmp_path: Path) -> None:
         ({"openapi": {"spec": "relative.json", "base_url": BASE}}, "must be an absolute host path"),
         ({"openapi": {"spec": "/a:b.json", "base_url": BASE}}, "which would break the mount"),
         ({"openapi": {"spec": "/a.json", "base_url": "ftp://x"}}, "base_url"),
+        ({"openapi": {"spec": "/a.json", "base_url": "https://me:pw@api.example.com/v1"}}, "must not carry a user"),
         (
             {"openapi": {"spec": "/a.json", "base_url": BASE, "auth": {"type": "bearer", "secret": "TOKEN"}}},
             "openapi.auth reads the secrets TOKEN, which \\[\\[secrets\\]\\] does not declare",

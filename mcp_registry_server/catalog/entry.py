@@ -252,6 +252,14 @@ class OpenAPISource(_Strict):
     max_tools: Annotated[int, Field(ge=1, le=1000)] | None = None
     auth: OpenAPIAuth | None = None
 
+    @field_validator("base_url")
+    @classmethod
+    def _no_credentials_in_url(cls, base_url: str) -> str:
+        # The base URL travels on the server's command line; credentials belong in [openapi.auth].
+        if "@" in base_url.split("://", 1)[1].split("/", 1)[0]:
+            raise ValueError("must not carry a user or password (user:pass@host); put them in [openapi.auth]")
+        return base_url
+
     @field_validator("spec")
     @classmethod
     def _mountable_spec(cls, spec: str) -> str:

@@ -33,6 +33,13 @@ class EntryImages:
             if problem := missing_document(entry):
                 raise RegistryError(problem)
             entry = runtime_entry(entry, self._settings.openapi_image)
+            try:
+                return entry, await self.pull(api, entry.image, progress)
+            except RegistryError as error:
+                raise RegistryError(
+                    f"{error} {entry.id} is an OpenAPI entry, which runs in the OpenAPI runtime image: build it as "
+                    "README's 'OpenAPI entries' shows, or set MCP_REGISTRY_OPENAPI_IMAGE to one with fastmcp."
+                ) from error
         if entry.package is not None:
             raise RegistryError(f"{entry.id} is a package entry; building packages into images is not supported yet.")
         return entry, await self.pull(api, entry.image, progress)

@@ -24,7 +24,7 @@ import tomli_w
 
 from tests.e2e.harness import all_cmdlines, podman_inspect, structured, text_of, with_catalog
 from tests.e2e.support import IMAGE_PREFIX, REGISTRY_EXECUTABLE, TEST_LABEL, connect_registry, owned_by_this_process
-from tests.e2e.test_secrets import json_paths_holding, podman_masks_env_secrets
+from tests.e2e.test_secrets import files_containing, json_paths_holding, podman_masks_env_secrets
 
 
 def podman(*args: str, env: dict[str, str] | None = None) -> str:
@@ -184,6 +184,8 @@ async def test_an_imported_rest_api_is_served_as_tools_with_its_key_kept_secret(
             seen.append(text_of(refused))
     assert [text for text in seen if key in text] == []
     assert key not in log_path.read_text()
+    # Nor in any file the registry wrote (its logs, the servers' stderr logs, the catalog): the secrets file only.
+    assert files_containing(tmp_path, key.encode()) == [tmp_path / "config" / "mcp-registry" / "secrets.toml"]
 
 
 @pytest.fixture
