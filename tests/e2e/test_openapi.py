@@ -38,14 +38,14 @@ def notes_api(test_images: dict[str, str]) -> Iterator[dict[str, str]]:
     Both carry our owner label, so a concurrent test session's cleanup leaves them running."""
     pid = os.getpid()
     network, api, other = (f"mcp-registry-test-{part}-{pid}" for part in ("openapi-net", "notes-api", "other-web"))
-    key = f"notes-key-{secrets.token_hex(12)}"
+    key, client_secret = f"notes-key-{secrets.token_hex(12)}", f"notes-client-secret-{secrets.token_hex(12)}"
     podman("network", "create", "--label", f"{TEST_LABEL}=openapi", network)
     try:
         podman(
             "run", "--detach", "--rm", "--name", api, "--label", f"{TEST_LABEL}=openapi", owned_by_this_process(),
             f"--network={network}",
-            "--env", "NOTES_API_KEY", f"{IMAGE_PREFIX}/fastapi-app",
-            env={**os.environ, "NOTES_API_KEY": key},
+            "--env", "NOTES_API_KEY", "--env", "NOTES_CLIENT_SECRET", f"{IMAGE_PREFIX}/fastapi-app",
+            env={**os.environ, "NOTES_API_KEY": key, "NOTES_CLIENT_SECRET": client_secret},
         )  # fmt: skip
         podman(
             "run", "--detach", "--rm", "--name", other, "--label", f"{TEST_LABEL}=openapi", owned_by_this_process(),
@@ -55,7 +55,13 @@ def notes_api(test_images: dict[str, str]) -> Iterator[dict[str, str]]:
         addresses = {
             name: podman_inspect(name)["NetworkSettings"]["Networks"][network]["IPAddress"] for name in (api, other)
         }
-        yield {"network": network, "api": f"{addresses[api]}:8000", "other": f"{addresses[other]}:8000", "key": key}
+        yield {
+            "network": network,
+            "api": f"{addresses[api]}:8000",
+            "other": f"{addresses[other]}:8000",
+            "key": key,
+            "client_secret": client_secret,
+        }
     finally:
         subprocess.run(["podman", "rm", "--force", "--ignore", "--time", "0", api, other], check=False, timeout=60)
         subprocess.run(["podman", "network", "rm", "--force", network], check=False, timeout=60)
@@ -107,6 +113,7 @@ async def test_an_imported_rest_api_is_served_as_tools_with_its_key_kept_secret(
         "create_note",
         "always_fails",
         "hello_text",
+        "whoami",
     ]
     assert listing["allow_hosts"] == [api] and listing["secrets"] == ["NOTES_API_KEY"]
     entry = tomllib.loads((catalog / "notes.toml").read_text())
@@ -118,8 +125,31 @@ async def test_an_imported_rest_api_is_served_as_tools_with_its_key_kept_secret(
         "openapi": {**entry["openapi"], "base_url": f"http://{notes_api['other']}"},
     }
     (catalog / "notes-elsewhere.toml").write_text(tomli_w.dumps(twin))
-    for entry_id in ("notes", "notes-elsewhere"):
-        stored = cli(env, "config", "set", entry_id, "NOTES_API_KEY", "--stdin", stdin=key)
+    # And one that signs in with OAuth2 client credentials at the API's token URL.
+    oauth = {
+        **entry,
+        "id": "notes-oauth",
+        "secrets": [{"name": "NOTES_CLIENT_ID"}, {"name": "NOTES_CLIENT_SECRET"}],
+        "openapi": {
+            **entry["openapi"],
+            "auth": {
+                "type": "oauth2_client_credentials",
+                "token_url": f"http://{api}/token",
+                "scopes": ["notes"],
+                "client_id_secret": "NOTES_CLIENT_ID",
+                "client_secret_secret": "NOTES_CLIENT_SECRET",
+            },
+        },
+    }
+    (catalog / "notes-oauth.toml").write_text(tomli_w.dumps(oauth))
+    client_secret = notes_api["client_secret"]
+    for entry_id, name, value in (
+        ("notes", "NOTES_API_KEY", key),
+        ("notes-elsewhere", "NOTES_API_KEY", key),
+        ("notes-oauth", "NOTES_CLIENT_ID", "notes-client"),
+        ("notes-oauth", "NOTES_CLIENT_SECRET", client_secret),
+    ):
+        stored = cli(env, "config", "set", entry_id, name, "--stdin", stdin=value)
         assert stored.returncode == 0, stored.stderr
 
     log_path = tmp_path / "registry.log"
@@ -135,6 +165,7 @@ async def test_an_imported_rest_api_is_served_as_tools_with_its_key_kept_secret(
                 "notes_delete_note",
                 "notes_get_note",
                 "notes_hello_text",
+                "notes_whoami",
             ]
             get_note = tools["notes_get_note"]
             assert set(get_note.input_schema["properties"]) >= {"note_id", "upper"}
@@ -177,15 +208,24 @@ async def test_an_imported_rest_api_is_served_as_tools_with_its_key_kept_secret(
             assert inspected["HostConfig"]["ReadonlyRootfs"] is True
             assert list(inspected["NetworkSettings"]["Networks"]) != [notes_api["network"]]  # behind the proxy
 
+            # OAuth2: a token fetched at the token URL, then reused.
+            await session.call_tool("registry_add", {"entry_id": "notes-oauth", "prefix": "oauth"})
+            signed_in = [await session.call_tool("oauth_whoami", {}) for _ in range(2)]
+            assert [result.structured_content for result in signed_in] == [{"token_ok": True, "tokens_issued": 1}] * 2
+            seen += [text_of(result) for result in signed_in]
+            unsigned = await session.call_tool("notes_whoami", {})
+            assert unsigned.structured_content == {"token_ok": False, "tokens_issued": 1}
+
             # The same API at another host:port of the same network: the proxy lets nothing through.
             await session.call_tool("registry_add", {"entry_id": "notes-elsewhere", "prefix": "elsewhere"})
             refused = await session.call_tool("elsewhere_get_note", {"note_id": 1})
             assert refused.is_error and "403" in text_of(refused), text_of(refused)
             seen.append(text_of(refused))
-    assert [text for text in seen if key in text] == []
-    assert key not in log_path.read_text()
-    # Nor in any file the registry wrote (its logs, the servers' stderr logs, the catalog): the secrets file only.
-    assert files_containing(tmp_path, key.encode()) == [tmp_path / "config" / "mcp-registry" / "secrets.toml"]
+    for secret in (key, client_secret):
+        assert [text for text in seen if secret in text] == []
+        assert secret not in log_path.read_text()
+        # Nor in any file the registry wrote (its logs, the servers' stderr logs, the catalog): the secrets file only.
+        assert files_containing(tmp_path, secret.encode()) == [tmp_path / "config" / "mcp-registry" / "secrets.toml"]
 
 
 @pytest.fixture

@@ -1,21 +1,29 @@
 """A small REST API for the OpenAPI e2e test: API-key auth, path/query/body parameters, an error route.
 
 It never echoes the key: `key_ok` says whether the request carried the expected one (the
-`NOTES_API_KEY` env var). FastAPI serves its OpenAPI 3.1 document at /openapi.json.
+`NOTES_API_KEY` env var). FastAPI serves its OpenAPI 3.1 document at /openapi.json. It is also an
+OAuth2 token endpoint (client credentials by HTTP basic, `NOTES_CLIENT_SECRET` for client
+`notes-client`; not in the document) whose tokens `/whoami` accepts.
 """
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
+from typing import Annotated
+from urllib.parse import parse_qs
 
-from fastapi import FastAPI, HTTPException, Query, Security
+from fastapi import FastAPI, HTTPException, Query, Request, Security
 from fastapi.responses import PlainTextResponse
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 app = FastAPI(title="Notes API", version="1.0.0")
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
+bearer = HTTPBearer(auto_error=False)
 NOTES: dict[int, str] = {1: "first note"}
+TOKENS: list[str] = []
 
 
 class NoteIn(BaseModel):
@@ -64,3 +72,20 @@ def always_fails() -> dict[str, str]:
 @app.get("/hello", operation_id="hello_text", summary="Greets in plain text", response_class=PlainTextResponse)
 def hello_text(name: str) -> str:
     return f"hello {name}"
+
+
+@app.post("/token", include_in_schema=False)
+async def token(request: Request) -> dict[str, object]:
+    form = {key: values[0] for key, values in parse_qs((await request.body()).decode()).items()}
+    expected = "Basic " + base64.b64encode(f"notes-client:{os.environ.get('NOTES_CLIENT_SECRET')}".encode()).decode()
+    if request.headers.get("authorization") != expected or form.get("grant_type") != "client_credentials":
+        raise HTTPException(401, detail="bad client credentials")
+    TOKENS.append(secrets.token_hex(16))
+    return {"access_token": TOKENS[-1], "token_type": "bearer", "expires_in": 3600, "scope": form.get("scope", "")}
+
+
+@app.get("/whoami", operation_id="whoami", summary="Says whether the bearer token is one this API issued")
+def whoami(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> dict[str, object]:
+    return {"token_ok": credentials is not None and credentials.credentials in TOKENS, "tokens_issued": len(TOKENS)}
