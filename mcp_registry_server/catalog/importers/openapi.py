@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from pydantic import ValidationError
-
 from mcp_registry_server.catalog.entry import CatalogEntry
+from mcp_registry_server.catalog.importers import validated_entry
 from mcp_registry_server.openapi_server.server import Selection, resolve, select_operations, spec_problems
 
 __all__ = ["OpenAPIImport", "OpenAPIImportError", "OpenAPIImportOptions", "import_openapi"]
@@ -116,10 +115,9 @@ def import_openapi(document: dict[str, Any], options: OpenAPIImportOptions) -> O
         },
     }
     try:
-        entry = CatalogEntry.model_validate(data)
-    except ValidationError as error:
-        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise OpenAPIImportError(f"The document does not make a valid entry: {details}") from None
+        entry = validated_entry(data)
+    except ValueError as error:
+        raise OpenAPIImportError(f"The document cannot be imported: {error}") from None
     return OpenAPIImport(entry=entry, selection=selection, notes=notes)
 
 
