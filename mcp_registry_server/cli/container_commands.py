@@ -31,13 +31,14 @@ _IMAGE_REFERENCE_HINT = ("/", ":", ".")
 # --- pull ------------------------------------------------------------------------------------
 
 
-def _pull_targets(catalog: Any, names: list[str]) -> list[tuple[str | None, str]]:
+def _pull_targets(catalog: Any, names: list[str], openapi_image: str = "") -> list[tuple[str | None, str]]:
     from mcp_registry_server.catalog import closest_ids
 
     targets: list[tuple[str | None, str]] = []
     for name in names:
         if name in catalog:
-            targets.append((name, catalog[name].image))
+            # An openapi entry runs the OpenAPI runtime image (openapi_server.runtime_entry).
+            targets.append((name, catalog[name].image or (openapi_image if catalog[name].openapi else "")))
         elif any(mark in name for mark in _IMAGE_REFERENCE_HINT):
             targets.append((None, name))
         else:
@@ -90,7 +91,7 @@ def pull(options: argparse.Namespace) -> int:
     import anyio
 
     settings = load_settings()
-    targets = _pull_targets(load_catalog(settings), options.targets)
+    targets = _pull_targets(load_catalog(settings), options.targets, settings.openapi_image)
     results = anyio.run(_pull_all, settings, targets, options.refresh)
     if options.json:
         emit_json(results)
