@@ -27,6 +27,12 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
 - `MCP_REGISTRY_MAX_MESSAGE_BYTES`  the longest message a server may send (default 64 MiB); a
                                longer one fails the mount, so a runaway line cannot eat memory
 - `MCP_REGISTRY_AUDIT_ARGUMENTS`  `on`: the audit log also records each call's argument values
+- `MCP_REGISTRY_NODE_IMAGE`    the base image npm package entries are built on (default
+                               docker.io/library/node:22-slim); `MCP_REGISTRY_PYTHON_IMAGE` the
+                               one for PyPI entries (default docker.io/library/python:3.12-slim)
+- `MCP_REGISTRY_BUILD_TIMEOUT` seconds a package build may take (default 600)
+- `SSL_CERT_FILE`              the CA bundle package builds trust (else the distribution's bundle);
+                               `HTTP(S)_PROXY` / `NO_PROXY` (either case) reach the build too
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -48,6 +54,17 @@ from mcp_registry_server.catalog import default_catalog_dirs
 APP_NAME = "mcp-registry"
 # A small, regularly rebuilt Alpine image with tinyproxy on PATH, running as a non-root user.
 DEFAULT_PROXY_IMAGE = "docker.io/kalaksi/tinyproxy:latest"
+DEFAULT_NODE_IMAGE = "docker.io/library/node:22-slim"
+DEFAULT_PYTHON_IMAGE = "docker.io/library/python:3.12-slim"
+# The proxy variables a package build passes on, in both spellings (tools disagree on which they read).
+BUILD_PROXY_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+# Where distributions keep the system CA bundle: Debian/Ubuntu/Alpine, Fedora/RHEL, openSUSE, macOS/BSD.
+DISTRO_CA_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+)
 
 
 def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -131,6 +148,20 @@ def _runtime_dir(environ: Mapping[str, str]) -> Path:
     return Path(tempfile.gettempdir()) / f"{APP_NAME}-{uid}"
 
 
+def build_ca_file(environ: Mapping[str, str], candidates: tuple[str, ...] = DISTRO_CA_BUNDLES) -> Path | None:
+    """The CA bundle package builds trust: SSL_CERT_FILE when set, else the distribution's bundle.
+
+    A SSL_CERT_FILE that names no file is an error (a build behind a TLS-intercepting proxy would
+    fail later, and less clearly); no bundle at all is None (the base image's own CAs are used).
+    """
+    if raw := environ.get("SSL_CERT_FILE", "").strip():
+        path = Path(raw).expanduser()
+        if not path.is_file():
+            raise ValueError(f"SSL_CERT_FILE={raw!r} is not a file; point it at a CA bundle or unset it")
+        return path.resolve()
+    return next((Path(c).resolve() for c in candidates if Path(c).is_file()), None)
+
+
 def parse_autostart(raw: str) -> tuple[tuple[str, str | None], ...]:
     """Parse `sqlite,everything:ev` into ((entry id, prefix or None), ...)."""
     specs: list[tuple[str, str | None]] = []
@@ -175,6 +206,13 @@ class RegistrySettings:
     # Servers with allow_hosts go out through a proxy on this network (Podman's default one unless set).
     egress_network: str = "podman"
     proxy_image: str = DEFAULT_PROXY_IMAGE
+    # Package entries (`podman.image_build`): the base images, how long a build may take, the CA
+    # bundle mounted into the build, and the host's proxy variables passed to it (never into the image).
+    node_image: str = DEFAULT_NODE_IMAGE
+    python_image: str = DEFAULT_PYTHON_IMAGE
+    build_timeout: float = 600.0
+    build_ca_file: Path | None = None
+    build_proxy_env: Mapping[str, str] = field(default_factory=dict)
     # Removing a server: how long the child gets to exit after its stdin closes.
     stop_grace: float = 2.0
     # The audit log records argument values too (off: only their size).
@@ -218,4 +256,9 @@ class RegistrySettings:
             egress_network=env.get("MCP_REGISTRY_EGRESS_NETWORK", "").strip() or "podman",
             proxy_image=env.get("MCP_REGISTRY_PROXY_IMAGE", "").strip() or DEFAULT_PROXY_IMAGE,
             max_message_bytes=_message_limit(env),
+            node_image=env.get("MCP_REGISTRY_NODE_IMAGE", "").strip() or DEFAULT_NODE_IMAGE,
+            python_image=env.get("MCP_REGISTRY_PYTHON_IMAGE", "").strip() or DEFAULT_PYTHON_IMAGE,
+            build_timeout=_positive_float(env, "MCP_REGISTRY_BUILD_TIMEOUT", 600.0),
+            build_ca_file=build_ca_file(env),
+            build_proxy_env={name: env[name] for name in BUILD_PROXY_NAMES if env.get(name)},
         )
