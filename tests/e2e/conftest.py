@@ -7,7 +7,8 @@
   looks like a passing one. (`pytest -m "not e2e"` runs the rest on a machine without Podman.)
 - `test_images` (session): builds the `localhost/mcp-registry-test/*` images (cached).
 - `registry_env`: the environment for a registry subprocess: the test catalog, private config
-  and data dirs, and the test label on every container it starts.
+  and data dirs, the test label on every container it starts (and image it builds), and the
+  local base images package entries are built on.
 Helpers that are not fixtures live in `support.py`.
 """
 
@@ -27,6 +28,8 @@ from mcp_registry_server.podman.diagnostics import ensure_podman_runs
 from tests.e2e.support import (
     IMAGE_NAMES,
     IMAGE_PREFIX,
+    NODE_BASE_IMAGE,
+    PYTHON_BASE_IMAGE,
     REPO_ROOT,
     TEST_CATALOG_DIR,
     TEST_RUN_LABEL,
@@ -89,4 +92,6 @@ def registry_env(podman_env: dict[str, str], test_images: dict[str, str], tmp_pa
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "MCP_REGISTRY_NODE_IMAGE": NODE_BASE_IMAGE,
+        "MCP_REGISTRY_PYTHON_IMAGE": PYTHON_BASE_IMAGE,
     }
