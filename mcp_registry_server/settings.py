@@ -229,6 +229,11 @@ class RegistrySettings:
             return max(self.max_call_timeout, self.call_timeout)
         return self.call_timeout * 10
 
+    @property
+    def add_timeout_bound(self) -> float:
+        """How long a registry_add may take: the call bound, or a package build then the server's start."""
+        return max(self.call_timeout_bound, self.build_timeout + self.init_timeout)
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> RegistrySettings:
         env = os.environ if environ is None else environ

@@ -40,6 +40,15 @@ def podman(*args: str) -> str:
     return subprocess.run(["podman", *args], capture_output=True, text=True, check=True, timeout=120).stdout
 
 
+def registry_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`mcp-registry <args>` (this venv's), asserted to succeed."""
+    completed = subprocess.run(
+        [str(REGISTRY_EXECUTABLE), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-4000:]
+    return completed
+
+
 def run_images() -> list[str]:
     """Ids of the images this test run built (they carry its label)."""
     return podman("images", "--all", "--quiet", "--no-trunc", "--filter", f"label={TEST_RUN_LABEL}").split()
@@ -188,14 +197,10 @@ def test_build_command_builds_once_and_keeps_proxy_and_ca_out_of_the_image(packa
     around = "pypi.org,files.pythonhosted.org"
     env = {**package_env, "HTTPS_PROXY": proxy, "https_proxy": proxy, "NO_PROXY": around, "no_proxy": around}
     env["SSL_CERT_FILE"] = env.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt"
-    command = [str(REGISTRY_EXECUTABLE), "build", "time-pypi-bin", "--json"]
-
-    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
-    assert first.returncode == 0, first.stderr[-4000:]
+    first = registry_cli(env, "build", "time-pypi-bin", "--json", timeout=BUILD_TIMEOUT)
     [built] = json.loads(first.stdout)
     assert built["cached"] is False and built["image"].startswith(f"{PKG_IMAGE_PREFIX}/pypi-mcp-server-time:")
-    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert second.returncode == 0, second.stderr[-4000:]
+    second = registry_cli(env, "build", "time-pypi-bin", "--json")
     assert json.loads(second.stdout) == [{**built, "cached": True}]
     assert "STEP " not in second.stderr  # no podman build ran
 
@@ -217,3 +222,25 @@ def test_build_command_builds_once_and_keeps_proxy_and_ca_out_of_the_image(packa
         input=json.dumps(hello) + "\n", capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert '"name":"mcp-time"' in ran.stdout.replace(" ", ""), ran.stdout + ran.stderr
+
+
+async def test_a_package_entry_is_pinned_by_its_built_image(package_env: dict[str, str]) -> None:
+    def catalog_lock(*args: str) -> list[dict[str, Any]]:
+        rows = json.loads(registry_cli(package_env, "catalog", "lock", "--json", *args).stdout)
+        return [row for row in rows if row["entry"] == "time-pypi-bin"]
+
+    built = registry_cli(package_env, "build", "time-pypi-bin", "--json", timeout=BUILD_TIMEOUT)
+    [image] = json.loads(built.stdout)
+    [row] = catalog_lock()
+    assert (row["status"], row["image"], row["digest"]) == ("pinned", image["image"], image["id"])
+    async with connect_registry(package_env) as session:
+        added, _, _ = await add(session, "time-pypi-bin")
+        assert "warning" not in added, added  # pinned, and the image matches its pin
+        await session.call_tool("registry_remove", {"entry_id_or_prefix": "time-pypi-bin"})
+        # The same inputs built again are not the same bits (a package's own dependencies float):
+        # the new image is refused until it is locked again.
+        podman("rmi", "--force", image["image"])
+        refused = await session.call_tool("registry_add", {"entry_id": "time-pypi-bin"})
+        assert refused.is_error and image["id"] in text_of(refused) and "catalog lock --update" in text_of(refused)
+    [row] = catalog_lock("--update")
+    assert row["status"] == "repinned" and row["digest"] != image["id"]
