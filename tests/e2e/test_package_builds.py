@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from mcp_registry_server.podman.image_build import LABEL_BUILD_INPUTS, PKG_IMAGE_PREFIX
+from mcp_registry_server.catalog import Package
+from mcp_registry_server.podman.image_build import LABEL_BUILD_INPUTS, PKG_IMAGE_PREFIX, BuildRecipe
 from tests.e2e.harness import structured, with_catalog, write_catalog
 from tests.e2e.support import (
     PYTHON_BASE_IMAGE,
@@ -61,12 +62,25 @@ def build_containers() -> list[str]:
     return [row.split()[0] for row in listed.splitlines() if row.split()[1:] == [f"{PYTHON_BASE_IMAGE}:latest"]]
 
 
+def remove_images(ids: list[str]) -> None:
+    if ids:
+        subprocess.run(["podman", "rmi", "--force", "--ignore", *ids], check=False, timeout=120, capture_output=True)
+
+
 @pytest.fixture(scope="module")
 def built_images() -> Iterator[None]:
-    """Removes the images this module's builds made, however the tests ended."""
+    """Removes the package images of earlier test runs first (the tests expect to build them), and
+    those this module's builds made at the end, however the tests ended."""
+    listed = podman("images", "--format", "{{.ID}} {{.Repository}}", "--filter", "label=io.mcp-registry.test")
+    remove_images([row.split()[0] for row in listed.splitlines() if row.split()[1].startswith(PKG_IMAGE_PREFIX)])
     yield
-    if ids := run_images():
-        subprocess.run(["podman", "rmi", "--force", *ids], check=False, timeout=120, capture_output=True)
+    remove_images(run_images())
+
+
+def reference_of(package: dict[str, str]) -> str:
+    """The image a package entry of the test catalog builds into, on the python-base image."""
+    base_id = podman("image", "inspect", "--format", "{{.Id}}", PYTHON_BASE_IMAGE).strip()
+    return BuildRecipe(Package(**package), PYTHON_BASE_IMAGE, f"sha256:{base_id}").reference
 
 
 def entries() -> list[dict[str, Any]]:
@@ -197,6 +211,8 @@ def test_build_command_builds_once_and_keeps_proxy_and_ca_out_of_the_image(packa
     around = "pypi.org,files.pythonhosted.org"
     env = {**package_env, "HTTPS_PROXY": proxy, "https_proxy": proxy, "NO_PROXY": around, "no_proxy": around}
     env["SSL_CERT_FILE"] = env.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt"
+    [entry] = [entry for entry in entries() if entry["id"] == "time-pypi-bin"]
+    remove_images([reference_of(entry["package"])])  # another test of this module may have built it
     first = registry_cli(env, "build", "time-pypi-bin", "--json", timeout=BUILD_TIMEOUT)
     [built] = json.loads(first.stdout)
     assert built["cached"] is False and built["image"].startswith(f"{PKG_IMAGE_PREFIX}/pypi-mcp-server-time:")
