@@ -35,6 +35,12 @@ def _pull_targets(catalog: Any, names: list[str]) -> list[tuple[str | None, str]
 
     targets: list[tuple[str | None, str]] = []
     for name in names:
+        if name in catalog and catalog[name].package is not None:
+            raise CLIError(
+                f"{name} names a package, not an image, so there is nothing to pull.",
+                hint=f"Build its image ahead of time with `mcp-registry build {name}`.",
+                exit_code=2,
+            )
         if name in catalog:
             targets.append((name, catalog[name].image))
         elif any(mark in name for mark in _IMAGE_REFERENCE_HINT):
