@@ -113,7 +113,7 @@ def markdown(setup: Setup, verdicts: list[dict[str, Any]]) -> str:
             row(
                 "P3",
                 "package entry: first add (build) / second (cached) ms",
-                f"{p3['add_cold_ms']['p50']:.0f} image add",
+                f"{p3['package_same_server_image_add_ms']:.0f} same server, image entry",
                 f"{p3['package_build_add_ms']:.0f} / {p3['package_cached_add_ms']:.0f}",
                 "",
             )
