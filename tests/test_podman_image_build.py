@@ -27,6 +27,7 @@ from mcp_registry_server.podman.image_build import (
     PackageBuilder,
     PackageBuildError,
     choose_executable,
+    install_timeout,
     repository_name,
 )
 from mcp_registry_server.settings import RegistrySettings, build_ca_file
@@ -195,12 +196,16 @@ elif args[0] == "build":
     mode = state["build"]
     print("STEP 1/3: FROM base", flush=True)
     print("STEP 2/3: RUN sh /run/mcp-registry-build/install.sh", flush=True)
-    if mode == "sleep":
+    if mode == "sleep":  # a build that hangs; its working container exists meanwhile
+        state["containers"] = state.get("containers", []) + ["working1 docker.io/library/python:3.12-slim"]
+        save()
         time.sleep(60)
     labels = dict(args[i + 1].split("=", 1) for i, a in enumerate(args) if a == "--label")
     tag = args[args.index("--tag") + 1]
     if mode.startswith("fail"):
         print("ERROR: No matching distribution found for the-package==9", flush=True)
+        if mode == "fail-timeout":  # the install step's own bound ended it
+            print("mcp-registry-build: timeout 570", flush=True)
         if mode == "fail-bin":
             print("mcp-registry-build: pkg has no executable (npm bin / console script), so it cannot run")
         if mode == "fail-committed":  # an image of the failed build got committed anyway
@@ -218,6 +223,11 @@ elif args[0] == "images":
     for image in state["images"].values():
         if image["Labels"].get(key) == value:
             print(image["Id"])
+elif args[0] == "ps":
+    print("\n".join(state.get("containers", ["other1 docker.io/library/python:3.12-slim"])))
+elif args[:3] == ["rm", "--force", "--storage"]:
+    state["containers"] = [row for row in state.get("containers", []) if row.split()[0] not in args]
+    save()
 elif args[0] == "rmi":
     state["images"] = {k: v for k, v in state["images"].items() if v["Id"] not in args}
     save()
@@ -359,6 +369,25 @@ async def test_a_build_that_hangs_is_stopped_at_the_build_timeout(tmp_path: Path
         await builder.ensure(recipe())
     assert "did not finish within 1 s (at step 2/3" in raised.value.summary
     assert "MCP_REGISTRY_BUILD_TIMEOUT" in (raised.value.remedy or "")
+    # The killed build's working container (new since the build started, from its base) is removed.
+    assert ["rm", "--force", "--storage", "working1"] in fake.calls()
+    assert fake.state["containers"] == []
+
+
+async def test_the_install_steps_own_bound_reads_as_a_timeout(tmp_path: Path, fake: FakePodmanState) -> None:
+    state = fake.state
+    state["build"] = "fail-timeout"
+    fake.file.write_text(json.dumps(state))
+    with pytest.raises(PackageBuildError) as raised:
+        await PackageBuilder(builder_settings(tmp_path, fake)).ensure(recipe())
+    assert raised.value.summary.startswith("Building the pypi package mcp-server-time 2026.10.19 did not finish within")
+    assert not any(call[:2] == ["rm", "--force"] for call in fake.calls())  # podman cleaned up itself
+
+
+def test_the_install_step_is_bounded_inside_the_build() -> None:
+    assert install_timeout(600) == 570 and install_timeout(40) == 30 and install_timeout(1) == 1
+    script = recipe().context_files()["install.sh"]
+    assert 'timeout -k 5 "$limit" sh "$0" "$@"' in script and "cat /run/mcp-registry-build/timeout" in script
 
 
 # --- settings ----------------------------------------------------------------------------------

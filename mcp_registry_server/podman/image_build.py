@@ -24,7 +24,10 @@ Contract:
 - A failed build raises `PackageBuildError` (a `PodmanError`) naming the package, the step and
   the tail of the build log, and leaves nothing behind: `--rm --force-rm`, no layer cache
   (`--layers=false`: no intermediate images), and an image of the failed build that got committed
-  anyway is removed by its build label.
+  anyway is removed by its build label. The install step is bounded inside the build too
+  (coreutils `timeout`, a little under the build timeout), because a killed `podman build` leaves
+  its working container: that one, should the outer bound still have to kill it, is removed as
+  the container from the same base image that appeared during the build.
 - Labels on the image: `io.mcp-registry.build.inputs` (the hash), `io.mcp-registry.package`,
   `io.mcp-registry.build.owner` (the building process, as `ownership` writes owners) and the
   settings' extra labels. Not `managed`/`owner`: a container inherits its image's labels, and a
@@ -124,6 +127,17 @@ def choose_executable(package_name: str, executables: list[str], wanted: str | N
 # /opt/mcp-package/entrypoint. The CA variables exist only in this RUN step's environment.
 _INSTALL_PRELUDE = f"""\
 set -eu
+# Bounded from inside: a RUN step that fails on its own is cleaned up by podman (--force-rm); a
+# `podman build` that is killed leaves its working container behind.
+if [ -z "${{MCP_REGISTRY_BOUNDED:-}}" ] && command -v timeout >/dev/null; then
+  limit=$(cat {_CONTEXT_MOUNT}/timeout)
+  status=0
+  MCP_REGISTRY_BOUNDED=1 timeout -k 5 "$limit" sh "$0" "$@" || status=$?
+  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    echo "{_FAILURE_MARK} timeout $limit" >&2
+  fi
+  exit "$status"
+fi
 if [ -f {_CA_MOUNT} ]; then
   export SSL_CERT_FILE={_CA_MOUNT} NODE_EXTRA_CA_CERTS={_CA_MOUNT} PIP_CERT={_CA_MOUNT} REQUESTS_CA_BUNDLE={_CA_MOUNT}
 fi
@@ -379,9 +393,10 @@ class PackageBuilder:
         tail: collections.deque[str] = collections.deque(maxlen=_LOG_TAIL_LINES)
         step = "starting the build"
         failure: str | None = None
-        timed_out = False
+        timed_out = killed = False
         with tempfile.TemporaryDirectory(prefix="mcp-registry-build-") as scratch:
-            context = write_context(recipe, Path(scratch))
+            context = write_context(recipe, Path(scratch), install_timeout(self._settings.build_timeout))
+            known_containers = await self._build_containers(recipe.base_image)
             argv = self.build_argv(recipe, context, build_id)
             logger.info("Building %s: %s", recipe.reference, " ".join(argv))
             process = await anyio.open_process(
@@ -403,15 +418,17 @@ class PackageBuilder:
                             current, total = int(match[1]), int(match[2])
                         if line.startswith(_FAILURE_MARK):
                             failure = line.removeprefix(_FAILURE_MARK).strip()
+                            timed_out = timed_out or failure.startswith("timeout ")
                         if on_line is not None:
                             await on_line(line, current, total)
                     await process.wait()
-                timed_out = bound.cancelled_caught
+                killed = bound.cancelled_caught
+                timed_out = timed_out or killed
             finally:
                 with anyio.CancelScope(shield=True):
-                    await _stop(process)
+                    killed = await _stop(process) or killed
                     if process.returncode != 0 or timed_out:
-                        await self._remove_leftovers(build_id)
+                        await self._remove_leftovers(build_id, recipe.base_image, known_containers if killed else None)
         if timed_out or process.returncode != 0:
             raise self._failure(recipe, step, list(tail), failure, timed_out, process.returncode)
 
@@ -442,8 +459,24 @@ class PackageBuilder:
             )
         return PackageBuildError(summary, remedy=remedy, detail="\n".join(tail))
 
-    async def _remove_leftovers(self, build_id: str) -> None:
-        """Remove any image the failed build committed (found by its build label)."""
+    async def _build_containers(self, base_image: str) -> set[str] | None:
+        """Ids of the build (working) containers from `base_image` podman has now; None if it cannot say."""
+        try:
+            listed = await self._podman("ps", "--all", "--external", "--no-trunc", "--format", "{{.ID}} {{.Image}}")
+        except PodmanError:
+            return None
+        wanted = {base_image, f"{base_image}:latest"}
+        return {row.split()[0] for row in listed.splitlines() if len(row.split()) == 2 and row.split()[1] in wanted}
+
+    async def _remove_leftovers(self, build_id: str, base_image: str, known_containers: set[str] | None) -> None:
+        """Remove any image the failed build committed (found by its build label), and after a killed
+        build its working container: the one from the same base image that appeared meanwhile."""
+        if known_containers is not None and (now := await self._build_containers(base_image)) is not None:
+            for container in sorted(now - known_containers):
+                try:
+                    await self._podman("rm", "--force", "--storage", container)
+                except PodmanError as error:
+                    logger.warning("Could not remove the build container %s: %s", container, error)
         try:
             listed = await self._podman(
                 "images", "--all", "--quiet", "--no-trunc", "--filter", f"label={LABEL_BUILD_ID}={build_id}"
@@ -473,10 +506,12 @@ class PackageBuilder:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def write_context(recipe: BuildRecipe, directory: Path) -> Path:
-    """Write the build context into `directory` (readable by the build's user namespace); returns it."""
+def write_context(recipe: BuildRecipe, directory: Path, install_timeout: int) -> Path:
+    """Write the build context into `directory` (readable by the build's user namespace); returns it.
+
+    `timeout` holds the install step's own bound in seconds; it is not an input of the build."""
     directory.chmod(0o755)
-    for name, text in recipe.context_files().items():
+    for name, text in {**recipe.context_files(), "timeout": f"{install_timeout}\n"}.items():
         (directory / name).write_text(text, encoding="utf-8")
         (directory / name).chmod(0o644)
     return directory
@@ -504,15 +539,21 @@ async def _lines(process: anyio.abc.Process) -> AsyncIterator[str]:
         yield line
 
 
-async def _stop(process: anyio.abc.Process) -> None:
-    """Let a running `podman build` clean up (SIGTERM), then kill its process group."""
+def install_timeout(build_timeout: float) -> int:
+    """The install step's own bound: the build's, less room for FROM and the commit after it."""
+    return max(1, int(build_timeout - min(30.0, build_timeout / 4)))
+
+
+async def _stop(process: anyio.abc.Process) -> bool:
+    """Stop a `podman build` still running (SIGTERM, then SIGKILL to its process group); True if it was."""
     if process.returncode is not None:
-        return
+        return False
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     with anyio.move_on_after(_TERMINATE_GRACE):
         await process.wait()
-        return
+        return True
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     await process.wait()
+    return True

@@ -260,3 +260,18 @@ async def test_a_package_entry_is_pinned_by_its_built_image(package_env: dict[st
         assert refused.is_error and image["id"] in text_of(refused) and "catalog lock --update" in text_of(refused)
     [row] = catalog_lock("--update")
     assert row["status"] == "repinned" and row["digest"] != image["id"]
+
+
+def test_a_build_past_its_timeout_is_stopped_and_leaves_nothing(package_env: dict[str, str]) -> None:
+    # 8 s: pip is still downloading the dependency tree when the install step's own bound ends it.
+    env = {**package_env, "MCP_REGISTRY_BUILD_TIMEOUT": "8"}
+    [entry] = [entry for entry in entries() if entry["id"] == "time-pypi-bin"]
+    remove_images([reference_of(entry["package"])])
+    images_before, containers_before = set(run_images()), set(build_containers())
+    completed = subprocess.run(
+        [str(REGISTRY_EXECUTABLE), "build", "time-pypi-bin"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert "did not finish within 8 s" in completed.stderr and "MCP_REGISTRY_BUILD_TIMEOUT" in completed.stderr
+    assert set(run_images()) == images_before
+    assert set(build_containers()) - containers_before == set()
