@@ -242,6 +242,10 @@ class FakePodmanState:
         self.executable.write_text(f"#!{sys.executable}\n{FAKE_PODMAN}")
         self.executable.chmod(0o755)
 
+    def set_build(self, mode: str) -> None:
+        """What the next `podman build` does: ok, fail, fail-committed, fail-bin, fail-timeout, sleep."""
+        self.file.write_text(json.dumps({**self.state, "build": mode}))
+
     @property
     def state(self) -> dict[str, Any]:
         return json.loads(self.file.read_text())
@@ -338,9 +342,7 @@ async def test_concurrent_adds_of_one_package_build_once(tmp_path: Path, fake: F
 async def test_a_failed_build_names_package_step_and_log_and_leaves_no_image(
     tmp_path: Path, fake: FakePodmanState, mode: str
 ) -> None:
-    state = fake.state
-    state["build"] = mode
-    fake.file.write_text(json.dumps(state))
+    fake.set_build(mode)
     with pytest.raises(PackageBuildError) as raised:
         await PackageBuilder(builder_settings(tmp_path, fake)).ensure(recipe())
     error = raised.value
@@ -351,9 +353,7 @@ async def test_a_failed_build_names_package_step_and_log_and_leaves_no_image(
 
 
 async def test_a_package_without_a_usable_executable_says_so(tmp_path: Path, fake: FakePodmanState) -> None:
-    state = fake.state
-    state["build"] = "fail-bin"
-    fake.file.write_text(json.dumps(state))
+    fake.set_build("fail-bin")
     with pytest.raises(PackageBuildError) as raised:
         await PackageBuilder(builder_settings(tmp_path, fake)).ensure(recipe())
     assert "pkg has no executable (npm bin / console script)" in raised.value.summary
@@ -361,9 +361,7 @@ async def test_a_package_without_a_usable_executable_says_so(tmp_path: Path, fak
 
 
 async def test_a_build_that_hangs_is_stopped_at_the_build_timeout(tmp_path: Path, fake: FakePodmanState) -> None:
-    state = fake.state
-    state["build"] = "sleep"
-    fake.file.write_text(json.dumps(state))
+    fake.set_build("sleep")
     builder = PackageBuilder(builder_settings(tmp_path, fake, build_timeout=1.0))
     with anyio.fail_after(20), pytest.raises(PackageBuildError) as raised:
         await builder.ensure(recipe())
@@ -375,9 +373,7 @@ async def test_a_build_that_hangs_is_stopped_at_the_build_timeout(tmp_path: Path
 
 
 async def test_the_install_steps_own_bound_reads_as_a_timeout(tmp_path: Path, fake: FakePodmanState) -> None:
-    state = fake.state
-    state["build"] = "fail-timeout"
-    fake.file.write_text(json.dumps(state))
+    fake.set_build("fail-timeout")
     with pytest.raises(PackageBuildError) as raised:
         await PackageBuilder(builder_settings(tmp_path, fake)).ensure(recipe())
     assert raised.value.summary.startswith("Building the pypi package mcp-server-time 2026.10.19 did not finish within")

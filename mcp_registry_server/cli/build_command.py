@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from mcp_registry_server.cli.common import find_entry, load_catalog, load_settings
-from mcp_registry_server.cli.output import CLIError, ProgressBar, Style, emit_json, print_table
+from mcp_registry_server.cli.output import CLIError, ProgressBar, Style, emit_json, podman_failure, print_table
 
 
 async def _build_all(settings: Any, entries: list[Any]) -> list[dict[str, Any]]:
@@ -47,10 +47,7 @@ async def _build_all(settings: Any, entries: list[Any]) -> list[dict[str, Any]]:
                     {"entry": entry.id, "image": built.reference, "id": built.image_id, "cached": built.cached}
                 )
     except PodmanError as error:
-        raise CLIError(
-            error.summary + (f"\nPodman said: {error.detail}" if error.detail else ""),
-            hint=(error.remedy or "") + " Run `mcp-registry doctor` for a full diagnosis.",
-        ) from None
+        raise podman_failure(error) from None
     return results
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp_registry_server.cli.common import load_catalog, load_settings
-from mcp_registry_server.cli.output import CLIError, ProgressBar, Style, emit_json, print_table
+from mcp_registry_server.cli.output import CLIError, ProgressBar, Style, emit_json, podman_failure, print_table
 
 _IMAGE_REFERENCE_HINT = ("/", ":", ".")
 
@@ -84,10 +84,7 @@ async def _pull_all(settings: Any, targets: list[tuple[str | None, str]], refres
                     print(f"{Style(sys.stderr).red('failed')}: {error}", file=sys.stderr)
                     results.append({**result, "status": "failed", "error": error.summary, "remedy": error.remedy})
     except PodmanError as error:
-        raise CLIError(
-            error.summary + (f"\nPodman said: {error.detail}" if error.detail else ""),
-            hint=(error.remedy or "") + " Run `mcp-registry doctor` for a full diagnosis.",
-        ) from None
+        raise podman_failure(error) from None
     return results
 
 

@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 from mcp_registry_server.cli.common import load_catalog, load_settings
-from mcp_registry_server.cli.output import CLIError, emit_json, print_table
+from mcp_registry_server.cli.output import CLIError, emit_json, podman_failure, print_table
 
 
 async def _local_ids(settings: Any, entries: list[Any]) -> tuple[list[Any], dict[str, str | None]]:
@@ -50,10 +50,7 @@ async def _local_ids(settings: Any, entries: list[Any]) -> tuple[list[Any], dict
                 resolved.append(entry.model_copy(update={"image": image}))
             return resolved, ids
     except PodmanError as error:
-        raise CLIError(
-            error.summary + (f"\nPodman said: {error.detail}" if error.detail else ""),
-            hint=(error.remedy or "") + " Run `mcp-registry doctor` for a full diagnosis.",
-        ) from None
+        raise podman_failure(error) from None
 
 
 def lock(options: argparse.Namespace) -> int:

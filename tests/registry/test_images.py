@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +71,7 @@ async def test_a_package_entry_runs_the_image_built_from_it(tmp_path: Path, fake
 
 
 async def test_a_failed_build_is_a_registry_error_naming_the_entry(tmp_path: Path, fake: FakePodmanState) -> None:
-    state = fake.state
-    state["build"] = "fail"
-    fake.file.write_text(json.dumps(state))
+    fake.set_build("fail")
     settings = builder_settings(tmp_path, fake, python_image="localhost/python-base")
     with pytest.raises(RegistryError) as raised:
         await EntryImages(settings).ensure(package_entry(), BaseImagesAPI({"localhost/python-base": BASE_ID}), None)
