@@ -158,8 +158,13 @@ def build_ca_file(environ: Mapping[str, str], candidates: tuple[str, ...] = DIST
         path = Path(raw).expanduser()
         if not path.is_file():
             raise ValueError(f"SSL_CERT_FILE={raw!r} is not a file; point it at a CA bundle or unset it")
-        return path.resolve()
-    return next((Path(c).resolve() for c in candidates if Path(c).is_file()), None)
+        found: Path | None = path.resolve()
+    else:
+        found = next((Path(c).resolve() for c in candidates if Path(c).is_file()), None)
+    if found is not None and any(char in str(found) for char in ":,"):
+        # It is mounted into the build as `path:target:ro`, which a ':' or ',' would split.
+        raise ValueError(f"the CA bundle {str(found)!r} has ':' or ',' in its path; copy it somewhere without")
+    return found
 
 
 def parse_autostart(raw: str) -> tuple[tuple[str, str | None], ...]:

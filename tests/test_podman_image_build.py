@@ -399,6 +399,10 @@ def test_the_ca_bundle_is_ssl_cert_file_else_the_distributions(tmp_path: Path) -
     distro.write_text("x")
     assert build_ca_file({}, (str(tmp_path / "nope"), str(distro))) == distro.resolve()
     assert build_ca_file({}, (str(tmp_path / "nope"),)) is None
+    odd = tmp_path / "a:b.pem"
+    odd.write_text("x")
+    with pytest.raises(ValueError, match="has ':' or ','"):
+        build_ca_file({"SSL_CERT_FILE": str(odd)})
 
 
 def test_build_settings_come_from_the_environment() -> None:
