@@ -275,3 +275,17 @@ def test_a_build_past_its_timeout_is_stopped_and_leaves_nothing(package_env: dic
     assert "did not finish within 8 s" in completed.stderr and "MCP_REGISTRY_BUILD_TIMEOUT" in completed.stderr
     assert set(run_images()) == images_before
     assert set(build_containers()) - containers_before == set()
+
+
+def test_concurrent_builds_of_one_package_build_it_once(package_env: dict[str, str]) -> None:
+    [entry] = [entry for entry in entries() if entry["id"] == "time-pypi-bin"]
+    remove_images([reference_of(entry["package"])])
+    command = [str(REGISTRY_EXECUTABLE), "build", "time-pypi-bin", "--json"]
+    both = [subprocess.Popen(command, env=package_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]  # fmt: skip
+    outputs = [process.communicate(timeout=BUILD_TIMEOUT) for process in both]
+    assert all(process.returncode == 0 for process in both), outputs
+    results = [json.loads(stdout)[0] for stdout, _ in outputs]
+    assert sorted(result["cached"] for result in results) == [False, True]  # the second waited, then found it
+    assert results[0]["id"] == results[1]["id"]
+    assert sum("STEP 1/" in stderr for _, stderr in outputs) == 1
