@@ -225,6 +225,39 @@ def build_parser() -> argparse.ArgumentParser:
         "dir", metavar="DIR", help="a docker/mcp-registry checkout, its servers/ dir, or one server's dir"
     )
     docker.add_argument("--out", metavar="DIR", help="where to write the entries (default: your user catalog dir)")
+    official = _add(
+        formats,
+        "mcp-registry",
+        "import_command:import_mcp_registry",
+        "the official MCP registry's server.json records",
+        "Import server.json records (registry.modelcontextprotocol.io, schema 2025-09-29 and later): a server.json "
+        "file, a saved API answer (one server or a list page), or a directory of them. Each server name becomes "
+        "<out>/<id>.toml (its latest version; deleted ones are skipped) with its npm/PyPI package or OCI image, "
+        "arguments, env, secrets and remote. Records that cannot be run are recorded with the reason; records "
+        "that cannot be imported are listed with the reason.",
+        (
+            "mcp-registry catalog import mcp-registry server.json",
+            "mcp-registry catalog import mcp-registry ./saved-pages --out ./my-catalog",
+        ),
+    )
+    official.add_argument("path", metavar="FILE|DIR", help="a server.json or API answer, or a directory of *.json")
+    official.add_argument("--out", metavar="DIR", help="where to write the entries (default: your user catalog dir)")
+    syncing = _add(
+        catalog_commands,
+        "sync",
+        "import_command:sync",
+        "sync entries from an MCP registry's API",
+        "Page through a registry's server list (default: the official registry) and write each server's latest "
+        "version as an entry file in your user catalog dir. The next run asks only for what changed since "
+        "(updated_since) and removes entries deleted upstream. Only files sync wrote are changed; when the "
+        "registry cannot be read, nothing is.",
+        (
+            "mcp-registry catalog sync",
+            "mcp-registry catalog sync https://registry.example.com/v0.1/servers --out ./synced",
+        ),
+    )
+    syncing.add_argument("url", nargs="?", metavar="URL", help="the registry's servers list URL")
+    syncing.add_argument("--out", metavar="DIR", help="where to write the entries (default: your user catalog dir)")
     lock = _add(
         catalog_commands,
         "lock",

@@ -155,6 +155,7 @@ async def serve(
                 tasks.start_soon(_cancel_on_signals, scope)
             if settings.state_dir is not None:
                 handlers.audit = AuditLog.open(settings.state_dir, include_arguments=settings.audit_arguments)
+                tasks.start_soon(handlers.audit.flush_periodically)
             async with open_registry(settings, catalog, config, editor, podman=podman) as registry:
                 handlers.registry = registry
                 direct = DirectLane(server, handlers, editor) if lane else None

@@ -7,7 +7,10 @@ import stat
 import time
 from pathlib import Path
 
-from mcp_registry_server.registry.audit import AUDIT_FILE, KEEP_FILES, AuditLog
+import anyio
+import anyio.lowlevel
+
+from mcp_registry_server.registry.audit import AUDIT_FILE, FLUSH_DELAY, KEEP_FILES, MAX_PENDING, AuditLog
 
 
 def lines(path: Path) -> list[dict[str, object]]:
@@ -53,3 +56,22 @@ def test_an_unwritable_log_switches_off_without_raising(tmp_path: Path) -> None:
     audit = AuditLog.open(tmp_path)
     audit.record(entry="e", tool="t", arguments=None, started=time.perf_counter(), outcome="ok")
     audit.record(entry="e", tool="t", arguments=None, started=time.perf_counter(), outcome="ok")
+
+
+async def test_while_the_flusher_runs_lines_are_written_in_batches_soon_after(tmp_path: Path) -> None:
+    audit = AuditLog.open(tmp_path / "state")
+    path = tmp_path / "state" / AUDIT_FILE
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(audit.flush_periodically)
+        await anyio.lowlevel.checkpoint()
+        for index in range(3):
+            audit.record(entry="e", tool=f"t{index}", arguments={}, started=time.perf_counter(), outcome="ok")
+        assert not path.exists() or path.read_text() == ""  # nothing written on the call's path
+        await anyio.sleep(FLUSH_DELAY * 2)  # the flusher's own delay, no event to wait on from outside
+        assert [line["tool"] for line in lines(path)] == ["t0", "t1", "t2"]
+        for _ in range(MAX_PENDING):  # a full batch is written at once
+            audit.record(entry="e", tool="many", arguments={}, started=time.perf_counter(), outcome="ok")
+        assert len(lines(path)) == 3 + MAX_PENDING
+        audit.record(entry="e", tool="last", arguments={}, started=time.perf_counter(), outcome="ok")
+        tasks.cancel_scope.cancel()
+    assert lines(path)[-1]["tool"] == "last"  # stopping the flusher writes what is pending

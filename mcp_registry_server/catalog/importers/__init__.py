@@ -1,6 +1,8 @@
 """Importers: other catalogs' formats turned into our catalog entries, one module per format.
 
 - `docker`: Docker's MCP catalog (`servers/<name>/server.yaml` + `tools.json`).
+- `mcp_registry`: the official MCP registry's server.json records and API answers, with
+  `server_json_inputs` for their arguments, env vars and headers.
 - `writing`: an entry as a TOML file, the shape `catalog.loader` reads back.
 
 Contract shared by every importer: it returns an `ImportResult` holding the entries it could build,
@@ -12,10 +14,13 @@ record never stops the others. Importers read files and never touch the network 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
 
 from mcp_registry_server.catalog.entry import CatalogEntry
 
-__all__ = ["ImportProblem", "ImportResult"]
+__all__ = ["ImportProblem", "ImportResult", "validated_entry"]
 
 
 @dataclass(frozen=True)
@@ -34,3 +39,15 @@ class ImportProblem:
 class ImportResult:
     entries: list[CatalogEntry] = field(default_factory=list)
     problems: list[ImportProblem] = field(default_factory=list)
+
+
+def validated_entry(data: dict[str, Any]) -> CatalogEntry:
+    """`data` (empty fields left out) as an entry; ValueError naming each field at fault when it is not one."""
+    try:
+        return CatalogEntry.model_validate({key: value for key, value in data.items() if value not in ([], "", None)})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, d['loc'])) or 'entry'}: {d['msg'].removeprefix('Value error, ')}"
+            for d in error.errors(include_url=False, include_input=False)
+        )
+        raise ValueError(f"it does not make a valid entry ({problems})") from None

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from mcp_registry_server.catalog.entry import (
     ALLOWED_HOST_PATTERN,
@@ -46,7 +45,7 @@ from mcp_registry_server.catalog.entry import (
     variable_references,
     volume_source_problem,
 )
-from mcp_registry_server.catalog.importers import ImportProblem, ImportResult
+from mcp_registry_server.catalog.importers import ImportProblem, ImportResult, validated_entry
 from mcp_registry_server.files import read_regular_file
 
 __all__ = ["DockerImportError", "entry_from_docker", "find_server_files", "import_docker_catalog"]
@@ -165,13 +164,9 @@ def entry_from_docker(
         )
         data["args"] = []
     try:
-        return CatalogEntry.model_validate({key: value for key, value in data.items() if value not in ([], "", None)})
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, d['loc'])) or 'entry'}: {d['msg'].removeprefix('Value error, ')}"
-            for d in error.errors(include_url=False, include_input=False)
-        )
-        raise DockerImportError(f"it does not make a valid entry ({problems})") from None
+        return validated_entry(data)
+    except ValueError as error:
+        raise DockerImportError(str(error)) from None
 
 
 # --- files ----------------------------------------------------------------------------------------
