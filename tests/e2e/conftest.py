@@ -2,7 +2,8 @@
 
 - `podman_env` (session): makes `podman run` work (sets CONTAINERS_CONF only where the known
   rlimit/cgroup workaround is needed) and removes leftover test containers, found by the label
-  `io.mcp-registry.test`, before and after the session. Without a working Podman every e2e test
+  `io.mcp-registry.test`, before and after the session, and after it the package images its
+  registries built (labelled with this run's label). Without a working Podman every e2e test
   errors with what is wrong and what to run, with or without CI=true: a skipped acceptance test
   looks like a passing one. (`pytest -m "not e2e"` runs the rest on a machine without Podman.)
 - `test_images` (session): builds the `localhost/mcp-registry-test/*` images (cached).
@@ -65,6 +66,17 @@ def podman_env() -> Iterator[dict[str, str]]:
     remove_test_containers()
     yield dict(os.environ)
     remove_test_containers()
+    remove_built_images()
+
+
+def remove_built_images() -> None:
+    """Remove the package images this session's registries built (they carry its run label)."""
+    listed = subprocess.run(
+        ["podman", "images", "--quiet", "--no-trunc", "--filter", f"label={TEST_RUN_LABEL}"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    if ids := sorted(set(listed.stdout.split())):
+        subprocess.run(["podman", "rmi", "--force", "--ignore", *ids], capture_output=True, check=False, timeout=120)
 
 
 @pytest.fixture(scope="session")
