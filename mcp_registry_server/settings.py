@@ -30,6 +30,12 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
 - `MCP_REGISTRY_AUDIT_ARGUMENTS`  `on`: the audit log also records each call's argument values
 - `MCP_REGISTRY_REMOTE_PING_INTERVAL`  seconds between pings of an idle remote server (default 30),
                                so a connection that died quietly shows as failed
+- `MCP_REGISTRY_NODE_IMAGE`    the base image npm package entries are built on (default
+                               docker.io/library/node:22-slim); `MCP_REGISTRY_PYTHON_IMAGE` the
+                               one for PyPI entries (default docker.io/library/python:3.12-slim)
+- `MCP_REGISTRY_BUILD_TIMEOUT` seconds a package build may take (default 600)
+- `SSL_CERT_FILE`              the CA bundle package builds trust (else the distribution's bundle);
+                               `HTTP(S)_PROXY` / `NO_PROXY` (either case) reach the build too
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -53,6 +59,17 @@ APP_NAME = "mcp-registry"
 DEFAULT_PROXY_IMAGE = "docker.io/kalaksi/tinyproxy:latest"
 # Python with fastmcp (openapi_server.RUNTIME_REQUIREMENT) installed; no such public image is pinned yet.
 DEFAULT_OPENAPI_IMAGE = "localhost/mcp-registry-openapi-runtime:latest"
+DEFAULT_NODE_IMAGE = "docker.io/library/node:22-slim"
+DEFAULT_PYTHON_IMAGE = "docker.io/library/python:3.12-slim"
+# The proxy variables a package build passes on, in both spellings (tools disagree on which they read).
+BUILD_PROXY_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+# Where distributions keep the system CA bundle: Debian/Ubuntu/Alpine, Fedora/RHEL, openSUSE, macOS/BSD.
+DISTRO_CA_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+)
 
 
 def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -136,6 +153,25 @@ def _runtime_dir(environ: Mapping[str, str]) -> Path:
     return Path(tempfile.gettempdir()) / f"{APP_NAME}-{uid}"
 
 
+def build_ca_file(environ: Mapping[str, str], candidates: tuple[str, ...] = DISTRO_CA_BUNDLES) -> Path | None:
+    """The CA bundle package builds trust: SSL_CERT_FILE when set, else the distribution's bundle.
+
+    A SSL_CERT_FILE that names no file is an error (a build behind a TLS-intercepting proxy would
+    fail later, and less clearly); no bundle at all is None (the base image's own CAs are used).
+    """
+    if raw := environ.get("SSL_CERT_FILE", "").strip():
+        path = Path(raw).expanduser()
+        if not path.is_file():
+            raise ValueError(f"SSL_CERT_FILE={raw!r} is not a file; point it at a CA bundle or unset it")
+        found: Path | None = path.resolve()
+    else:
+        found = next((Path(c).resolve() for c in candidates if Path(c).is_file()), None)
+    if found is not None and any(char in str(found) for char in ":,"):
+        # It is mounted into the build as `path:target:ro`, which a ':' or ',' would split.
+        raise ValueError(f"the CA bundle {str(found)!r} has ':' or ',' in its path; copy it somewhere without")
+    return found
+
+
 def parse_autostart(raw: str) -> tuple[tuple[str, str | None], ...]:
     """Parse `sqlite,everything:ev` into ((entry id, prefix or None), ...)."""
     specs: list[tuple[str, str | None]] = []
@@ -181,6 +217,13 @@ class RegistrySettings:
     egress_network: str = "podman"
     proxy_image: str = DEFAULT_PROXY_IMAGE
     openapi_image: str = DEFAULT_OPENAPI_IMAGE
+    # Package entries (`podman.image_build`): the base images, how long a build may take, the CA
+    # bundle mounted into the build, and the host's proxy variables passed to it (never into the image).
+    node_image: str = DEFAULT_NODE_IMAGE
+    python_image: str = DEFAULT_PYTHON_IMAGE
+    build_timeout: float = 600.0
+    build_ca_file: Path | None = None
+    build_proxy_env: Mapping[str, str] = field(default_factory=dict)
     # Removing a server: how long the child gets to exit after its stdin closes.
     stop_grace: float = 2.0
     # The audit log records argument values too (off: only their size).
@@ -198,6 +241,11 @@ class RegistrySettings:
         if self.max_call_timeout is not None:
             return max(self.max_call_timeout, self.call_timeout)
         return self.call_timeout * 10
+
+    @property
+    def add_timeout_bound(self) -> float:
+        """How long a registry_add may take: the call bound, or a package build then the server's start."""
+        return max(self.call_timeout_bound, self.build_timeout + self.init_timeout)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> RegistrySettings:
@@ -228,4 +276,9 @@ class RegistrySettings:
             openapi_image=env.get("MCP_REGISTRY_OPENAPI_IMAGE", "").strip() or DEFAULT_OPENAPI_IMAGE,
             max_message_bytes=_message_limit(env),
             remote_ping_interval=_positive_float(env, "MCP_REGISTRY_REMOTE_PING_INTERVAL", 30.0),
+            node_image=env.get("MCP_REGISTRY_NODE_IMAGE", "").strip() or DEFAULT_NODE_IMAGE,
+            python_image=env.get("MCP_REGISTRY_PYTHON_IMAGE", "").strip() or DEFAULT_PYTHON_IMAGE,
+            build_timeout=_positive_float(env, "MCP_REGISTRY_BUILD_TIMEOUT", 600.0),
+            build_ca_file=build_ca_file(env),
+            build_proxy_env={name: env[name] for name in BUILD_PROXY_NAMES if env.get(name)},
         )

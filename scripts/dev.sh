@@ -15,6 +15,9 @@ bash scripts/setup.sh
 podman_exports=$(.venv/bin/python scripts/podman_env.py)
 eval "$podman_exports"
 .venv/bin/python scripts/build_test_images.py
+# Package entries build on the local base images (no image registry is reachable in CI).
+export MCP_REGISTRY_NODE_IMAGE=localhost/mcp-registry-test/node-base
+export MCP_REGISTRY_PYTHON_IMAGE=localhost/mcp-registry-test/python-base
 
 case $job in
   workflow)

@@ -28,7 +28,8 @@ runtime=/tmp/mcp-registry-ci-runtime-$uid
 install -d -m 0700 -o "$user" -g "$user" "$runtime"
 
 passed=()
-for name in CI CONTAINERS_CONF SSL_CERT_FILE PIP_CERT REQUESTS_CA_BUNDLE NODE_EXTRA_CA_CERTS; do
+for name in CI CONTAINERS_CONF SSL_CERT_FILE PIP_CERT REQUESTS_CA_BUNDLE NODE_EXTRA_CA_CERTS \
+  MCP_REGISTRY_NODE_IMAGE MCP_REGISTRY_PYTHON_IMAGE HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy; do
   [[ -n ${!name:-} ]] && passed+=("$name=${!name}")
 done
 as_user() {

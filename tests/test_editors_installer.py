@@ -179,21 +179,28 @@ def test_entry_shapes_per_editor() -> None:
         {"MCP_REGISTRY_CALL_TIMEOUT": "45.5"},
         {"MCP_REGISTRY_CALL_TIMEOUT": "600", "MCP_REGISTRY_MAX_CALL_TIMEOUT": "900"},
         {"MCP_REGISTRY_CALL_TIMEOUT": "60", "MCP_REGISTRY_MAX_CALL_TIMEOUT": "30"},  # never below the call timeout
+        {"MCP_REGISTRY_BUILD_TIMEOUT": "1800"},  # a registry_add may build a package for that long
+        {"MCP_REGISTRY_CALL_TIMEOUT": "10", "MCP_REGISTRY_BUILD_TIMEOUT": "30"},
     ],
 )
 def test_client_waits_outlast_the_registrys_own_bounds(environ: dict[str, str]) -> None:
     settings = RegistrySettings.from_environ(environ)
     waits = ClientWaits.of(environ)
     assert settings.init_timeout + 29 < waits.startup <= settings.init_timeout + 31
-    assert settings.call_timeout_bound + 29 < waits.call <= settings.call_timeout_bound + 31
+    assert settings.add_timeout_bound + 29 < waits.call <= settings.add_timeout_bound + 31
+    assert settings.add_timeout_bound >= settings.call_timeout_bound
     assert waits.longest_ms == max(waits.startup, waits.call) * 1000
 
 
 def test_timeouts_follow_the_registry_settings_the_entry_carries() -> None:
-    launch = ServerLaunch("/x", env={"MCP_REGISTRY_INIT_TIMEOUT": "200", "MCP_REGISTRY_CALL_TIMEOUT": "10"})
+    launch = ServerLaunch(
+        "/x",
+        env={"MCP_REGISTRY_INIT_TIMEOUT": "200", "MCP_REGISTRY_CALL_TIMEOUT": "10", "MCP_REGISTRY_BUILD_TIMEOUT": "60"},
+    )
     codex = EDITORS["codex"].entry(launch)
-    assert (codex["startup_timeout_sec"], codex["tool_timeout_sec"]) == (230, 130)
-    assert EDITORS["opencode"].entry(launch)["timeout"] == 230_000
+    # A call may be a package build (60 s) and the server's start (200 s): longer than 10 x 10 s.
+    assert (codex["startup_timeout_sec"], codex["tool_timeout_sec"]) == (230, 290)
+    assert EDITORS["opencode"].entry(launch)["timeout"] == 290_000
     assert ClientWaits.of({"MCP_REGISTRY_CALL_TIMEOUT": "soon"}) == ClientWaits.of({})
 
 

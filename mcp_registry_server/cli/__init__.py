@@ -8,7 +8,7 @@ settings from the environment and runs `server.app.serve` until the editor disco
 
 Commands live in one module each by topic: `editor_commands` (install, uninstall),
 `doctor_command`, `catalog_commands` (search, list, info, catalog validate), `config_commands`,
-`container_commands` (pull, ps, logs) and `try_command`; `output` holds what they share.
+`container_commands` (pull, ps, logs), `build_command` and `try_command`; `output` holds what they share.
 """
 
 from __future__ import annotations

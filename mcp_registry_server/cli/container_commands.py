@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp_registry_server.cli.common import load_catalog, load_settings
-from mcp_registry_server.cli.output import CLIError, ProgressBar, Style, emit_json, print_table
+from mcp_registry_server.cli.output import CLIError, ProgressBar, Style, emit_json, podman_failure, print_table
 
 _IMAGE_REFERENCE_HINT = ("/", ":", ".")
 
@@ -36,6 +36,12 @@ def _pull_targets(catalog: Any, names: list[str], openapi_image: str = "") -> li
 
     targets: list[tuple[str | None, str]] = []
     for name in names:
+        if name in catalog and catalog[name].package is not None:
+            raise CLIError(
+                f"{name} names a package, not an image, so there is nothing to pull.",
+                hint=f"Build its image ahead of time with `mcp-registry build {name}`.",
+                exit_code=2,
+            )
         if name in catalog:
             # An openapi entry runs the OpenAPI runtime image (openapi_server.runtime_entry).
             targets.append((name, catalog[name].image or (openapi_image if catalog[name].openapi else "")))
@@ -80,10 +86,7 @@ async def _pull_all(settings: Any, targets: list[tuple[str | None, str]], refres
                     print(f"{Style(sys.stderr).red('failed')}: {error}", file=sys.stderr)
                     results.append({**result, "status": "failed", "error": error.summary, "remedy": error.remedy})
     except PodmanError as error:
-        raise CLIError(
-            error.summary + (f"\nPodman said: {error.detail}" if error.detail else ""),
-            hint=(error.remedy or "") + " Run `mcp-registry doctor` for a full diagnosis.",
-        ) from None
+        raise podman_failure(error) from None
     return results
 
 

@@ -1,7 +1,9 @@
 """`catalog lock [--update]`: pin every catalog entry's image to the local image's id.
 
 Contract: for each entry, the id of its image as present locally (through the Podman API) goes into
-the lock file (`config.image_lock`). Images that are not present are not pulled (a lock records
+the lock file (`config.image_lock`); a package entry's image is the one built from its current
+inputs (`podman.image_build`: its reference carries their hash), pinned by that reference and the
+built image's id. Images that are not present are not pulled or built (a lock records
 what you have and trust, not whatever a registry serves today): they are recorded as missing
 (`digest: null`), listed, and the hint says to `mcp-registry pull` them and lock again. Without
 `--update`, pins already made are kept: one that no longer matches the local image is reported
@@ -17,21 +19,38 @@ import sys
 from typing import Any
 
 from mcp_registry_server.cli.common import load_catalog, load_settings
-from mcp_registry_server.cli.output import CLIError, emit_json, print_table
+from mcp_registry_server.cli.output import CLIError, emit_json, podman_failure, print_table
 
 
-async def _local_ids(settings: Any, images: list[str]) -> dict[str, str | None]:
+async def _local_ids(settings: Any, entries: list[Any]) -> tuple[list[Any], dict[str, str | None]]:
+    """The entries with their images (a package entry's: the one built from its current inputs) and
+    the local ids of those images."""
     from mcp_registry_server.podman.api import open_podman_api
     from mcp_registry_server.podman.errors import PodmanError
+    from mcp_registry_server.podman.image_build import BuildRecipe, PackageBuilder
 
     try:
         async with open_podman_api(settings) as api:
-            return {image: await api.image_digest(image) for image in dict.fromkeys(images)}
+            builder, resolved = PackageBuilder(settings), []
+            ids: dict[str, str | None] = {}
+            for entry in entries:
+                if entry.package is None:
+                    ids.setdefault(entry.image, await api.image_digest(entry.image))
+                    resolved.append(entry)
+                    continue
+                base = settings.node_image if entry.package.registry == "npm" else settings.python_image
+                if (base_id := await api.image_digest(base)) is None:
+                    # Not built yet (its inputs include the base image's id): nothing to pin.
+                    image = f"{entry.package.registry}:{entry.package.name}@{entry.package.version}"
+                    ids[image] = None
+                else:
+                    recipe = BuildRecipe(entry.package, base, base_id)
+                    image = recipe.reference
+                    ids[image] = await builder.find(recipe)
+                resolved.append(entry.model_copy(update={"image": image}))
+            return resolved, ids
     except PodmanError as error:
-        raise CLIError(
-            error.summary + (f"\nPodman said: {error.detail}" if error.detail else ""),
-            hint=(error.remedy or "") + " Run `mcp-registry doctor` for a full diagnosis.",
-        ) from None
+        raise podman_failure(error) from None
 
 
 def lock(options: argparse.Namespace) -> int:
@@ -47,8 +66,9 @@ def lock(options: argparse.Namespace) -> int:
         if not options.update:
             raise CLIError(str(error), hint="`mcp-registry catalog lock --update` writes a new one.") from None
         image_lock = ImageLock(settings.config_dir / "images.lock.json")
-    containers = [entry for entry in catalog.values() if entry.image]  # remote entries run no image
-    local = anyio.run(_local_ids, settings, [entry.image for entry in containers])
+    # Remote entries run no image; a package entry is pinned by the image built from its inputs.
+    runnable = [entry for entry in catalog.values() if entry.image or entry.package is not None]
+    containers, local = anyio.run(_local_ids, settings, runnable)
     results: list[dict[str, Any]] = []
     pins = {} if options.update else dict(image_lock.pins)
     for entry in containers:
@@ -80,7 +100,8 @@ def lock(options: argparse.Namespace) -> int:
     print(f"wrote {image_lock.path}", file=sys.stderr)
     if missing:
         print(
-            f"not present locally, so not pinned: {', '.join(missing)} (`mcp-registry pull <entry>`, then lock again)",
+            f"not present locally, so not pinned: {', '.join(missing)} (`mcp-registry pull <entry>`, or "
+            "`mcp-registry build <entry>` for a package entry, then lock again)",
             file=sys.stderr,
         )
     if mismatched:

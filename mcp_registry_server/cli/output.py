@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-__all__ = ["CLIError", "ProgressBar", "Style", "emit_json", "print_table", "warn"]
+__all__ = ["CLIError", "ProgressBar", "Style", "emit_json", "podman_failure", "print_table", "warn"]
 
 
 class CLIError(Exception):
@@ -70,6 +70,14 @@ class Style:
         symbol = marks.get(status, ("?", "??"))[0 if self.unicode else 1]
         colour = {"ok": self.green, "warn": self.yellow, "fail": self.red}.get(status, self.dim)
         return colour(symbol)
+
+
+def podman_failure(error: Any) -> CLIError:
+    """The CLIError for a `PodmanError` that stops a command: Podman's words, its remedy, the doctor."""
+    return CLIError(
+        error.summary + (f"\nPodman said: {error.detail}" if error.detail else ""),
+        hint=(error.remedy or "") + " Run `mcp-registry doctor` for a full diagnosis.",
+    )
 
 
 def emit_json(data: Any) -> None:

@@ -332,6 +332,17 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("targets", nargs="+", metavar="ENTRY_OR_IMAGE", help="catalog entry ids or image references")
     pull.add_argument("--refresh", action="store_true", help="pull even when the image is already present")
 
+    build = _add(
+        commands,
+        "build",
+        "build_command:build",
+        "build package entries (npm, PyPI) into their images",
+        "Build the image of each package entry now, as its first activation would, so that activating it later "
+        "is quick. An image built from the same inputs (base image, package, version, bin) is reused at once.",
+        ("mcp-registry build memory-npm", "mcp-registry build time-pypi --json"),
+    )
+    build.add_argument("entries", nargs="+", metavar="ENTRY", help="catalog entry ids that name a package")
+
     _add(
         commands,
         "ps",

@@ -12,7 +12,9 @@ fields and fixed ones, like Codex's "env_vars"); `CommandList` is opencode's loc
 start, 60-120 s a call; opencode: 5-30 s; Gemini CLI: 10 min a call). It is the registry's own bound
 plus a margin, so the registry's answer, which says what timed out and what to do, comes before
 the client gives up: start-up is the init timeout (the first `tools/list` waits that long for
-MCP_REGISTRY_AUTOSTART), a call the registry's hard bound on one call. Pure functions throughout.
+MCP_REGISTRY_AUTOSTART), a call the registry's hard bound on one call, or, when longer, what the
+first registry_add of a package entry may take (its build, MCP_REGISTRY_BUILD_TIMEOUT, then the
+server's start, the init timeout). Pure functions throughout.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class ServerLaunch:
 # and its answer travelling back.
 DEFAULT_INIT_TIMEOUT = 60.0
 DEFAULT_CALL_TIMEOUT = 120.0
+DEFAULT_BUILD_TIMEOUT = 600.0
 CALL_BOUND_FACTOR = 10
 _WAIT_MARGIN = 30
 
@@ -60,7 +63,8 @@ class ClientWaits:
     # registry's init timeout.
     startup: int
     # One tool call: the registry's hard bound (MCP_REGISTRY_MAX_CALL_TIMEOUT, default ten times
-    # MCP_REGISTRY_CALL_TIMEOUT); activating a server may pull or build an image within it.
+    # MCP_REGISTRY_CALL_TIMEOUT), or a package build and start-up when that is longer: registry_add
+    # waits for the build rather than failing at the call bound.
     call: int
 
     @classmethod
@@ -69,6 +73,8 @@ class ClientWaits:
         call = _seconds(env, "MCP_REGISTRY_CALL_TIMEOUT") or DEFAULT_CALL_TIMEOUT
         bound = _seconds(env, "MCP_REGISTRY_MAX_CALL_TIMEOUT")
         bound = max(bound, call) if bound else call * CALL_BOUND_FACTOR
+        build = _seconds(env, "MCP_REGISTRY_BUILD_TIMEOUT") or DEFAULT_BUILD_TIMEOUT
+        bound = max(bound, build + init)
         return cls(math.ceil(init) + _WAIT_MARGIN, math.ceil(bound) + _WAIT_MARGIN)
 
     @property

@@ -5,6 +5,13 @@ An openapi entry runs the OpenAPI runtime image (`openapi_server.runtime_entry`)
 `EntryImages.ensure(entry, api, progress)` returns the entry with the image it will run filled in,
 and that image's local id (None when Podman cannot say). Pull and build failures are
 `RegistryError`s that say what to do.
+
+A package entry (`entry.package`) runs `podman.image_build`'s image of that package: its base image
+(settings `node_image` / `python_image`) is pulled when it is not local, then the image is found
+by its inputs or built, which is bounded by `settings.build_timeout` and reports every build line
+to `progress` (step n of m when podman says so). The entry that comes back names that image, so
+it is started, hardened and pinned (`config.image_lock`: by the built reference, whose tag carries
+the inputs hash, and the built image's id) like any image entry.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from mcp_registry_server.catalog import CatalogEntry
 from mcp_registry_server.openapi_server import missing_document, runtime_entry
 from mcp_registry_server.podman.api import PodmanAPI
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
+from mcp_registry_server.podman.image_build import BuildRecipe, BuiltImage, PackageBuilder
 from mcp_registry_server.registry.editor_link import ProgressCallback
 from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.settings import RegistrySettings
@@ -25,6 +33,7 @@ class EntryImages:
 
     def __init__(self, settings: RegistrySettings) -> None:
         self._settings = settings
+        self.builder = PackageBuilder(settings)
 
     async def ensure(
         self, entry: CatalogEntry, api: PodmanAPI, progress: ProgressCallback | None
@@ -41,8 +50,45 @@ class EntryImages:
                     "README's 'OpenAPI entries' shows, or set MCP_REGISTRY_OPENAPI_IMAGE to one with fastmcp."
                 ) from error
         if entry.package is not None:
-            raise RegistryError(f"{entry.id} is a package entry; building packages into images is not supported yet.")
+            built = await self.build(entry, api, progress)
+            return entry.model_copy(update={"image": built.reference}), built.image_id
         return entry, await self.pull(api, entry.image, progress)
+
+    def base_image(self, entry: CatalogEntry) -> str:
+        assert entry.package is not None
+        return self._settings.node_image if entry.package.registry == "npm" else self._settings.python_image
+
+    async def recipe(self, entry: CatalogEntry, api: PodmanAPI, progress: ProgressCallback | None) -> BuildRecipe:
+        """The build inputs of a package entry, pulling its base image first if it is not local."""
+        assert entry.package is not None
+        base = self.base_image(entry)
+        base_id = await self.pull(api, base, progress)
+        if base_id is None:
+            raise RegistryError(f"The base image {base} of {entry.id} is present but Podman did not say its id.")
+        return BuildRecipe(entry.package, base, base_id)
+
+    async def build(self, entry: CatalogEntry, api: PodmanAPI, progress: ProgressCallback | None) -> BuiltImage:
+        """The image of a package entry, found by its inputs or built now; see the module docstring."""
+        recipe = await self.recipe(entry, api, progress)
+        lines = 0
+
+        async def forward(line: str, step: int | None, steps: int | None) -> None:
+            nonlocal lines
+            lines += 1
+            if progress:
+                # Step n of m when podman says it; otherwise a count that still moves, so the editor sees life.
+                await progress(step if step is not None else lines, steps, line[:300])
+
+        if progress and await self.builder.find(recipe) is None:
+            await progress(
+                0, None, f"building {recipe.reference} for {entry.id} (up to {self._settings.build_timeout:g} s)"
+            )
+        try:
+            return await self.builder.ensure(recipe, forward)
+        except PodmanUnavailable as error:
+            raise RegistryError(f"Podman could not be run, so {entry.id} could not be built.\n{error}") from error
+        except PodmanError as error:
+            raise RegistryError(f"{entry.id} was not started: {error}") from error
 
     async def pull(self, api: PodmanAPI, image: str, progress: ProgressCallback | None) -> str | None:
         """Pulls `image` unless it is local; returns its local id (None if Podman cannot say)."""

@@ -46,7 +46,7 @@ from scripts.bench.environment import (
     remove_labelled_containers,
 )
 from scripts.bench.latency import bench_p1_p2
-from scripts.bench.lifecycle import bench_p3_p4, bench_p5
+from scripts.bench.lifecycle import bench_p3_p4, bench_p5, write_package_entry
 from scripts.bench.relay import relay
 from scripts.bench.report import compare, judge, markdown
 from scripts.bench.scale import TOTAL_TOOLS, bench_p6_p7, bench_p8, write_bench_catalog
@@ -69,6 +69,7 @@ async def run(setup: Setup, only: set[str]) -> None:
         catalog_dir = setup.workdir / "catalog"
         per_mount = TOTAL_TOOLS // setup.sizes.p6_mounts
         write_bench_catalog(catalog_dir, setup.sizes.p6_mounts, per_mount - base_tools)
+        write_package_entry(catalog_dir)
 
         registry_env = setup.registry_env(TEST_CATALOG, catalog_dir)
         process = await anyio.open_process([str(REGISTRY_EXE)], env=registry_env)

@@ -97,6 +97,9 @@ def base_env() -> dict[str, str]:
     env = dict(os.environ)
     if "CONTAINERS_CONF" not in env and WORKAROUND_CONF.exists():
         env["CONTAINERS_CONF"] = str(WORKAROUND_CONF)
+    # P3's package entry builds on the test bed's base images (no image registry is reachable).
+    env.setdefault("MCP_REGISTRY_NODE_IMAGE", "localhost/mcp-registry-test/node-base")
+    env.setdefault("MCP_REGISTRY_PYTHON_IMAGE", "localhost/mcp-registry-test/python-base")
     return env
 
 

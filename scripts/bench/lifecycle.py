@@ -1,10 +1,21 @@
-"""P3 (`registry_add` against a bare `podman run`), P4 (`registry_remove`) and P5 (registry start-up)."""
+"""P3 (`registry_add` against a bare `podman run`), P4 (`registry_remove`) and P5 (registry start-up).
+
+P3 also adds a package entry (`bench-pkg`: mcp-server-time from PyPI, built on the base image
+MCP_REGISTRY_PYTHON_IMAGE) twice: the first add builds its image (earlier bench runs' builds of it
+are removed first), the second finds it by its inputs. Beside them, the same server from a
+prebuilt image (the test catalog's `time`), so the cached add is compared with its own server's
+start. Tool caches are cleared before each, so each add is a full start. This run's build is
+removed at the end.
+"""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -14,6 +25,50 @@ from mcp_registry_server.podman.labelled import labelled_container_names
 from scripts.bench.clients import add, direct_command, ours, remove
 from scripts.bench.environment import CLIENT_INFO, ECHO_ARGS, ENTRY, REGISTRY_EXE, TEST_CATALOG, Setup
 from scripts.bench.measures import ms_since, percentile, stats
+
+PACKAGE_ENTRY = "bench-pkg"
+PACKAGE_LABEL = "io.mcp-registry.package=pypi:mcp-server-time@2026.10.19"
+
+
+def write_package_entry(catalog_dir: Path) -> None:
+    catalog_dir.mkdir(parents=True, exist_ok=True)
+    (catalog_dir / f"{PACKAGE_ENTRY}.toml").write_text(
+        f'id = "{PACKAGE_ENTRY}"\nname = "Time, from PyPI"\ndescription = "P3: a package entry."\n'
+        'args = ["--local-timezone", "UTC"]\n\n'
+        '[package]\nregistry = "pypi"\nname = "mcp-server-time"\nversion = "2026.10.19"\n'
+    )
+
+
+def remove_package_images(setup: Setup, label: str) -> None:
+    """Remove the bench's builds of the package entry that carry `label` (`key` or `key=value`)."""
+    listed = subprocess.run(
+        ["podman", "images", "--format", "json", "--filter", f"label={PACKAGE_LABEL}", "--filter", f"label={label}"],
+        capture_output=True, text=True, env=setup.env, check=True, timeout=60,
+    )  # fmt: skip
+    if ids := [image["Id"] for image in json.loads(listed.stdout or "[]") or []]:
+        subprocess.run(["podman", "rmi", "--force", *ids], capture_output=True, env=setup.env, check=False, timeout=60)
+
+
+async def bench_package_add(setup: Setup, registry: MCPClient) -> dict[str, Any]:
+    """The package entry's first add (a build), its second (found by its inputs), and an image add's, in ms."""
+    call = ours(registry)
+    await anyio.to_thread.run_sync(remove_package_images, setup, "io.mcp-registry.bench")
+    try:
+        figures: dict[str, Any] = {}
+        for name, entry in (
+            ("package_build_add_ms", PACKAGE_ENTRY),
+            ("package_cached_add_ms", PACKAGE_ENTRY),
+            ("package_same_server_image_add_ms", "time"),
+        ):
+            setup.clear_cache()
+            started = time.perf_counter()
+            await add(call, entry)
+            figures[name] = round(ms_since(started), 1)
+            await call(f"{entry}_get_current_time", {"timezone": "UTC"})
+            await remove(call, entry)
+        return figures
+    finally:
+        await anyio.to_thread.run_sync(remove_package_images, setup, setup.registry_label)
 
 
 async def bare_start(setup: Setup) -> float:
@@ -91,6 +146,7 @@ async def bench_p3_p4(setup: Setup, registry: MCPClient) -> None:
         "first_call_after_readd_ms": stats(first_call_warm),
         "readd_to_first_result_ms": round(percentile(warm, 50) + percentile(first_call_warm, 50), 2),
         "tools_list_max_during_add_ms": round(worst_list, 3),
+        **await bench_package_add(setup, registry),
     }
     setup.figures["P4"] = {"remove_ms": stats(removes), "containers_left_max": max(left)}
 

@@ -109,6 +109,14 @@ def markdown(setup: Setup, verdicts: list[dict[str, Any]]) -> str:
         row("P3", "re-add (p50 ms)", "", f"{p3['readd_ms']['p50']:.1f}")
         row("P3", "re-add → first result (p50 ms)", "", f"{p3['readd_to_first_result_ms']:.1f}")
         row("P3", "worst tools/list during add (ms)", "", f"{p3['tools_list_max_during_add_ms']:.1f}")
+        if "package_build_add_ms" in p3:
+            row(
+                "P3",
+                "package entry: first add (build) / second (cached) ms",
+                f"{p3['package_same_server_image_add_ms']:.0f} same server, image entry",
+                f"{p3['package_build_add_ms']:.0f} / {p3['package_cached_add_ms']:.0f}",
+                "",
+            )
     if "P4" in f:
         row(
             "P4",

@@ -2,12 +2,14 @@
 
 - `podman_env` (session): makes `podman run` work (sets CONTAINERS_CONF only where the known
   rlimit/cgroup workaround is needed) and removes leftover test containers, found by the label
-  `io.mcp-registry.test`, before and after the session. Without a working Podman every e2e test
+  `io.mcp-registry.test`, before and after the session, and after it the package images its
+  registries built (labelled with this run's label). Without a working Podman every e2e test
   errors with what is wrong and what to run, with or without CI=true: a skipped acceptance test
   looks like a passing one. (`pytest -m "not e2e"` runs the rest on a machine without Podman.)
 - `test_images` (session): builds the `localhost/mcp-registry-test/*` images (cached).
 - `registry_env`: the environment for a registry subprocess: the test catalog, private config
-  and data dirs, and the test label on every container it starts.
+  and data dirs, the test label on every container it starts (and image it builds), and the
+  local base images package entries are built on.
 Helpers that are not fixtures live in `support.py`.
 """
 
@@ -27,6 +29,8 @@ from mcp_registry_server.podman.diagnostics import ensure_podman_runs
 from tests.e2e.support import (
     IMAGE_NAMES,
     IMAGE_PREFIX,
+    NODE_BASE_IMAGE,
+    PYTHON_BASE_IMAGE,
     REPO_ROOT,
     TEST_CATALOG_DIR,
     TEST_RUN_LABEL,
@@ -62,6 +66,17 @@ def podman_env() -> Iterator[dict[str, str]]:
     remove_test_containers()
     yield dict(os.environ)
     remove_test_containers()
+    remove_built_images()
+
+
+def remove_built_images() -> None:
+    """Remove the package images this session's registries built (they carry its run label)."""
+    listed = subprocess.run(
+        ["podman", "images", "--quiet", "--no-trunc", "--filter", f"label={TEST_RUN_LABEL}"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    if ids := sorted(set(listed.stdout.split())):
+        subprocess.run(["podman", "rmi", "--force", "--ignore", *ids], capture_output=True, check=False, timeout=120)
 
 
 @pytest.fixture(scope="session")
@@ -89,4 +104,6 @@ def registry_env(podman_env: dict[str, str], test_images: dict[str, str], tmp_pa
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "MCP_REGISTRY_NODE_IMAGE": NODE_BASE_IMAGE,
+        "MCP_REGISTRY_PYTHON_IMAGE": PYTHON_BASE_IMAGE,
     }

@@ -30,6 +30,9 @@ TEST_LABEL = "io.mcp-registry.test"
 TEST_RUN_LABEL = f"{TEST_LABEL}=run-{os.getpid()}"
 SMOKE_LABEL = f"{TEST_LABEL}=smoke-{os.getpid()}"
 IMAGE_NAMES = ("time", "sqlite", "git", "everything", "memory", "misbehave", "modern", "proxy")
+# The base images package entries are built on in tests (MCP_REGISTRY_NODE_IMAGE / _PYTHON_IMAGE).
+NODE_BASE_IMAGE = f"{IMAGE_PREFIX}/node-base"
+PYTHON_BASE_IMAGE = f"{IMAGE_PREFIX}/python-base"
 
 
 def labelled_containers(label: str = TEST_LABEL) -> list[str]:

@@ -50,7 +50,7 @@ async def test_an_imported_package_record_builds_activates_and_answers(
         assert expected in text_of(result)
         image = structured(await session.call_tool("registry_status", {}))["mounts"][0]["image"]
         assert image.startswith("localhost/mcp-registry-pkg/"), image
-        removed = await session.call_tool("registry_remove", {"target": "pkg"})
+        removed = await session.call_tool("registry_remove", {"entry_id_or_prefix": "pkg"})
         assert not removed.is_error, text_of(removed)
         again = await session.call_tool("registry_add", {"entry_id": entry_id, "prefix": "pkg"})
         assert not again.is_error, text_of(again)

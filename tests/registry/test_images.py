@@ -1,4 +1,4 @@
-"""The image an openapi entry runs: the OpenAPI runtime image, with a way forward when it is missing."""
+"""registry.images: an image entry's image is pulled; a package entry's is built, with progress."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ from typing import Any
 
 import pytest
 
-from mcp_registry_server.catalog.entry import CatalogEntry
-from mcp_registry_server.podman.errors import PodmanError
+from mcp_registry_server.catalog import CatalogEntry
 from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.images import EntryImages
-from mcp_registry_server.settings import RegistrySettings
+from tests.test_podman_image_build import FakePodmanState, builder_settings
+
+BASE_ID = "sha256:" + "12" * 32
 
 
-class StubAPI:
-    """Answers only what `EntryImages` asks: the local id of an image, and a pull."""
+class BaseImagesAPI:
+    """The image side of the Podman API with only the base images local."""
 
     def __init__(self, local: dict[str, str]) -> None:
         self.local = local
@@ -26,37 +27,54 @@ class StubAPI:
 
     async def pull(self, image: str, on_progress: Any = None) -> None:
         self.pulled.append(image)
-        raise PodmanError(f"manifest unknown: {image}")
+        self.local[image] = BASE_ID
 
 
-def openapi_entry(spec: Path) -> CatalogEntry:
+def package_entry(**package: str) -> CatalogEntry:
     return CatalogEntry.model_validate(
-        {"id": "notes", "name": "N", "description": "d", "openapi": {"spec": str(spec), "base_url": "http://api:8000"}}
+        {
+            "id": "time-pypi",
+            "name": "Time",
+            "description": "From PyPI.",
+            "package": {"registry": "pypi", "name": "mcp-server-time", "version": "2026.10.19", **package},
+        }
     )
 
 
-def settings(image: str) -> RegistrySettings:
-    nowhere = Path("/nonexistent")
-    return RegistrySettings(catalog_dirs=(), config_dir=nowhere, runtime_dir=nowhere, openapi_image=image)
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakePodmanState:
+    fake = FakePodmanState(tmp_path)
+    monkeypatch.setenv("FAKE_PODMAN_STATE", str(fake.file))
+    return fake
 
 
-async def test_an_openapi_entry_runs_the_runtime_image(tmp_path: Path) -> None:
-    spec = tmp_path / "notes.openapi.json"
-    spec.write_text("{}")
-    api = StubAPI({"localhost/runtime": "sha256:abc"})
-    running, digest = await EntryImages(settings("localhost/runtime")).ensure(openapi_entry(spec), api, None)  # type: ignore[arg-type]
-    assert (running.image, digest, api.pulled) == ("localhost/runtime", "sha256:abc", [])
-    assert running.command[0] == "python3" and running.args[0].endswith("/openapi.json")
+async def test_a_package_entry_runs_the_image_built_from_it(tmp_path: Path, fake: FakePodmanState) -> None:
+    settings = builder_settings(tmp_path, fake, python_image="localhost/python-base")
+    api = BaseImagesAPI({})
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
+    entry, image_id = await EntryImages(settings).ensure(package_entry(), api, on_progress)
+    assert api.pulled == ["localhost/python-base"]  # the base image was not local
+    assert entry.image.startswith("localhost/mcp-registry-pkg/pypi-mcp-server-time:2026.10.19-")
+    assert entry.package is not None and entry.id == "time-pypi"
+    assert image_id == fake.state["images"][entry.image]["Id"]
+    assert any(message and message.startswith("building localhost/mcp-registry-pkg/") for _, _, message in progress)
+    assert (2, 3, "STEP 2/3: RUN sh /run/mcp-registry-build/install.sh") in progress
+
+    progress.clear()
+    again, same_id = await EntryImages(settings).ensure(package_entry(), api, on_progress)
+    assert (again.image, same_id) == (entry.image, image_id)
+    assert progress == []  # found by its inputs: no build, nothing to report
 
 
-async def test_a_missing_runtime_image_says_how_to_get_one(tmp_path: Path) -> None:
-    spec = tmp_path / "notes.openapi.json"
-    spec.write_text("{}")
-    api = StubAPI({})
+async def test_a_failed_build_is_a_registry_error_naming_the_entry(tmp_path: Path, fake: FakePodmanState) -> None:
+    fake.set_build("fail")
+    settings = builder_settings(tmp_path, fake, python_image="localhost/python-base")
     with pytest.raises(RegistryError) as raised:
-        await EntryImages(settings("localhost/runtime")).ensure(openapi_entry(spec), api, None)  # type: ignore[arg-type]
+        await EntryImages(settings).ensure(package_entry(), BaseImagesAPI({"localhost/python-base": BASE_ID}), None)
     message = str(raised.value)
-    assert message.startswith("Image localhost/runtime is not available locally and could not be pulled")
-    assert "README's 'OpenAPI entries'" in message and "MCP_REGISTRY_OPENAPI_IMAGE" in message
-    with pytest.raises(RegistryError, match=r"gone\.json is missing, so it cannot start"):
-        await EntryImages(settings("localhost/runtime")).ensure(openapi_entry(tmp_path / "gone.json"), api, None)  # type: ignore[arg-type]
+    assert message.startswith("time-pypi was not started: Building the pypi package mcp-server-time 2026.10.19 failed")
+    assert "No matching distribution found" in message
