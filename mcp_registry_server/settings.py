@@ -24,7 +24,8 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
                                longest ttl an editor may ask for)
 - `MCP_REGISTRY_EGRESS_NETWORK` the Podman network egress proxies reach out on (default `podman`)
 - `MCP_REGISTRY_PROXY_IMAGE`   the image egress proxies run (tinyproxy on PATH)
-- `MCP_REGISTRY_OPENAPI_IMAGE` the image openapi entries run (python3 with fastmcp; see `openapi_server`)
+- `MCP_REGISTRY_OPENAPI_IMAGE` an image (python3 with fastmcp) for openapi entries to run instead of
+                               the one built from PyPI (see `openapi_server`); default: none
 - `MCP_REGISTRY_MAX_MESSAGE_BYTES`  the longest message a server may send (default 64 MiB); a
                                longer one fails the mount, so a runaway line cannot eat memory
 - `MCP_REGISTRY_AUDIT_ARGUMENTS`  `on`: the audit log also records each call's argument values
@@ -57,8 +58,6 @@ from mcp_registry_server.catalog import default_catalog_dirs
 APP_NAME = "mcp-registry"
 # A small, regularly rebuilt Alpine image with tinyproxy on PATH, running as a non-root user.
 DEFAULT_PROXY_IMAGE = "docker.io/kalaksi/tinyproxy:latest"
-# Python with fastmcp (openapi_server.RUNTIME_REQUIREMENT) installed; no such public image is pinned yet.
-DEFAULT_OPENAPI_IMAGE = "localhost/mcp-registry-openapi-runtime:latest"
 DEFAULT_NODE_IMAGE = "docker.io/library/node:22-slim"
 DEFAULT_PYTHON_IMAGE = "docker.io/library/python:3.12-slim"
 # The proxy variables a package build passes on, in both spellings (tools disagree on which they read).
@@ -216,7 +215,8 @@ class RegistrySettings:
     # Servers with allow_hosts go out through a proxy on this network (Podman's default one unless set).
     egress_network: str = "podman"
     proxy_image: str = DEFAULT_PROXY_IMAGE
-    openapi_image: str = DEFAULT_OPENAPI_IMAGE
+    # Empty: openapi entries run on the FastMCP package, built like a package entry's.
+    openapi_image: str = ""
     # Package entries (`podman.image_build`): the base images, how long a build may take, the CA
     # bundle mounted into the build, and the host's proxy variables passed to it (never into the image).
     node_image: str = DEFAULT_NODE_IMAGE
@@ -273,7 +273,7 @@ class RegistrySettings:
             task_ttl=_positive_float(env, "MCP_REGISTRY_TASK_TTL", 3600.0),
             egress_network=env.get("MCP_REGISTRY_EGRESS_NETWORK", "").strip() or "podman",
             proxy_image=env.get("MCP_REGISTRY_PROXY_IMAGE", "").strip() or DEFAULT_PROXY_IMAGE,
-            openapi_image=env.get("MCP_REGISTRY_OPENAPI_IMAGE", "").strip() or DEFAULT_OPENAPI_IMAGE,
+            openapi_image=env.get("MCP_REGISTRY_OPENAPI_IMAGE", "").strip(),
             max_message_bytes=_message_limit(env),
             remote_ping_interval=_positive_float(env, "MCP_REGISTRY_REMOTE_PING_INTERVAL", 30.0),
             node_image=env.get("MCP_REGISTRY_NODE_IMAGE", "").strip() or DEFAULT_NODE_IMAGE,

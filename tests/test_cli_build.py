@@ -40,4 +40,8 @@ def test_build_names_the_closest_entries_for_an_unknown_one(
 
 def test_pull_points_a_package_entry_at_build(package_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "pull", "time-pypi")
-    assert code == 2 and "names a package, not an image" in err and "mcp-registry build time-pypi" in err
+    assert (
+        code == 2
+        and "runs a package built into an image, not an image to pull" in err
+        and "mcp-registry build time-pypi" in err
+    )

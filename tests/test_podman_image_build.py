@@ -174,6 +174,13 @@ def test_the_pypi_selector_follows_the_rule(tmp_path: Path) -> None:
     assert none.returncode == 3 and "mcp-tool has no executable" in none.stderr
     ambiguous = _select(tmp_path, "python", _pypi_tree(tmp_path / "two", ["a", "b"]), "mcp-tool", "")
     assert ambiguous.returncode == 3 and "several executables (a, b)" in ambiguous.stderr
+    # A meta-package (fastmcp) has no console script of its own; the named one comes with a dependency.
+    meta = _pypi_tree(tmp_path / "meta", [])
+    (meta / "python" / "bin").mkdir()
+    (meta / "python" / "bin" / "dep-tool").write_text("#!/bin/sh\n")
+    assert "runs dep-tool " in _select(tmp_path, "python", meta, "mcp-tool", "dep-tool").stdout
+    missing = _select(tmp_path, "python", meta, "mcp-tool", "other")
+    assert missing.returncode == 3 and "no executable named 'other'" in missing.stderr
 
 
 # --- the build, with a fake podman -------------------------------------------------------------

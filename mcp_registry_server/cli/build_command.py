@@ -56,11 +56,15 @@ def build(options: argparse.Namespace) -> int:
 
     settings = load_settings()
     catalog = load_catalog(settings)
-    entries = [find_entry(catalog, entry_id) for entry_id in options.entries]
+    from mcp_registry_server.openapi_server import runtime_entry
+
+    # An openapi entry builds its runtime: the FastMCP package (unless MCP_REGISTRY_OPENAPI_IMAGE names an image).
+    entries = [runtime_entry(find_entry(catalog, entry_id), settings.openapi_image) for entry_id in options.entries]
     if not_packages := [entry.id for entry in entries if entry.package is None]:
         raise CLIError(
             f"{', '.join(not_packages)} name no package, so there is nothing to build.",
-            hint="`mcp-registry build` is for entries with a [package] table; `mcp-registry pull` fetches images.",
+            hint="`mcp-registry build` is for entries with a [package] or [openapi] table; `mcp-registry pull` "
+            "fetches images.",
             exit_code=2,
         )
     results = anyio.run(_build_all, settings, entries)

@@ -36,9 +36,11 @@ def _pull_targets(catalog: Any, names: list[str], openapi_image: str = "") -> li
 
     targets: list[tuple[str | None, str]] = []
     for name in names:
-        if name in catalog and catalog[name].package is not None:
+        if name in catalog and (
+            catalog[name].package is not None or (catalog[name].openapi is not None and not openapi_image)
+        ):
             raise CLIError(
-                f"{name} names a package, not an image, so there is nothing to pull.",
+                f"{name} runs a package built into an image, not an image to pull.",
                 hint=f"Build its image ahead of time with `mcp-registry build {name}`.",
                 exit_code=2,
             )

@@ -1,6 +1,8 @@
-"""How an openapi entry runs: the registry's OpenAPI server (`server.py`) in the OpenAPI runtime image.
+"""How an openapi entry runs: the registry's OpenAPI server (`server.py`) on FastMCP, in its own container.
 
-Contract: `runtime_entry(entry, image)` gives the entry as it is started: the runtime `image`, the
+Contract: `runtime_entry(entry, image)` gives the entry as it is started: the PyPI package
+`RUNTIME_PACKAGE` (FastMCP, built into a local image like any package entry's, `registry.images`),
+or `image` instead when one is given (`MCP_REGISTRY_OPENAPI_IMAGE`: Python with that FastMCP), the
 command that starts `server.py` and its arguments (the spec's path in the container and the entry's
 `[openapi]` table as JSON, which names secrets but holds no value); `missing_document(entry)` says
 when the stored document is gone. `runtime_mounts(entry)` gives
@@ -8,9 +10,7 @@ the two read-only mounts that `podman.command` adds for it: this package's `serv
 entry's stored document. These are the registry's own files, so they need no consent the way a
 user volume does.
 
-The runtime image is the setting `MCP_REGISTRY_OPENAPI_IMAGE` for now, an image holding Python and
-`RUNTIME_REQUIREMENT`. Once package entries build images, `runtime_entry` is the one place to switch:
-it would name `Package(registry="pypi", name="fastmcp", version=...)` instead of an image.
+The package image puts FastMCP on python3's path (PYTHONPATH), so `python3 server.py` imports it.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mcp_registry_server.catalog.entry import CatalogEntry
+from mcp_registry_server.catalog.entry import CatalogEntry, Package
 
 __all__ = [
     "CONTAINER_DIR",
+    "RUNTIME_PACKAGE",
     "RUNTIME_REQUIREMENT",
     "SERVER_SCRIPT",
     "missing_document",
@@ -31,14 +32,16 @@ __all__ = [
 
 SERVER_SCRIPT = Path(__file__).resolve().with_name("server.py")
 # The FastMCP release server.py is written and tested against (the test-bed runtime image pins it too).
-RUNTIME_REQUIREMENT = "fastmcp==4.2.3"
+RUNTIME_PACKAGE = Package(registry="pypi", name="fastmcp", version="4.2.3", bin="fastmcp")
+RUNTIME_REQUIREMENT = f"{RUNTIME_PACKAGE.name}=={RUNTIME_PACKAGE.version}"
 CONTAINER_DIR = "/opt/mcp-registry-openapi"
 _SCRIPT_TARGET = f"{CONTAINER_DIR}/server.py"
 _SPEC_TARGET = f"{CONTAINER_DIR}/openapi.json"
 
 
-def runtime_entry(entry: CatalogEntry, image: str) -> CatalogEntry:
-    """`entry` (an openapi entry) as it runs in `image`; other entries are returned unchanged."""
+def runtime_entry(entry: CatalogEntry, image: str = "") -> CatalogEntry:
+    """`entry` (an openapi entry) as it runs: on the FastMCP package, or in `image` when one is given.
+    Other entries are returned unchanged."""
     if entry.openapi is None:
         return entry
     config = entry.openapi.model_dump(mode="json", exclude={"spec"}, exclude_none=True)
@@ -47,6 +50,7 @@ def runtime_entry(entry: CatalogEntry, image: str) -> CatalogEntry:
     return entry.model_copy(
         update={
             "image": image,
+            "package": None if image else RUNTIME_PACKAGE,
             "command": ["python3", _SCRIPT_TARGET],
             "args": [_SPEC_TARGET, json.dumps(config, separators=(",", ":"), sort_keys=True)],
         }

@@ -214,7 +214,8 @@ points.optionxform = str
 points.read(os.path.join(site, infos[0], "entry_points.txt"))
 names = list(points["console_scripts"]) if points.has_section("console_scripts") else []
 if wanted:
-    if wanted not in names:
+    # A meta-package's executable may come with one of its dependencies (fastmcp's is fastmcp-slim's).
+    if wanted not in names and not os.path.isfile(os.path.join(site, "bin", wanted)):
         fail(f"{{name}} has no executable named {{wanted!r}} (package.bin); it has: {{', '.join(names) or 'none'}}")
     chosen = wanted
 elif not names:

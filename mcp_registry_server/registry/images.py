@@ -1,6 +1,7 @@
 """The image an entry runs: pulled when it names one, built from its package when it names a package.
 
-An openapi entry runs the OpenAPI runtime image (`openapi_server.runtime_entry`).
+An openapi entry runs the registry's OpenAPI server on the FastMCP package, built like a package
+entry's, or in `MCP_REGISTRY_OPENAPI_IMAGE` when that is set (`openapi_server.runtime_entry`).
 
 `EntryImages.ensure(entry, api, progress)` returns the entry with the image it will run filled in,
 and that image's local id (None when Podman cannot say). Pull and build failures are
@@ -42,12 +43,13 @@ class EntryImages:
             if problem := missing_document(entry):
                 raise RegistryError(problem)
             entry = runtime_entry(entry, self._settings.openapi_image)
+        if entry.openapi is not None and entry.package is None:
             try:
                 return entry, await self.pull(api, entry.image, progress)
             except RegistryError as error:
                 raise RegistryError(
-                    f"{error} {entry.id} is an OpenAPI entry, which runs in the OpenAPI runtime image: build it as "
-                    "README's 'OpenAPI entries' shows, or set MCP_REGISTRY_OPENAPI_IMAGE to one with fastmcp."
+                    f"{error} {entry.id} is an OpenAPI entry, and MCP_REGISTRY_OPENAPI_IMAGE names that image: "
+                    "make it available, or unset the setting to let the registry build its runtime from PyPI."
                 ) from error
         if entry.package is not None:
             built = await self.build(entry, api, progress)

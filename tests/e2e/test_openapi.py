@@ -3,7 +3,8 @@
 Real Podman and a real API: a FastAPI app (test image `fastapi-app`) on a network this test creates,
 with API-key auth, path, query and body parameters and an error route. Its own /openapi.json (3.1)
 is imported with `mcp-registry catalog import openapi URL`, the key set as a secret, and every tool
-called through `mcp-registry serve` with the SDK client. The API says whether the key matched
+called through `mcp-registry serve` with the SDK client, the server running on the FastMCP package the
+registry builds from PyPI (the other test runs the prebuilt `MCP_REGISTRY_OPENAPI_IMAGE`). The API says whether the key matched
 (never the key); the key must appear in no tool output, log, argv or `podman inspect` (beyond the
 Config.Env listing Podman before 5.3 gives `type=env` secrets), and the server reaches only the
 API's host:port, through the egress proxy.
@@ -99,7 +100,7 @@ async def test_an_imported_rest_api_is_served_as_tools_with_its_key_kept_secret(
         **with_catalog(registry_env, catalog),
         "MCP_REGISTRY_EGRESS_NETWORK": notes_api["network"],
         "MCP_REGISTRY_PROXY_IMAGE": f"{IMAGE_PREFIX}/proxy",
-        "MCP_REGISTRY_OPENAPI_IMAGE": f"{IMAGE_PREFIX}/openapi-runtime",
+        # No MCP_REGISTRY_OPENAPI_IMAGE: the runtime is the FastMCP package, built from PyPI on the first add.
     }
     imported = cli(
         env, "catalog", "import", "openapi", f"http://{api}/openapi.json", "--name", "notes",

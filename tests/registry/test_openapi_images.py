@@ -1,4 +1,5 @@
-"""The image an openapi entry runs: the OpenAPI runtime image, with a way forward when it is missing."""
+"""The image an openapi entry runs: MCP_REGISTRY_OPENAPI_IMAGE when set (with a way forward when it is
+missing), else the FastMCP package built like a package entry's."""
 
 from __future__ import annotations
 
@@ -57,6 +58,23 @@ async def test_a_missing_runtime_image_says_how_to_get_one(tmp_path: Path) -> No
         await EntryImages(settings("localhost/runtime")).ensure(openapi_entry(spec), api, None)  # type: ignore[arg-type]
     message = str(raised.value)
     assert message.startswith("Image localhost/runtime is not available locally and could not be pulled")
-    assert "README's 'OpenAPI entries'" in message and "MCP_REGISTRY_OPENAPI_IMAGE" in message
+    assert "MCP_REGISTRY_OPENAPI_IMAGE names that image" in message and "build its runtime from PyPI" in message
     with pytest.raises(RegistryError, match=r"gone\.json is missing, so it cannot start"):
         await EntryImages(settings("localhost/runtime")).ensure(openapi_entry(tmp_path / "gone.json"), api, None)  # type: ignore[arg-type]
+
+
+async def test_without_an_image_setting_the_runtime_is_the_fastmcp_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_podman_image_build import FakePodmanState, builder_settings
+
+    fake = FakePodmanState(tmp_path)
+    monkeypatch.setenv("FAKE_PODMAN_STATE", str(fake.file))
+    spec = tmp_path / "notes.openapi.json"
+    spec.write_text("{}")
+    settings = builder_settings(tmp_path, fake, python_image="localhost/python-base")
+    api = StubAPI({"localhost/python-base": "sha256:" + "12" * 32})
+    running, image_id = await EntryImages(settings).ensure(openapi_entry(spec), api, None)  # type: ignore[arg-type]
+    assert running.image.startswith("localhost/mcp-registry-pkg/pypi-fastmcp:4.2.3-"), running.image
+    assert image_id == fake.state["images"][running.image]["Id"]
+    assert running.command == ["python3", "/opt/mcp-registry-openapi/server.py"]
