@@ -27,6 +27,14 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
 - `MCP_REGISTRY_MAX_MESSAGE_BYTES`  the longest message a server may send (default 64 MiB); a
                                longer one fails the mount, so a runaway line cannot eat memory
 - `MCP_REGISTRY_AUDIT_ARGUMENTS`  `on`: the audit log also records each call's argument values
+- `MCP_REGISTRY_HTTP_IDLE_TIMEOUT`  `serve --http`: seconds an HTTP session (and then a workspace
+                               with no session and no request) may sit idle before it is closed,
+                               its servers stopped and containers removed (default 1800)
+- `MCP_REGISTRY_HTTP_MAX_SESSIONS`  `serve --http`: open sessions per workspace (default 64)
+- `MCP_REGISTRY_HTTP_MAX_BODY_BYTES`  `serve --http`: the largest request body (default 4 MiB)
+- `MCP_REGISTRY_HTTP_ALLOWED_HOSTS`  `serve --http`: more `Host` values to accept (`name:port`,
+                               comma-separated; `name:*` for any port) besides the bound address
+- `MCP_REGISTRY_HTTP_ALLOWED_ORIGINS`  `serve --http`: browser `Origin`s to accept (comma-separated)
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -37,7 +45,7 @@ import secrets
 import socket
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -77,6 +85,17 @@ def _message_limit(environ: Mapping[str, str]) -> int:
     if limit < 1024:
         raise ValueError(f"MCP_REGISTRY_MAX_MESSAGE_BYTES={limit} is too small: a server needs at least 1024 bytes")
     return limit
+
+
+def _body_limit(environ: Mapping[str, str]) -> int:
+    limit = _byte_count(environ, "MCP_REGISTRY_HTTP_MAX_BODY_BYTES", 4 * 1024 * 1024)
+    if limit < 1024:
+        raise ValueError(f"MCP_REGISTRY_HTTP_MAX_BODY_BYTES={limit} is too small: requests need at least 1024 bytes")
+    return limit
+
+
+def _word_list(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(filter(None, (part.strip() for part in environ.get(name, "").split(","))))
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -181,6 +200,15 @@ class RegistrySettings:
     audit_arguments: bool = False
     # The longest line a server may write to its stdout, in bytes; a longer one fails the mount.
     max_message_bytes: int = 64 * 1024 * 1024
+    # `serve --http` (server/http): idle bound for sessions and workspaces, sessions per workspace,
+    # request body bound, and the Host/Origin values accepted besides the bound address.
+    http_idle_timeout: float = 1800.0
+    http_max_sessions: int = 64
+    http_max_body_bytes: int = 4 * 1024 * 1024
+    http_allowed_hosts: tuple[str, ...] = ()
+    http_allowed_origins: tuple[str, ...] = ()
+    # The workspace this registry serves ("default": stdio, and the HTTP default workspace).
+    workspace: str = "default"
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
     hostname: str = field(default_factory=socket.gethostname)
 
@@ -190,6 +218,26 @@ class RegistrySettings:
         if self.max_call_timeout is not None:
             return max(self.max_call_timeout, self.call_timeout)
         return self.call_timeout * 10
+
+    def for_workspace(self, name: str) -> RegistrySettings:
+        """These settings for workspace `name`: "default" keeps the dirs as they are (the same as
+        stdio); any other gets its own config, cache and state dirs under `workspaces/<name>`, its
+        own instance id, and a label naming it on its containers."""
+        if name == "default":
+            return replace(self, workspace=name)
+
+        def own(directory: Path | None) -> Path | None:
+            return directory / "workspaces" / name if directory is not None else None
+
+        return replace(
+            self,
+            workspace=name,
+            config_dir=self.config_dir / "workspaces" / name,
+            cache_dir=own(self.cache_dir),
+            state_dir=own(self.state_dir),
+            instance_id=secrets.token_hex(6),
+            extra_labels={**self.extra_labels, "io.mcp-registry.workspace": name},
+        )
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> RegistrySettings:
@@ -218,4 +266,9 @@ class RegistrySettings:
             egress_network=env.get("MCP_REGISTRY_EGRESS_NETWORK", "").strip() or "podman",
             proxy_image=env.get("MCP_REGISTRY_PROXY_IMAGE", "").strip() or DEFAULT_PROXY_IMAGE,
             max_message_bytes=_message_limit(env),
+            http_idle_timeout=_positive_float(env, "MCP_REGISTRY_HTTP_IDLE_TIMEOUT", 1800.0),
+            http_max_sessions=_positive_int(env, "MCP_REGISTRY_HTTP_MAX_SESSIONS", 64),
+            http_max_body_bytes=_body_limit(env),
+            http_allowed_hosts=_word_list(env, "MCP_REGISTRY_HTTP_ALLOWED_HOSTS"),
+            http_allowed_origins=_word_list(env, "MCP_REGISTRY_HTTP_ALLOWED_ORIGINS"),
         )
