@@ -161,7 +161,8 @@ async def test_two_workspaces_each_run_their_own_servers_and_see_nothing_of_the_
         echoed = await alice.call_tool("misbehave_echo", {"text": "from a"})
         assert not echoed.is_error and "from a" in _text(echoed)
         a_tools = {tool.name for tool in (await alice.list_tools()).tools}
-        assert {"misbehave_echo", "misbehave_synthetic_1"} <= a_tools  # team-a's own config applies
+        assert "misbehave_echo" in a_tools
+        assert sum(name.startswith("misbehave_synthetic_") for name in a_tools) == 2  # team-a's own config
         assert len(_workspace_containers("team-a")) == 1 and _workspace_containers("team-b") == []
 
         # team-b sees none of it: no tools, no mounts, no container, and cannot call team-a's tool.
@@ -187,7 +188,7 @@ async def test_two_workspaces_each_run_their_own_servers_and_see_nothing_of_the_
         echoed_b = await bob.call_tool("misbehave_echo", {"text": "from b"})
         assert not echoed_b.is_error and "from b" in _text(echoed_b)
         b_tools = {tool.name for tool in (await bob.list_tools()).tools}
-        assert "misbehave_echo" in b_tools and "misbehave_synthetic_1" not in b_tools
+        assert "misbehave_echo" in b_tools and not any(name.startswith("misbehave_synthetic_") for name in b_tools)
         (a_container,) = _workspace_containers("team-a")
         (b_container,) = _workspace_containers("team-b")
         assert a_container != b_container
