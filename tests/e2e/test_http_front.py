@@ -22,6 +22,7 @@ from typing import Any
 
 import anyio
 import httpx2
+import mcp_types as types
 import pytest
 from mcp import Client, ClientSession
 from mcp.client.streamable_http import streamable_http_client
@@ -123,12 +124,19 @@ def _auth(token: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def legacy_session(url: str, token: str, *, terminate: bool = True) -> AsyncIterator[ClientSession]:
-    """A session-based (2025-era) SDK client session with the token header."""
+async def legacy_session(
+    url: str, token: str, *, terminate: bool = True, root: str | None = None
+) -> AsyncIterator[ClientSession]:
+    """A session-based (2025-era) SDK client session with the token header; with `root`, it
+    declares roots and answers roots/list with that one root."""
+
+    async def roots(context: Any) -> types.ListRootsResult:
+        return types.ListRootsResult(roots=[types.Root(uri=f"file:///{root}", name=root)])
+
     async with (
         httpx2.AsyncClient(headers=_auth(token), timeout=httpx2.Timeout(120, read=300)) as http,
         streamable_http_client(url, http_client=http, terminate_on_close=terminate) as (read, write),
-        ClientSession(read, write) as session,
+        ClientSession(read, write, list_roots_callback=roots if root else None) as session,
     ):
         with anyio.fail_after(30):
             await session.initialize()
@@ -289,3 +297,26 @@ async def test_an_abandoned_session_leaves_no_container_once_it_expires(http_reg
         while _workspace_containers("team-b"):  # noqa: ASYNC110 -- polling Podman, nothing to wait on
             await anyio.sleep(0.5)
     assert "workspace team-b closed" in http_registry.log.read_text()
+
+
+async def test_sessions_of_one_workspace_share_its_servers_and_a_question_goes_to_the_asking_session(
+    http_registry: HttpRegistry,
+) -> None:
+    url, token = http_registry.url, http_registry.tokens["team-a"]
+    async with (
+        legacy_session(url, token, root="alice") as alice,
+        legacy_session(url, token, root="carol") as carol,
+    ):
+        added = await alice.call_tool("registry_add", {"entry_id": "misbehave"})
+        assert not added.is_error, _text(added)
+        # carol's session sees the server alice added, and its question comes back to carol.
+        assert "misbehave_ask" in {tool.name for tool in (await carol.list_tools()).tools}
+        for session, name in ((carol, "carol"), (alice, "alice"), (carol, "carol")):
+            asked = await session.call_tool("misbehave_ask", {"asks": "roots"})
+            assert not asked.is_error, _text(asked)
+            (answer,) = asked.structured_content["answers"]
+            assert "result" in answer, answer
+            assert answer["result"]["roots"] == [{"uri": f"file:///{name}", "name": name}]
+        removed = await carol.call_tool("registry_remove", {"entry_id_or_prefix": "misbehave"})
+        assert not removed.is_error
+    assert _workspace_containers("team-a") == []

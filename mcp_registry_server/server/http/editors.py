@@ -3,8 +3,8 @@
 Under `serve --http`, every session of a workspace talks to the same registry, so the registry's
 calls back to "the editor" must be spread over them. `WorkspaceEditors` is an `EditorSession`
 (the server middleware and the handlers' view stay the same) that keeps one `EditorSession` per
-handshake-era SDK session (held weakly: a session that ended is forgotten with its SDK object)
-and acts itself as the 2026-07-28 editor (stateless requests; their change notifications go out
+handshake-era HTTP session, by its `Mcp-Session-Id` (forgotten once `live_sessions()` no longer
+lists it: the session was deleted or expired), and acts itself as the 2026-07-28 editor (stateless requests; their change notifications go out
 on the workspace's subscription bus, so every `subscriptions/listen` stream of the workspace
 hears them).
 - Notifications (`list_changed`, `resource_updated`, `log`, `elicitation_complete`) go to every
@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import contextvars
 import itertools
-import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 import mcp_types as types
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.session import ServerSession
 from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -43,23 +41,31 @@ class WorkspaceEditors(EditorSession):
 
     def __init__(self, bus: InMemorySubscriptionBus) -> None:
         super().__init__(bus)
-        self._sessions: weakref.WeakKeyDictionary[ServerSession, EditorSession] = weakref.WeakKeyDictionary()
+        self.live_sessions: Callable[[], Collection[str]] = lambda: self._sessions.keys()
+        """The ids of the sessions still open (set by the workspace, from its session manager)."""
+        self._sessions: dict[str, EditorSession] = {}
         self._heard: dict[int, int] = {}  # id(EditorSession) → order of the last request heard on it
         self._calls: dict[int, EditorSession] = {}  # running tool calls: order started → session
         self._order = itertools.count()
 
-    @property
-    def session_count(self) -> int:
-        return len(self._sessions)
+    def _live(self) -> list[EditorSession]:
+        """The sessions still open; those that ended are forgotten here."""
+        live = self.live_sessions()
+        for ended in [session_id for session_id in self._sessions if session_id not in live]:
+            editor = self._sessions.pop(ended)
+            self._heard.pop(id(editor), None)
+        return list(self._sessions.values())
 
     # -- watching the SDK server ------------------------------------------------------------
 
     async def observe(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.method != "initialize" and ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        # A new `ServerSession` is made per request; the connection behind it is the HTTP session.
+        session_id = ctx.session._connection.session_id
+        if session_id is None or (ctx.method != "initialize" and ctx.protocol_version in MODERN_PROTOCOL_VERSIONS):
             return await super().observe(ctx, call_next)
-        editor = self._sessions.get(ctx.session)
+        editor = self._sessions.get(session_id)
         if editor is None:
-            editor = self._sessions[ctx.session] = EditorSession(self.bus)
+            editor = self._sessions[session_id] = EditorSession(self.bus)
         order = next(self._order)
         self._heard[id(editor)] = order
         token = _current.set(editor)
@@ -91,7 +97,7 @@ class WorkspaceEditors(EditorSession):
         """The session a relayed request goes to; see the module docstring."""
         if self._calls:
             return self._calls[max(self._calls)]
-        live = list(self._sessions.values())
+        live = self._live()
         if not live:
             return None
         return max(live, key=lambda editor: self._heard.get(id(editor), -1))
@@ -107,7 +113,7 @@ class WorkspaceEditors(EditorSession):
         return await target.request(method, params)
 
     async def _each(self, send: Callable[[EditorSession], Awaitable[None]]) -> None:
-        for editor in list(self._sessions.values()):
+        for editor in self._live():
             await send(editor)
 
     async def list_changed(self, kind: str) -> None:

@@ -64,7 +64,8 @@ class Workspace:
 
     @property
     def open_sessions(self) -> int:
-        # The SDK keeps no public count; its table of live transports is the truth about sessions.
+        # The SDK keeps no public count; its table of live transports (also what `editors` is
+        # told) is the truth about sessions.
         return len(self.sessions._server_instances)
 
     def idle_for(self, now: float) -> float | None:
@@ -157,6 +158,7 @@ class WorkspacePool:
             max_request_body_size=settings.http_max_body_bytes,
             max_sessions=settings.http_max_sessions,
         )
+        editors.live_sessions = lambda: sessions._server_instances.keys()
         async with anyio.create_task_group() as tasks:
             if settings.state_dir is not None:
                 audit = MeteredAuditLog.open(
