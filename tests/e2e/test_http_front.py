@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,42 @@ def _token(env: dict[str, str], name: str, workspace: str) -> str:
     return created.stdout.strip()
 
 
+@contextmanager
+def running_registry(env: dict[str, str], log: Path, *args: str, scheme: str = "http") -> Iterator[str]:
+    """`mcp-registry serve --http 127.0.0.1:<free port> ARGS` until the block ends (then SIGTERM,
+    which must end it cleanly); yields its base URL once /healthz answers."""
+    port = _free_port()
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [str(REGISTRY_EXECUTABLE), "serve", "--http", f"127.0.0.1:{port}", *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    base = f"{scheme}://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx2.get(f"{base}/healthz", timeout=1, verify=False).status_code == 200:
+                    break
+            except httpx2.TransportError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            assert process.wait(timeout=30) == 0, log.read_text()
+        finally:
+            if process.poll() is None:
+                process.kill()
+            sys.stderr.write(log.read_text()[-4000:])
+
+
 @pytest.fixture
 def http_registry(registry_env: dict[str, str], tmp_path: Path) -> Iterator[HttpRegistry]:
     env = {
@@ -86,37 +123,9 @@ def http_registry(registry_env: dict[str, str], tmp_path: Path) -> Iterator[Http
     config = Path(env["XDG_CONFIG_HOME"]) / "mcp-registry" / "workspaces" / "team-a"
     config.mkdir(parents=True, mode=0o700)
     (config / "config.toml").write_text('[entries.misbehave]\nenv = { MISBEHAVE_TOOL_COUNT = "2" }\n')
-    port = _free_port()
     log = tmp_path / "registry.log"
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [str(REGISTRY_EXECUTABLE), "serve", "--http", f"127.0.0.1:{port}"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx2.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+    with running_registry(env, log) as base:
         yield HttpRegistry(f"{base}/mcp", base, tokens, env, log)
-    finally:
-        process.terminate()
-        try:
-            assert process.wait(timeout=30) == 0, log.read_text()
-        finally:
-            if process.poll() is None:
-                process.kill()
-    sys.stderr.write(log.read_text()[-4000:])
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -320,3 +329,29 @@ async def test_sessions_of_one_workspace_share_its_servers_and_a_question_goes_t
         removed = await carol.call_tool("registry_remove", {"entry_id_or_prefix": "misbehave"})
         assert not removed.is_error
     assert _workspace_containers("team-a") == []
+
+
+def test_tls_serves_https_and_a_remote_address_needs_allow_remote(registry_env: dict[str, str], tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    token = _token(registry_env, "tls", "default")
+    tls = ("--tls-cert", str(cert), "--tls-key", str(key))
+    with running_registry(registry_env, tmp_path / "tls.log", *tls, scheme="https") as base:
+        assert base.startswith("https://")
+        metrics = httpx2.get(f"{base}/metrics", headers=_auth(token), verify=ssl.create_default_context(cafile=cert))
+        assert metrics.status_code == 200 and "mcp_registry_tool_calls" in metrics.text
+        with pytest.raises(httpx2.TransportError):
+            httpx2.get(f"{base.replace('https', 'http')}/healthz", timeout=5)
+    refused = subprocess.run(
+        [str(REGISTRY_EXECUTABLE), "serve", "--http", "0.0.0.0:1"], env=registry_env, capture_output=True, text=True
+    )
+    assert (
+        refused.returncode == 2
+        and "Refusing to listen on 0.0.0.0" in refused.stderr
+        and "--allow-remote" in refused.stderr
+    )

@@ -167,13 +167,21 @@ class WorkspacePool:
                 audit.metrics, audit.workspace_name = self.metrics, name
                 handlers.audit = audit
                 tasks.start_soon(audit.flush_periodically)
-            # Left in reverse: the sessions end first, then the registry stops its servers.
-            async with open_registry(settings, self._catalog, config, editors) as registry, sessions.run():
-                handlers.registry = registry
-                workspace = Workspace(name, registry, editors, sessions)
-                logger.info("workspace %s open (config in %s)", name, settings.config_dir)
-                task_status.started(workspace)
-                await workspace.closing.wait()
+            workspace: Workspace | None = None
+            try:
+                # Left in reverse: the sessions end first, then the registry stops its servers.
+                async with open_registry(settings, self._catalog, config, editors) as registry, sessions.run():
+                    handlers.registry = registry
+                    workspace = Workspace(name, registry, editors, sessions)
+                    logger.info("workspace %s open (config in %s)", name, settings.config_dir)
+                    task_status.started(workspace)
+                    await workspace.closing.wait()
+            except Exception:
+                if workspace is None:
+                    raise  # the request that opened it gets the error
+                # One workspace failing must not end the others: it is closed, and reopens on demand.
+                logger.exception("workspace %s failed; closing it", name)
+                self._close(workspace)
             if handlers.audit is not None:
                 handlers.audit.close()
             tasks.cancel_scope.cancel()
