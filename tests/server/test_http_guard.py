@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 from starlette.datastructures import Headers
 
 from mcp_registry_server.config.tokens import TokenStore
-from mcp_registry_server.server.http.app import HttpSetupError, TlsFiles, _check_setup, parse_bind
+from mcp_registry_server.server.http.app import HttpSetupError, TlsFiles, _check_setup, _listen, parse_bind
 from mcp_registry_server.server.http.guard import HostRules, authenticate, unauthorized
 
 
@@ -87,3 +88,10 @@ def test_a_remote_address_needs_allow_remote_and_tls_needs_its_files(tmp_path: P
     cert.write_text("x")
     with pytest.raises(HttpSetupError, match="--tls-key"):
         _check_setup("127.0.0.1", False, TlsFiles(cert, tmp_path / "missing.pem"))
+
+
+def test_a_taken_port_is_a_clear_error() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(HttpSetupError, match=rf"Cannot listen on 127.0.0.1:{port}: .*Pick another port"):
+            _listen("127.0.0.1", port)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,13 +150,25 @@ async def serve_http(
         ssl_keyfile=tls.key if tls else None,
     )
     server = _Uvicorn(config)
+    listening = _listen(host, port)  # bound here, so a taken port is a clear error, not uvicorn's exit
     async with pool, anyio.create_task_group() as tasks:
         tasks.start_soon(_stop_on_signals, server)
         scheme = "https" if tls else "http"
         logger.info("serving MCP at %s://%s:%d%s", scheme, host if ":" not in host else f"[{host}]", port, MCP_PATH)
-        await server.serve()
+        with listening:
+            await server.serve(sockets=[listening])
         tasks.cancel_scope.cancel()
     logger.info("all workspaces closed")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, reuse_port=False)
+    except OSError as error:
+        raise HttpSetupError(
+            f"Cannot listen on {host}:{port}: {error.strerror or error}. Pick another port, or stop what uses it."
+        ) from None
 
 
 class _Uvicorn(uvicorn.Server):
