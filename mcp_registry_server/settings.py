@@ -24,6 +24,7 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
                                longest ttl an editor may ask for)
 - `MCP_REGISTRY_EGRESS_NETWORK` the Podman network egress proxies reach out on (default `podman`)
 - `MCP_REGISTRY_PROXY_IMAGE`   the image egress proxies run (tinyproxy on PATH)
+- `MCP_REGISTRY_OPENAPI_IMAGE` the image openapi entries run (python3 with fastmcp; see `openapi_server`)
 - `MCP_REGISTRY_MAX_MESSAGE_BYTES`  the longest message a server may send (default 64 MiB); a
                                longer one fails the mount, so a runaway line cannot eat memory
 - `MCP_REGISTRY_AUDIT_ARGUMENTS`  `on`: the audit log also records each call's argument values
@@ -35,6 +36,8 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
 - `MCP_REGISTRY_HTTP_ALLOWED_HOSTS`  `serve --http`: more `Host` values to accept (`name:port`,
                                comma-separated; `name:*` for any port) besides the bound address
 - `MCP_REGISTRY_HTTP_ALLOWED_ORIGINS`  `serve --http`: browser `Origin`s to accept (comma-separated)
+- `MCP_REGISTRY_REMOTE_PING_INTERVAL`  seconds between pings of an idle remote server (default 30),
+                               so a connection that died quietly shows as failed
 - `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
 """
 
@@ -56,6 +59,8 @@ from mcp_registry_server.catalog import default_catalog_dirs
 APP_NAME = "mcp-registry"
 # A small, regularly rebuilt Alpine image with tinyproxy on PATH, running as a non-root user.
 DEFAULT_PROXY_IMAGE = "docker.io/kalaksi/tinyproxy:latest"
+# Python with fastmcp (openapi_server.RUNTIME_REQUIREMENT) installed; no such public image is pinned yet.
+DEFAULT_OPENAPI_IMAGE = "localhost/mcp-registry-openapi-runtime:latest"
 
 
 def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -194,12 +199,15 @@ class RegistrySettings:
     # Servers with allow_hosts go out through a proxy on this network (Podman's default one unless set).
     egress_network: str = "podman"
     proxy_image: str = DEFAULT_PROXY_IMAGE
+    openapi_image: str = DEFAULT_OPENAPI_IMAGE
     # Removing a server: how long the child gets to exit after its stdin closes.
     stop_grace: float = 2.0
     # The audit log records argument values too (off: only their size).
     audit_arguments: bool = False
     # The longest line a server may write to its stdout, in bytes; a longer one fails the mount.
     max_message_bytes: int = 64 * 1024 * 1024
+    # How often an idle remote server is pinged, so a connection that died quietly shows as failed.
+    remote_ping_interval: float = 30.0
     # `serve --http` (server/http): idle bound for sessions and workspaces, sessions per workspace,
     # request body bound, and the Host/Origin values accepted besides the bound address.
     http_idle_timeout: float = 1800.0
@@ -265,7 +273,9 @@ class RegistrySettings:
             task_ttl=_positive_float(env, "MCP_REGISTRY_TASK_TTL", 3600.0),
             egress_network=env.get("MCP_REGISTRY_EGRESS_NETWORK", "").strip() or "podman",
             proxy_image=env.get("MCP_REGISTRY_PROXY_IMAGE", "").strip() or DEFAULT_PROXY_IMAGE,
+            openapi_image=env.get("MCP_REGISTRY_OPENAPI_IMAGE", "").strip() or DEFAULT_OPENAPI_IMAGE,
             max_message_bytes=_message_limit(env),
+            remote_ping_interval=_positive_float(env, "MCP_REGISTRY_REMOTE_PING_INTERVAL", 30.0),
             http_idle_timeout=_positive_float(env, "MCP_REGISTRY_HTTP_IDLE_TIMEOUT", 1800.0),
             http_max_sessions=_positive_int(env, "MCP_REGISTRY_HTTP_MAX_SESSIONS", 64),
             http_max_body_bytes=_body_limit(env),

@@ -121,6 +121,20 @@ SPECS: tuple[ImageSpec, ...] = (
         entrypoint=["python3", "/opt/mcp/modern_server.py"],
         files={"/opt/mcp/modern_server.py": "tests/images/modern/modern_server.py"},
     ),
+    # OpenAPI entries: the runtime (MCP_REGISTRY_OPENAPI_IMAGE in tests) runs the registry's server script,
+    # which podman mounts read-only with the entry's spec; fastapi-app is the REST API the e2e test calls.
+    ImageSpec(
+        name="openapi-runtime",
+        pip=["fastmcp==4.2.3"],
+        entrypoint=["python3"],
+    ),
+    ImageSpec(
+        name="fastapi-app",
+        pip=["fastapi==0.165.0", "uvicorn==0.54.0"],
+        entrypoint=["python3", "-m", "uvicorn", "--app-dir", "/opt/app", "app:app", "--host", "0.0.0.0"],
+        cmd=["--port", "8000"],
+        files={"/opt/app/app.py": "tests/images/fastapi_app/app.py"},
+    ),
 )
 
 

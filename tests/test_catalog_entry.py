@@ -78,8 +78,27 @@ def test_image_required_unless_remote_or_unsupported() -> None:
         CatalogEntry.model_validate(minimal(image=""))
     assert caught.value.errors()[0]["loc"] == ("image",)
     remote = CatalogEntry.model_validate(minimal(image="", remote={"url": "https://mcp.example.com/sse"}))
-    assert "does not support remote servers yet" in (remote.not_runnable_reason() or "")
-    assert "https://mcp.example.com/sse" in (remote.not_runnable_reason() or "")
+    assert remote.not_runnable_reason() is None  # the registry connects to it
+
+
+def test_a_remote_that_needs_oauth_is_refused_plainly_unless_a_secret_can_carry_the_token() -> None:
+    remote = {"url": "https://mcp.example.com/mcp"}
+    oauth_only = CatalogEntry.model_validate(
+        minimal(image="", remote=remote, oauth=[{"provider": "example", "env": "EXAMPLE_TOKEN"}])
+    )
+    reason = oauth_only.not_runnable_reason() or ""
+    assert "signs in with OAuth (example), which the registry does not handle yet" in reason
+    assert "https://mcp.example.com/mcp" in reason and "declares no secret" in reason
+    assert 'Authorization = "Bearer ${TOKEN}"' in reason  # what would make it usable
+    with_secret = CatalogEntry.model_validate(
+        minimal(
+            image="",
+            remote={**remote, "headers": {"Authorization": "Bearer ${EXAMPLE_TOKEN}"}},
+            secrets=[{"name": "EXAMPLE_TOKEN"}],
+            oauth=[{"provider": "example", "env": "EXAMPLE_TOKEN"}],
+        )
+    )
+    assert with_secret.not_runnable_reason() is None
 
 
 @pytest.mark.parametrize("image", ["mcp sqlite", "docker.io/mcp/sqlite;rm -rf /", "-mcp/sqlite", "$(id)"])

@@ -103,6 +103,16 @@ def test_config_permissions_and_stale_entries(settings: RegistrySettings) -> Non
     assert (secrets.stat().st_mode & 0o777) == 0o600
 
 
+def test_entries_whose_secrets_live_in_the_keyring_count(settings: RegistrySettings) -> None:
+    settings.config_dir.mkdir(parents=True, mode=0o700)
+    secrets = settings.config_dir / "secrets.toml"
+    secrets.write_text('[keyring]\nsqlite = ["TOKEN"]\ngone = ["KEY"]\n')  # names only: values in the keyring
+    secrets.chmod(0o600)
+    check = check_config(settings, {"sqlite"})
+    assert "settings for 2 entries" in check.summary
+    assert any("not in the catalog (ignored): gone" in detail for detail in check.details)
+
+
 def test_editors_installed_missing_or_broken(tmp_path: Path) -> None:
     environ = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
     none = check_editors(environ, "linux", tmp_path)

@@ -29,7 +29,12 @@ def machine(tmp_path: Path) -> dict[str, object]:
     tun.write_text("")
     tun.chmod(0o666)
     env = {"PATH": str(bin_dir), "XDG_RUNTIME_DIR": str(runtime)}
-    return {"environ": env, "uid": UID, "etc": etc, "tun": tun}
+    cgroups = tmp_path / "cgroup"  # cgroups v2 with the limit controllers delegated to the user
+    delegated = cgroups / "user.slice" / f"user-{UID}.slice" / f"user@{UID}.service"
+    delegated.mkdir(parents=True)
+    (cgroups / "cgroup.controllers").write_text("cpuset cpu io memory hugetlb pids rdma misc\n")
+    (delegated / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    return {"environ": env, "uid": UID, "etc": etc, "tun": tun, "cgroup_root": cgroups}
 
 
 def test_root_needs_none_of_it(machine: dict[str, object]) -> None:
@@ -79,3 +84,18 @@ def test_no_user_mode_network_helper_warns(machine: dict[str, object]) -> None:
     os.remove(Path(machine["environ"]["PATH"]) / "slirp4netns")  # type: ignore[index]
     check = check_rootless(**machine)  # type: ignore[arg-type]
     assert check.status == "warn" and "no slirp4netns or pasta" in check.summary
+
+
+def test_cgroups_v1_warns_that_no_limit_holds(machine: dict[str, object]) -> None:
+    (machine["cgroup_root"] / "cgroup.controllers").unlink()  # type: ignore[operator]
+    check = check_rootless(**machine)  # type: ignore[arg-type]
+    assert check.status == "warn" and check.summary.startswith("cgroups v1: rootless Podman applies no memory")
+    assert check.fix is not None and "unified_cgroup_hierarchy" in check.fix
+
+
+def test_undelegated_controllers_are_named(machine: dict[str, object]) -> None:
+    service = machine["cgroup_root"] / "user.slice" / f"user-{UID}.slice" / f"user@{UID}.service"  # type: ignore[operator]
+    (service / "cgroup.controllers").write_text("cpuset io\n")
+    check = check_rootless(**machine)  # type: ignore[arg-type]
+    assert check.status == "warn" and "memory, cpu, pids cgroup controller(s) are not delegated" in check.summary
+    assert check.fix is not None and "Delegate=" in check.fix

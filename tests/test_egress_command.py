@@ -34,6 +34,10 @@ def test_allow_hosts_are_normalised_host_port_pairs() -> None:
     assert entry.network_access.startswith("only api.github.com:443, 10.0.0.5:8080")
     assert make_entry(network="bridge").network_access.startswith("full network access")
     assert make_entry().network_access == "no network"
+    remote = CatalogEntry.model_validate(
+        {"id": "r", "name": "R", "description": "", "remote": {"url": "https://mcp.example.com/mcp?key=${KEY}"}}
+    )
+    assert remote.network_access == "runs elsewhere: the registry itself connects to https://mcp.example.com/mcp"
 
 
 @pytest.mark.parametrize("pair", ["github.com", "a:0", "a:65536", "http://a:80", "a b:1", "[::1]:443", "*.x.com:443"])

@@ -61,4 +61,6 @@ def test_list_on_a_fresh_install_shows_every_entry(tmp_path: Path) -> None:
     entries = json.loads(listed.stdout)
     assert len(entries) >= 328
     asana = next(entry for entry in entries if entry["id"] == "asana")
-    assert "does not support remote servers yet" in asana["cannot_activate"]
+    assert "needs that OAuth sign-in" in asana["cannot_activate"]  # a remote server with OAuth only
+    apify = next(entry for entry in entries if entry["id"] == "apify")
+    assert not apify.get("cannot_activate")  # a remote server with a token secret activates

@@ -207,3 +207,45 @@ def test_secrets_are_passed_as_podman_secrets_by_name() -> None:
         secret_flags({"API_TOKEN": "a,type=mount"})
     with pytest.raises(ValueError, match="not a plain NAME"):
         secret_flags({"A=B": "name"})
+
+
+def test_an_openapi_entry_mounts_the_server_script_and_its_document_read_only() -> None:
+    from mcp_registry_server.openapi_server import SERVER_SCRIPT, runtime_entry
+
+    entry = CatalogEntry.model_validate(
+        {
+            "id": "notes",
+            "name": "Notes",
+            "description": "A REST API.",
+            "openapi": {
+                "spec": "/home/me/.config/mcp-registry/catalog/notes.openapi.json",
+                "base_url": "http://api.example.com",
+                "auth": {"type": "bearer", "secret": "NOTES_TOKEN"},
+            },
+            "secrets": [{"name": "NOTES_TOKEN"}],
+        }
+    )
+    argv = build_run_argv(
+        runtime_entry(entry, "localhost/openapi-runtime"),
+        podman="podman",
+        name="mcp-registry-notes-0123abcd",
+        labels={},
+        env_names=[],
+        enabled_volumes={},
+        podman_secrets={"NOTES_TOKEN": "mcp-registry-notes-0123abcd-NOTES_TOKEN"},
+    )
+    assert argv[argv.index("--pids-limit=256") + 1 :] == [
+        "--volume",
+        f"{SERVER_SCRIPT}:/opt/mcp-registry-openapi/server.py:ro",
+        "--volume",
+        "/home/me/.config/mcp-registry/catalog/notes.openapi.json:/opt/mcp-registry-openapi/openapi.json:ro",
+        "--secret",
+        "mcp-registry-notes-0123abcd-NOTES_TOKEN,type=env,target=NOTES_TOKEN",
+        "--entrypoint",
+        '["python3", "/opt/mcp-registry-openapi/server.py"]',
+        "localhost/openapi-runtime",
+        "/opt/mcp-registry-openapi/openapi.json",
+        '{"auth":{"secret":"NOTES_TOKEN","type":"bearer"},"base_url":"http://api.example.com","exclude_paths":[],'
+        '"include_paths":[],"include_tags":[]}',
+    ]
+    assert "--read-only" in argv and "--cap-drop=ALL" in argv

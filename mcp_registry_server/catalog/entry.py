@@ -6,8 +6,10 @@ container command line, `registry_info`) trusts it. Field names match the TOML k
 
 Templates: `args` items and env defaults may name a parameter as `{{name}}` and an env var or secret
 of the same entry (or HOME) as `$NAME` / `${NAME}`; `config.resolve` fills them in at activation.
-Entries the registry knows but cannot start yet say why (`not_runnable_reason`): remote servers,
-Docker's one-container-per-tool ("poci") entries, and OAuth sign-in without a secret to use instead.
+An entry runs an `image`, a `package` built into one, the registry's OpenAPI server for an
+`openapi` document (`openapi_server`), or is a `remote` server the registry connects to. Entries
+the registry knows but cannot start yet say why (`not_runnable_reason`): Docker's
+one-container-per-tool ("poci") entries, and OAuth sign-in without a secret to use instead.
 """
 
 from __future__ import annotations
@@ -197,6 +199,90 @@ class Package(_Strict):
         return version
 
 
+class APIKeyAuth(_Strict):
+    """An API key sent in a header, query parameter or cookie named `name`; `secret` holds it."""
+
+    type: Literal["api_key"]
+    location: Literal["header", "query", "cookie"] = "header"
+    name: Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")]
+    secret: Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
+
+
+class BearerAuth(_Strict):
+    """`Authorization: Bearer <token>`; `secret` holds the token."""
+
+    type: Literal["bearer"]
+    secret: Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
+
+
+class BasicAuth(_Strict):
+    """HTTP basic: `username_secret` and `password_secret` hold the two halves."""
+
+    type: Literal["basic"]
+    username_secret: Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
+    password_secret: Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
+
+
+class OAuth2ClientCredentials(_Strict):
+    """OAuth2 client credentials: the server fetches a token at `token_url` and fetches anew when it expires."""
+
+    type: Literal["oauth2_client_credentials"]
+    token_url: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    scopes: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(default_factory=list)
+    client_id_secret: Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
+    client_secret_secret: Annotated[str, Field(pattern=ENV_NAME_PATTERN)]
+
+
+OpenAPIAuth = Annotated[APIKeyAuth | BearerAuth | BasicAuth | OAuth2ClientCredentials, Field(discriminator="type")]
+
+
+class OpenAPISource(_Strict):
+    """A REST API described by an OpenAPI document, served as MCP tools by the registry's OpenAPI server.
+
+    `spec` is the absolute host path of the stored document (OpenAPI 3.x JSON, written by
+    `catalog import openapi`), mounted read-only into the container. The filters choose the
+    operations that become tools (`openapi_server.server.select_operations`); `auth` names the
+    entry's secrets that hold the credentials.
+    """
+
+    spec: Annotated[str, Field(min_length=2)]
+    base_url: Annotated[str, Field(pattern=r"^https?://[^\s/?#]+(/\S*)?$")]
+    include_paths: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    exclude_paths: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    include_tags: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    max_tools: Annotated[int, Field(ge=1, le=1000)] | None = None
+    auth: OpenAPIAuth | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_credentials_in_url(cls, base_url: str) -> str:
+        # The base URL travels on the server's command line; credentials belong in [openapi.auth].
+        if "@" in base_url.split("://", 1)[1].split("/", 1)[0]:
+            raise ValueError("must not carry a user or password (user:pass@host); put them in [openapi.auth]")
+        return base_url
+
+    @field_validator("spec")
+    @classmethod
+    def _mountable_spec(cls, spec: str) -> str:
+        if not spec.startswith("/"):
+            raise ValueError("must be an absolute host path (catalog import openapi stores the document there)")
+        if problem := volume_source_problem(spec):
+            raise ValueError(f"the path {problem}")
+        return spec
+
+    @property
+    def secret_names(self) -> list[str]:
+        """The entry secrets `auth` reads."""
+        auth = self.auth
+        if isinstance(auth, APIKeyAuth | BearerAuth):
+            return [auth.secret]
+        if isinstance(auth, BasicAuth):
+            return [auth.username_secret, auth.password_secret]
+        if isinstance(auth, OAuth2ClientCredentials):
+            return [auth.client_id_secret, auth.client_secret_secret]
+        return []
+
+
 class RemoteServer(_Strict):
     """A server reached over HTTP instead of run in a container.
 
@@ -241,6 +327,8 @@ class CatalogEntry(_Strict):
     remote: RemoteServer | None = None
     # Built into a local image on the first add (`registry.images`) instead of naming one.
     package: Package | None = None
+    # Served by the registry's OpenAPI server (`openapi_server`), whose runtime image activation picks.
+    openapi: OpenAPISource | None = None
     unsupported: str = ""
     image: Annotated[str, Field(validate_default=True)] = ""
     # Overrides the image's entrypoint when set; `args` follow the image name on the command line.
@@ -281,14 +369,14 @@ class CatalogEntry(_Strict):
     @field_validator("image")
     @classmethod
     def _plain_image_reference(cls, image: str, info: ValidationInfo) -> str:
-        sources = [name for name in ("remote", "package") if info.data.get(name) is not None]
+        sources = [name for name in ("remote", "package", "openapi") if info.data.get(name) is not None]
         if image:
             sources.append("image")
         if len(sources) > 1:
-            raise ValueError(f"an entry names one of image, package and remote, not {' and '.join(sources)}")
+            raise ValueError(f"an entry names one of image, package, openapi and remote, not {' and '.join(sources)}")
         if not image:
             if not sources and not info.data.get("unsupported"):
-                raise ValueError("Field required (only package, remote or unsupported entries have no image)")
+                raise ValueError("Field required (only package, openapi, remote or unsupported entries have no image)")
             return image
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*", image):
             raise ValueError("must be an image reference like docker.io/mcp/sqlite:latest")
@@ -305,6 +393,17 @@ class CatalogEntry(_Strict):
             )
         if leaked := sorted({name for arg in self.args for name in variable_references(arg)} & self.secret_names):
             raise ValueError(f"args name the secrets {', '.join(leaked)}; secrets never go on a command line")
+        return self
+
+    @model_validator(mode="after")
+    def _openapi_auth_names_secrets(self) -> CatalogEntry:
+        if self.openapi is not None:
+            if missing := [name for name in self.openapi.secret_names if name not in self.secret_names]:
+                raise ValueError(
+                    f"openapi.auth reads the secrets {', '.join(missing)}, which [[secrets]] does not declare"
+                )
+            if self.command or self.args:
+                raise ValueError("an openapi entry runs the registry's OpenAPI server: drop command and args")
         return self
 
     @field_validator("allow_hosts")
@@ -362,6 +461,9 @@ class CatalogEntry(_Strict):
     @property
     def network_access(self) -> str:
         """What the server can reach, in words, for registry_info and the doctor."""
+        if self.remote is not None:
+            origin = self.remote.url.split("?", 1)[0]
+            return f"runs elsewhere: the registry itself connects to {origin}"
         if self.allow_hosts:
             return f"only {', '.join(self.allow_hosts)}, through the registry's HTTP(S) proxy"
         if self.network == "bridge":
@@ -388,14 +490,20 @@ class CatalogEntry(_Strict):
         return note
 
     def not_runnable_reason(self) -> str | None:
-        """Why `registry_add` cannot start this entry (remote, unsupported, OAuth only), or None."""
-        if self.remote is not None:
-            return (
-                f"{self.id} is a remote MCP server ({self.remote.transport} at {self.remote.url}); the registry "
-                "runs servers in containers and does not support remote servers yet."
-            )
+        """Why `registry_add` cannot start this entry (unsupported, OAuth only), or None.
+
+        Remote entries run (the registry connects to their URL); those that sign in with OAuth and
+        declare no secret to use instead do not, since the registry does not do OAuth sign-in yet.
+        """
         if self.unsupported:
             return f"{self.id} cannot be run by the registry: {self.unsupported}"
         if self.oauth_without_secret:
+            if self.remote is not None:
+                return (
+                    f"{self.oauth_note()} {self.id} is a remote server ({self.remote.url}) that needs that OAuth "
+                    "sign-in, and it declares no secret that could carry a token instead, so it cannot be activated. "
+                    "An entry that declares a token secret and a header using it (like "
+                    'Authorization = "Bearer ${TOKEN}" under [remote.headers]) can be.'
+                )
             return self.oauth_note() + " No secret can be used instead, so it cannot be activated."
         return None

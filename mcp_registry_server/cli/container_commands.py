@@ -4,7 +4,8 @@
   entry, with a progress bar on stderr; images already present are skipped unless `--refresh`.
 - `ps` asks the podman CLI for containers labelled `io.mcp-registry.managed=true` (no API service
   needs to start for that) and checks, from the owner label, whether the registry process that
-  started each one is still alive (`podman.ownership`).
+  started each one is still alive (`podman.ownership`). Remote servers have no container: it lists
+  those of live registries from their records (`registry.remote_records`), by URL.
 - `logs` reads the per-container stderr logs the registry writes (`container_logs`), because its
   containers run with `--log-driver=none` and `podman logs` has nothing.
 """
@@ -30,13 +31,14 @@ _IMAGE_REFERENCE_HINT = ("/", ":", ".")
 # --- pull ------------------------------------------------------------------------------------
 
 
-def _pull_targets(catalog: Any, names: list[str]) -> list[tuple[str | None, str]]:
+def _pull_targets(catalog: Any, names: list[str], openapi_image: str = "") -> list[tuple[str | None, str]]:
     from mcp_registry_server.catalog import closest_ids
 
     targets: list[tuple[str | None, str]] = []
     for name in names:
         if name in catalog:
-            targets.append((name, catalog[name].image))
+            # An openapi entry runs the OpenAPI runtime image (openapi_server.runtime_entry).
+            targets.append((name, catalog[name].image or (openapi_image if catalog[name].openapi else "")))
         elif any(mark in name for mark in _IMAGE_REFERENCE_HINT):
             targets.append((None, name))
         else:
@@ -89,7 +91,7 @@ def pull(options: argparse.Namespace) -> int:
     import anyio
 
     settings = load_settings()
-    targets = _pull_targets(load_catalog(settings), options.targets)
+    targets = _pull_targets(load_catalog(settings), options.targets, settings.openapi_image)
     results = anyio.run(_pull_all, settings, targets, options.refresh)
     if options.json:
         emit_json(results)
@@ -143,6 +145,39 @@ def _started(raw: Any) -> str:
     return str(raw or "")
 
 
+def _remote_mounts(runtime_dir: Path) -> list[dict[str, Any]]:
+    """The remote mounts of registries that still run, as rows like the containers'."""
+    from mcp_registry_server.registry.remote_records import read_remote_records
+
+    rows = []
+    for record in read_remote_records(runtime_dir):
+        alive, registry = _registry_state(str(record.get("owner", "")))
+        if alive is False:
+            continue  # a registry that is gone has no connections
+        for mount in record["mounts"]:
+            if not isinstance(mount, dict):
+                continue
+            rows.append(
+                {
+                    "name": "",
+                    "url": str(mount.get("url", "")),
+                    "transport": str(mount.get("transport", "")),
+                    "id": "",
+                    "entry": str(mount.get("entry", "")),
+                    "prefix": str(mount.get("prefix", "")),
+                    "instance": str(record.get("instance", "")),
+                    "owner": str(record.get("owner", "")),
+                    "registry_alive": alive,
+                    "registry": registry,
+                    "image": "",
+                    "state": str(mount.get("state", "")),
+                    "status": f"{mount.get('state', '')} ({mount.get('transport', '')})",
+                    "started": str(mount.get("started", "")),
+                }
+            )
+    return rows
+
+
 def ps(options: argparse.Namespace) -> int:
     from mcp_registry_server.podman.command import LABEL_ENTRY, LABEL_INSTANCE, LABEL_OWNER, LABEL_PREFIX
 
@@ -168,14 +203,18 @@ def ps(options: argparse.Namespace) -> int:
                 "started": _started(item.get("StartedAt") or item.get("Created")),
             }
         )
+    containers += _remote_mounts(settings.runtime_dir)
     if options.json:
         emit_json(containers)
         return 0
     if not containers:
         print("No registry containers. They appear while an editor has servers active (or `mcp-registry try`).")
         return 0
-    rows = [[c["name"], c["entry"], c["prefix"], c["status"], f"{c['instance']} ({c['registry']})"] for c in containers]
-    print_table(["CONTAINER", "ENTRY", "PREFIX", "STATUS", "REGISTRY"], rows)
+    rows = [
+        [c["name"] or c["url"], c["entry"], c["prefix"], c["status"], f"{c['instance']} ({c['registry']})"]
+        for c in containers
+    ]
+    print_table(["CONTAINER OR URL", "ENTRY", "PREFIX", "STATUS", "REGISTRY"], rows)
     return 0
 
 

@@ -282,6 +282,35 @@ def build_parser() -> argparse.ArgumentParser:
         "dir", metavar="DIR", help="a docker/mcp-registry checkout, its servers/ dir, or one server's dir"
     )
     docker.add_argument("--out", metavar="DIR", help="where to write the entries (default: your user catalog dir)")
+    openapi = _add(
+        formats,
+        "openapi",
+        "import_openapi_command:import_openapi_command",
+        "a REST API's OpenAPI document (3.0, 3.1, or Swagger 2.0), one tool per operation",
+        "Import an OpenAPI document (a file, or a URL fetched now) as an entry the registry serves with its "
+        "OpenAPI server: one tool per operation, reaching only the API's host. The document is stored next to "
+        "the entry as <ID>.openapi.json. Prints the tools and the secrets to set. Swagger 2.0 is converted with "
+        "swagger2openapi (needs npx).",
+        (
+            "mcp-registry catalog import openapi ./openapi.yaml --name notes --base-url https://notes.example.com",
+            "mcp-registry catalog import openapi https://petstore3.swagger.io/api/v3/openapi.json --name petstore "
+            "--include-path '/pet*' --max-tools 10",
+        ),
+    )
+    openapi.add_argument("spec", metavar="SPEC", help="the OpenAPI document: a JSON or YAML file, or an http(s) URL")
+    openapi.add_argument("--name", required=True, metavar="ID", help="the entry id (like petstore)")
+    openapi.add_argument("--base-url", metavar="URL", help="the API's URL (default: the document's first server)")
+    openapi.add_argument(
+        "--include-path", action="append", metavar="GLOB", help="only paths matching GLOB (repeatable; * spans /)"
+    )
+    openapi.add_argument("--exclude-path", action="append", metavar="GLOB", help="leave out paths matching GLOB")
+    openapi.add_argument("--include-tag", action="append", metavar="TAG", help="only operations with TAG (repeatable)")
+    openapi.add_argument("--max-tools", type=int, metavar="N", help="at most N tools (the first N operations)")
+    openapi.add_argument(
+        "--strict", action="store_true", help="fail when an operation cannot be mapped (instead of skipping it)"
+    )
+    openapi.add_argument("--no-auth", action="store_true", help="ignore the document's security schemes")
+    openapi.add_argument("--out", metavar="DIR", help="where to write the entry (default: your user catalog dir)")
     official = _add(
         formats,
         "mcp-registry",

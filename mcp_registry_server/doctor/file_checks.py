@@ -83,11 +83,19 @@ def file_mode(path: Path) -> int | None:
 
 
 def _entry_ids(path: Path) -> set[str]:
+    """The entries a settings file holds values for: its `[entries]`, and in secrets.toml the
+    `[keyring]` index of values kept in the OS keyring (`config.keyring_secrets`)."""
+    from mcp_registry_server.config.keyring_secrets import INDEX_TABLE
+
     try:
-        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("entries", {})
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return set()
-    return set(entries) if isinstance(entries, dict) else set()
+    ids: set[str] = set()
+    for table in ("entries", INDEX_TABLE):
+        if isinstance(values := document.get(table), dict):
+            ids |= set(values)
+    return ids
 
 
 def check_config(settings: RegistrySettings, known_ids: set[str]) -> Check:

@@ -4,7 +4,10 @@ Most desktop users run Podman rootless. It needs subordinate uid and gid ranges 
 (`/etc/subuid`, `/etc/subgid`) and the setuid `newuidmap`/`newgidmap` helpers (Debian's `uidmap`);
 a runtime dir the user owns (`XDG_RUNTIME_DIR`, where the registry's private socket lives); and,
 for servers with `network = "bridge"`, a user-mode network helper (`slirp4netns` or `pasta`) that
-can open `/dev/net/tun`. As root none of that applies and the check says so.
+can open `/dev/net/tun`. The memory, CPU and pids limits of every entry need cgroups v2 with those
+controllers delegated to the user (systemd does that for `user@UID.service` on current
+distributions): on cgroups v1 rootless Podman applies none of them, silently. As root none of
+that applies and the check says so.
 
 `check_rootless(environ, ...)` takes the files and the uid as arguments, so every case can be
 tested anywhere; it never raises.
@@ -39,6 +42,31 @@ def _user_name(uid: int) -> str:
         return str(uid)
 
 
+LIMIT_CONTROLLERS = ("memory", "cpu", "pids")
+
+
+def _limits_problem(cgroup_root: Path, uid: int) -> tuple[str, str] | None:
+    """Why rootless Podman would not apply the entries' memory/cpu/pids limits, with the fix; or None."""
+    if not (cgroup_root / "cgroup.controllers").exists():
+        return (
+            "cgroups v1: rootless Podman applies no memory, CPU or pids limit, so an entry's limits do not hold",
+            "Boot with cgroups v2 (systemd.unified_cgroup_hierarchy=1), or run the registry as root",
+        )
+    delegated = cgroup_root / "user.slice" / f"user-{uid}.slice" / f"user@{uid}.service" / "cgroup.controllers"
+    try:
+        controllers = set(delegated.read_text().split())
+    except OSError:
+        return None  # no systemd user slice to read: Podman reports it when it matters
+    if missing := [name for name in LIMIT_CONTROLLERS if name not in controllers]:
+        return (
+            f"the {', '.join(missing)} cgroup controller(s) are not delegated to uid {uid}: rootless Podman "
+            "cannot apply those limits",
+            "Delegate them: a systemd drop-in `[Service] Delegate=memory pids cpu cpuset` for user@.service "
+            "(see Podman's rootless docs), then log in again",
+        )
+    return None
+
+
 def check_rootless(
     environ: Mapping[str, str],
     *,
@@ -46,6 +74,7 @@ def check_rootless(
     etc: Path = Path("/etc"),
     tun: Path = Path("/dev/net/tun"),
     can_open: Callable[[Path], bool] = lambda path: os.access(path, os.R_OK | os.W_OK),
+    cgroup_root: Path = Path("/sys/fs/cgroup"),
 ) -> Check:
     uid = os.getuid() if uid is None else uid
     if uid == 0:
@@ -107,6 +136,8 @@ def check_rootless(
                 f"sudo chmod 0666 {tun} (distributions ship it so)",
             )
         )
+    if limits := _limits_problem(cgroup_root, uid):
+        warnings.append(limits)
     problems = failures + warnings
     if not problems:
         return Check("rootless", "ok", f"rootless Podman for {user}: uid ranges, uidmap, runtime dir, networking ok")

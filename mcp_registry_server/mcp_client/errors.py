@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "MCPClientClosedError",
     "MCPClientError",
+    "MCPConnectionError",
     "MCPProcessExitedError",
     "MCPProtocolError",
     "MCPRemoteError",
@@ -71,6 +72,14 @@ class MCPProcessExitedError(MCPClientError):
             client_name=client_name,
             stderr_tail=stderr_tail,
         )
+
+
+class MCPConnectionError(MCPClientError):
+    """The connection to a remote server failed or ended; no request to it can complete."""
+
+    def __init__(self, failure: str, *, client_name: str = "") -> None:
+        self.failure = failure
+        super().__init__(f"{failure} The request cannot complete.", client_name=client_name)
 
 
 class MCPClientClosedError(MCPClientError):

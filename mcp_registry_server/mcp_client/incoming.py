@@ -24,7 +24,7 @@ from anyio.abc import TaskGroup
 from mcp_types import INTERNAL_ERROR, METHOD_NOT_FOUND
 
 from .errors import MCPRemoteError
-from .transport import StdioTransport, TransportClosedError
+from .transport import MessageTransport, TransportClosedError
 
 __all__ = ["MAX_SERVER_REQUESTS", "NOTIFICATION_BUFFER", "REFUSAL_BUFFER", "ServerMessages"]
 
@@ -44,7 +44,7 @@ class ServerMessages:
     def __init__(
         self,
         name: str,
-        transport: StdioTransport,
+        transport: MessageTransport,
         task_group: TaskGroup,
         on_notification: Any,
         on_request: Any,

@@ -1,7 +1,8 @@
-"""JSON-RPC 2.0 session over a `StdioTransport`: pipelined requests, notifications, server requests.
+"""JSON-RPC 2.0 session over a transport: pipelined requests, notifications, server requests.
 
 `JSONRPCSession.connect(process, ...)` is an async context manager owning a task group with four
-kinds of task: the reader (the only consumer of stdout), the stderr drainer, the deadline watch,
+kinds of task: the reader (the only consumer of stdout), the transport's own task (for a child:
+the stderr drainer), the deadline watch,
 and handlers for messages from the server (`incoming`, which bounds how many run at once). The
 reader never awaits anything but the next message: a response wakes the caller waiting on its id (a dict lookup and an Event; see
 `pending`), a progress notification is queued for its request's `on_progress`, and the server's
@@ -9,10 +10,13 @@ other notifications and its own requests go to `incoming.ServerMessages`.
 
 Contract: `request()` returns the `result` object or raises an `MCPClientError`. On timeout or
 caller cancellation the server is sent notifications/cancelled and the id is forgotten; when stdout
-ends every pending and later request fails at once with `MCPProcessExitedError`. Leaving the
+ends every pending and later request fails at once with `MCPProcessExitedError` (for a remote
+server, whose transport says why its connection ended: `MCPConnectionError`). Leaving the
 context stops the child (see `StdioTransport.aclose`: close stdin, wait, SIGTERM, SIGKILL, each
 bounded, shielded) and then cancels the remaining tasks. JSON-RPC batches are never sent.
 MCP's own methods (initialize, listing, tools) live one layer up, in `client.MCPClient`.
+`connect()` takes a child process (wrapped in a `StdioTransport`) or a ready `MessageTransport`
+such as `http_transport.HTTPTransport`; nothing here knows which.
 
 This is the registry's hot path, so a request costs no task and no cancel scope: timeouts are
 deadlines that one watch task enforces (it sleeps until the soonest one, and a request only wakes
@@ -37,6 +41,7 @@ from anyio.abc import Process, TaskGroup
 from .errors import (
     MCPClientClosedError,
     MCPClientError,
+    MCPConnectionError,
     MCPProcessExitedError,
     MCPProtocolError,
     MCPRemoteError,
@@ -48,6 +53,7 @@ from .pending import Pending, ProgressHandler
 from .transport import (
     DEFAULT_MAX_MESSAGE_BYTES,
     MessageTooLargeError,
+    MessageTransport,
     ShutdownTimeouts,
     StdioTransport,
     TransportClosedError,
@@ -72,11 +78,11 @@ _ERROR_STDERR_CHARS = 2000
 
 
 class JSONRPCSession:
-    """One JSON-RPC peer over stdio. Create it (or `MCPClient`) with `connect()`."""
+    """One JSON-RPC peer over a transport (a child's stdio, a remote server's HTTP). Create it (or `MCPClient`) with `connect()`."""
 
     def __init__(
         self,
-        transport: StdioTransport,
+        transport: MessageTransport,
         task_group: TaskGroup,
         *,
         name: str,
@@ -109,7 +115,7 @@ class JSONRPCSession:
     @asynccontextmanager
     async def connect(
         cls,
-        process: Process,
+        process: Process | MessageTransport,
         *,
         name: str,
         on_notification: NotificationHandler | None = None,
@@ -123,18 +129,25 @@ class JSONRPCSession:
     ) -> AsyncIterator[Self]:
         """Runs a client over `process` (which it now owns) and stops the process on exit.
 
+        `process` may instead be a transport not yet run (a remote server's); the stdio options
+        (`stderr_limit`, `on_stderr_line`, `shutdown_timeouts`) then do not apply.
+
         `default_timeout` applies to requests without their own (None: wait forever);
         `init_timeout` to `initialize()` (None: the default timeout). A message from the server
         longer than `max_message_bytes` ends the session: every request fails saying so, and the
         process is stopped.
         """
-        transport = StdioTransport(
-            process,
-            stderr_limit=stderr_limit,
-            on_stderr_line=on_stderr_line,
-            shutdown_timeouts=shutdown_timeouts,
-            max_message_bytes=max_message_bytes,
-        )
+        transport: MessageTransport
+        if isinstance(process, Process):
+            transport = StdioTransport(
+                process,
+                stderr_limit=stderr_limit,
+                on_stderr_line=on_stderr_line,
+                shutdown_timeouts=shutdown_timeouts,
+                max_message_bytes=max_message_bytes,
+            )
+        else:
+            transport = process
         async with anyio.create_task_group() as task_group:
             client = cls(
                 transport,
@@ -146,7 +159,7 @@ class JSONRPCSession:
                 init_timeout=init_timeout,
             )
             transport.raw_lines = client._raw_line
-            task_group.start_soon(transport.drain_stderr, name=f"{name}: stderr")
+            task_group.start_soon(transport.run, name=f"{name}: transport")
             task_group.start_soon(client._read_loop, name=f"{name}: reader")
             task_group.start_soon(client._watch_deadlines, name=f"{name}: deadlines")
             task_group.start_soon(client._from_server.deliver_notifications, name=f"{name}: notifications")
@@ -173,9 +186,14 @@ class JSONRPCSession:
         await self._exited.wait()
 
     @property
-    def pid(self) -> int:
-        """The server process's pid."""
+    def pid(self) -> int | None:
+        """The server process's pid; None for a remote server."""
         return self._transport.pid
+
+    @property
+    def connection_failure(self) -> str | None:
+        """Why a remote server's connection ended (naming its URL); None for a child process."""
+        return self._transport.failure
 
     @property
     def exit_code(self) -> int | None:
@@ -301,6 +319,8 @@ class JSONRPCSession:
             await self._exited.wait()
         if self._dead is not None:
             return self._dead()
+        if (failure := self._transport.failure) is not None:
+            return MCPConnectionError(failure, client_name=self.name)
         return MCPProcessExitedError(
             self._transport.returncode,
             client_name=self.name,
@@ -390,7 +410,9 @@ class JSONRPCSession:
             if not self._closing:
                 with anyio.move_on_after(_EXIT_SETTLE_TIMEOUT):
                     await self._transport.wait_exit_settled()
-                logger.info("%s: the server process ended (exit code %s)", self.name, self.exit_code)
+                logger.info(
+                    "%s: %s", self.name, self.connection_failure or f"the server ended (exit code {self.exit_code})"
+                )
                 self._fail_all(self._exit_error)
         finally:
             self._from_server.close()
@@ -477,6 +499,8 @@ class JSONRPCSession:
         self._exited.set()
 
     def _exit_error(self) -> MCPClientError:
+        if (failure := self._transport.failure) is not None:
+            return MCPConnectionError(failure, client_name=self.name)
         return MCPProcessExitedError(
             self._transport.returncode,
             client_name=self.name,

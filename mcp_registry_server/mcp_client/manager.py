@@ -1,7 +1,7 @@
 """Owns every running `MCPClient`, keyed by mount, so each can start and stop on its own.
 
 `async with ClientManager() as manager:` opens one task group. `start(key, process)` runs
-`MCPClient.connect(process)` as that key's own task in the group and returns the connected client
+`MCPClient.connect(process)` (a process, a remote server's transport, or a factory of either) as that key's own task in the group and returns the connected client
 once its tasks run; `stop(key)` asks that task to leave the context (which stops the process, each
 step bounded) and waits, bounded, for it. A client that fails after starting is logged and its key
 freed; it never cancels the manager or its siblings. Leaving the manager stops all clients at once
@@ -21,14 +21,14 @@ from anyio.abc import Process, TaskGroup, TaskStatus
 
 from .client import MCPClient
 from .jsonrpc import NotificationHandler, RequestHandler
-from .transport import ShutdownTimeouts
+from .transport import MessageTransport, ShutdownTimeouts
 
 __all__ = ["ClientManager", "ConnectOptions", "ProcessSource"]
 
 logger = logging.getLogger(__name__)
 
-ProcessSource = Process | Callable[[], Awaitable[Process]]
-"""A started process, or an async factory the manager calls inside the client's task."""
+ProcessSource = Process | MessageTransport | Callable[[], Awaitable[Process]]
+"""A started process, a transport not yet run, or an async factory the manager calls inside the client's task."""
 
 
 class ConnectOptions(TypedDict, total=False):
@@ -162,7 +162,7 @@ class ClientManager:
         started = False
         try:
             with mount.scope:
-                if not isinstance(process, Process):
+                if callable(process):
                     process = await process()
                 async with MCPClient.connect(process, name=name, **options) as client:
                     mount.client = client

@@ -10,13 +10,16 @@ writing one endless line costs at most that much memory (plus one read); stdout 
 anyio's asyncio backend it writes through the pipe's asyncio `StreamWriter` directly (a write that
 the pipe cannot take at once is buffered, in order) and only waits, up to its `deadline`, when the
 buffer is over its limit. Elsewhere it uses anyio's stream under a lock.
-`drain_stderr()` must run in a task for the transport's whole life: it keeps the child from
-blocking on a full stderr pipe and keeps the last `stderr_limit` bytes for `stderr_tail()`.
+`drain_stderr()` (also `run()`) must run in a task for the transport's whole life: it keeps the child
+from blocking on a full stderr pipe and keeps the last `stderr_limit` bytes for `stderr_tail()`.
 
 `aclose()` stops the child the way the MCP spec orders it: close stdin, wait, SIGTERM, wait, SIGKILL,
 wait; every wait is bounded (`ShutdownTimeouts`) and the whole sequence runs under a cancellation
 shield, so a cancelled caller can neither leak the process nor hang on it. The transport knows
 nothing about JSON-RPC: ids, requests and errors belong to the session above it.
+
+`MessageTransport` is what the session needs of any transport; `http_transport.HTTPTransport`
+offers the same for a remote server.
 """
 
 from __future__ import annotations
@@ -28,14 +31,21 @@ from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 from anyio.abc import AsyncResource, Process
 
 from .wire import RAW_LINE_MIN, decode_line, encode_line
 
-__all__ = ["LineSplitter", "MessageTooLargeError", "ShutdownTimeouts", "StdioTransport", "TransportClosedError"]
+__all__ = [
+    "LineSplitter",
+    "MessageTooLargeError",
+    "MessageTransport",
+    "ShutdownTimeouts",
+    "StdioTransport",
+    "TransportClosedError",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +56,39 @@ _READ_SIZE = 1 << 20
 _GARBAGE_REPR_CHARS = 200
 # How often returncode is polled while waiting for the child to die.
 _EXIT_POLL_INTERVAL = 0.01
+
+
+class MessageTransport(Protocol):
+    """What `JSONRPCSession` needs of a transport: JSON objects in and out, a background task, a close."""
+
+    raw_lines: Callable[[bytes], dict[str, Any] | None] | None
+    garbage_lines: int
+
+    @property
+    def failure(self) -> str | None:
+        """Why the connection ended, when the transport knows (a remote server's); None otherwise."""
+
+    @property
+    def pid(self) -> int | None: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    @property
+    def at_eof(self) -> bool: ...
+
+    def stderr_tail(self, max_chars: int = 4000) -> str: ...
+
+    async def run(self) -> None:
+        """The transport's background work; runs in a task for its whole life."""
+
+    async def receive(self) -> dict[str, Any]: ...
+
+    async def send(self, message: dict[str, Any], *, deadline: float = math.inf) -> None: ...
+
+    async def wait_exit_settled(self) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 class TransportClosedError(Exception):
@@ -197,6 +240,11 @@ class StdioTransport:
         return self._process.pid
 
     @property
+    def failure(self) -> None:
+        """A child's end is told by its exit code and stderr, not here."""
+        return None
+
+    @property
     def returncode(self) -> int | None:
         """The child's exit code, or None while it runs (or before its exit has been observed)."""
         return self._process.returncode
@@ -266,6 +314,10 @@ class StdioTransport:
                 lines.clear()
                 raise MessageTooLargeError(limit)
             lines.extend(completed)
+
+    async def run(self) -> None:
+        """The transport's background work (`MessageTransport`): draining stderr."""
+        await self.drain_stderr()
 
     async def drain_stderr(self) -> None:
         """Reads stderr until it ends, keeping the tail. Run this in a task for the transport's life."""

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mcp_registry_server.catalog.entry import ENV_NAME_PATTERN, CatalogEntry, volume_source_problem
+from mcp_registry_server.openapi_server import runtime_mounts
 
 __all__ = [
     "LABEL_ENTRY",
@@ -165,6 +166,9 @@ def build_run_argv(
             argv += ["--tmpfs", path]
     for source, target, read_only in volume_mounts:
         argv += ["--volume", f"{source}:{target}:ro" if read_only else f"{source}:{target}"]
+    for source, target in runtime_mounts(entry):  # an openapi entry's server script and spec: ours, read-only
+        _check_volume_source(entry.id, "openapi", source)
+        argv += ["--volume", f"{source}:{target}:ro"]
     for env_name in dict.fromkeys(env_names):
         _check_env_name(env_name)
         argv += ["--env", env_name]

@@ -1,5 +1,7 @@
 """The image an entry runs: pulled when it names one, built from its package when it names a package.
 
+An openapi entry runs the OpenAPI runtime image (`openapi_server.runtime_entry`).
+
 `EntryImages.ensure(entry, api, progress)` returns the entry with the image it will run filled in,
 and that image's local id (None when Podman cannot say). Pull and build failures are
 `RegistryError`s that say what to do.
@@ -8,6 +10,7 @@ and that image's local id (None when Podman cannot say). Pull and build failures
 from __future__ import annotations
 
 from mcp_registry_server.catalog import CatalogEntry
+from mcp_registry_server.openapi_server import missing_document, runtime_entry
 from mcp_registry_server.podman.api import PodmanAPI
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
 from mcp_registry_server.registry.editor_link import ProgressCallback
@@ -26,6 +29,17 @@ class EntryImages:
     async def ensure(
         self, entry: CatalogEntry, api: PodmanAPI, progress: ProgressCallback | None
     ) -> tuple[CatalogEntry, str | None]:
+        if entry.openapi is not None:
+            if problem := missing_document(entry):
+                raise RegistryError(problem)
+            entry = runtime_entry(entry, self._settings.openapi_image)
+            try:
+                return entry, await self.pull(api, entry.image, progress)
+            except RegistryError as error:
+                raise RegistryError(
+                    f"{error} {entry.id} is an OpenAPI entry, which runs in the OpenAPI runtime image: build it as "
+                    "README's 'OpenAPI entries' shows, or set MCP_REGISTRY_OPENAPI_IMAGE to one with fastmcp."
+                ) from error
         if entry.package is not None:
             raise RegistryError(f"{entry.id} is a package entry; building packages into images is not supported yet.")
         return entry, await self.pull(api, entry.image, progress)

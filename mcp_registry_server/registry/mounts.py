@@ -1,4 +1,4 @@
-"""Mount lifecycle: activate a catalog entry in a container, keep it running, remove it.
+"""Mount lifecycle: activate a catalog entry in a container (or connect to its URL), keep it running, remove it.
 
 Contract:
 - `add(entry_id, prefix, expose=…)` starts the entry's container, handshakes with the server, lists
@@ -19,6 +19,13 @@ Contract:
 - `remove(target)` takes the mount out of the router, stops its client and confirms the
   container is gone. `shutdown()` does that for every mount at once, bounded and shielded.
 - Changes (add, restart, remove) are serialised by one lock; calls never take it.
+- A remote entry (`remote`) mounts without Podman: the registry process connects to its URL
+  (`mcp_client.HTTPTransport`, streamable HTTP or SSE) with its headers filled from the entry's
+  secrets and env (`remotes.remote_headers`); the values are never logged nor shown, and status
+  shows the URL without credentials or query (`remotes.mount_location`). Its traffic goes to the URL's origin
+  only (the SDK follows no redirect elsewhere); `network` does not apply, and `allow_hosts`,
+  when given, must name the URL's host:port. A failed connect leaves nothing behind; remove
+  closes the session. Its supervisor also pings it (`remote_ping_interval`).
 - Every user-facing failure is a `RegistryError` that says what happened and what to do.
 """
 
@@ -27,20 +34,28 @@ from __future__ import annotations
 import logging
 import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
-from anyio.abc import TaskGroup
+from anyio.abc import Process, TaskGroup
 
 from mcp_registry_server import __version__
 from mcp_registry_server.catalog import CatalogEntry
 from mcp_registry_server.config import ConfigStore
 from mcp_registry_server.config.image_lock import ImageLock
+from mcp_registry_server.config.resolve import ResolvedValues
 from mcp_registry_server.container_logs import ContainerLogWriter
-from mcp_registry_server.mcp_client import ClientManager, MCPClient, MCPClientError, MCPRemoteError
+from mcp_registry_server.mcp_client import (
+    ClientManager,
+    HTTPTransport,
+    MCPClient,
+    MCPClientError,
+    MCPConnectionError,
+    MCPRemoteError,
+)
 from mcp_registry_server.podman.api import PodmanAPI
-from mcp_registry_server.podman.command import EgressRoute
+from mcp_registry_server.podman.command import EgressRoute, container_name
 from mcp_registry_server.podman.egress import EgressProxies
 from mcp_registry_server.podman.errors import PodmanError
 from mcp_registry_server.podman.runner import PodmanRunner
@@ -51,6 +66,14 @@ from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.images import EntryImages
 from mcp_registry_server.registry.passthrough import Passthrough
 from mcp_registry_server.registry.podman_link import PodmanLink
+from mcp_registry_server.registry.remote_records import RemoteRecord
+from mcp_registry_server.registry.remotes import (
+    allow_hosts_problem,
+    mount_location,
+    remote_headers,
+    remote_rows,
+    remote_urls,
+)
 from mcp_registry_server.registry.router import ActiveMount, Exposure, ToolRouter, check_prefix, default_prefix
 from mcp_registry_server.registry.supervisor import supervise_mount
 from mcp_registry_server.registry.tool_cache import ToolCache
@@ -99,6 +122,7 @@ class MountLifecycle:
         self.tool_cache = ToolCache(settings.cache_dir / "tools") if settings.cache_dir else None
         self._egress = EgressProxies(settings)
         self._images = EntryImages(settings)
+        self._remote_record = RemoteRecord(settings.runtime_dir, settings.instance_id, settings.hostname)
 
     # -- autostart ------------------------------------------------------------------------
 
@@ -175,38 +199,19 @@ class MountLifecycle:
                     f'registry_config_set("{entry.id}", {{"NAME": "value"}}), then add again.{oauth}'
                 )
             entry = resolved.runnable(entry)  # its args with the parameters filled in
-            api, runner = await self._podman.connect()
-            entry, digest = await self._images.ensure(entry, api, progress)
-            lock_warning = self._check_pin(entry, digest)
-            cache_key = None
-            if self.tool_cache is not None and digest:
-                cache_key = ToolCache.key(
-                    image_digest=digest,
-                    entry=entry.model_dump(mode="json"),
-                    values=resolved.container_env,
-                    volumes=resolved.enabled_volumes,
-                    capabilities=self._editor.client_capabilities(),
-                )
-            try:
-                egress = await self._egress_route(api, runner, entry, prefix, progress)
-                mount = await self._start_mount(
-                    runner,
-                    entry,
-                    prefix,
-                    resolved.container_env,
-                    resolved.enabled_volumes,
-                    cache_key=cache_key,
-                    egress=egress,
-                )
-            except BaseException:
-                await self._egress.release(prefix)
-                raise
+            lock_warning = None
+            if entry.remote is not None:
+                mount = await self._connect_remote(entry, prefix, resolved)
+            else:
+                mount, lock_warning = await self._start_container(entry, prefix, resolved, progress)
             mount.expose, mount.tool_filter = expose, resolved.tool_filter
             shown = self._router.exposed_tools()
             routed = self._router.add(mount)
-            self._tasks.start_soon(supervise_mount, mount, self.is_mounted, self._restart)
+            if entry.remote is not None:
+                self._publish_remotes()
+            self._tasks.start_soon(self._supervise, mount)
         await self._announce(tools=self._router.exposed_tools() is not shown)
-        added = {"entry": entry.id, "prefix": prefix, "container": mount.container_name, "tools": routed}
+        added = {"entry": entry.id, "prefix": prefix, **mount_location(mount), "tools": routed}
         if lock_warning:
             added["warning"] = lock_warning
         if filtered := self._router.filtered_out(mount):
@@ -218,6 +223,92 @@ class MountLifecycle:
                 "registry_search(kind='tools') and call them with registry_exec."
             )
         return added
+
+    async def _start_container(
+        self, entry: CatalogEntry, prefix: str, resolved: ResolvedValues, progress: ProgressCallback | None
+    ) -> tuple[ActiveMount, str | None]:
+        """The image, its pin check, the egress proxy, the container and its client; and a pin warning."""
+        api, runner = await self._podman.connect()
+        entry, digest = await self._images.ensure(entry, api, progress)
+        lock_warning = self._check_pin(entry, digest)
+        cache_key = None
+        if self.tool_cache is not None and digest:
+            cache_key = ToolCache.key(
+                image_digest=digest,
+                entry=entry.model_dump(mode="json"),
+                values=resolved.container_env,
+                volumes=resolved.enabled_volumes,
+                capabilities=self._editor.client_capabilities(),
+            )
+        try:
+            egress = await self._egress_route(api, runner, entry, prefix, progress)
+            mount = await self._start_mount(
+                runner,
+                entry,
+                prefix,
+                resolved.container_env,
+                resolved.enabled_volumes,
+                cache_key=cache_key,
+                egress=egress,
+            )
+        except BaseException:
+            await self._egress.release(prefix)
+            raise
+        return mount, lock_warning
+
+    async def _connect_remote(self, entry: CatalogEntry, prefix: str, resolved: ResolvedValues) -> ActiveMount:
+        """Connects to a remote entry's URL and handshakes; on failure nothing is left open."""
+        assert entry.remote is not None
+        url, where = remote_urls(entry, resolved)
+        # The mount keeps the URL that may be shown; only the transport holds the one with secrets.
+        entry = entry.model_copy(update={"remote": entry.remote.model_copy(update={"url": where})})
+        assert entry.remote is not None
+        if problem := allow_hosts_problem(entry):
+            raise RegistryError(problem)
+        transport = HTTPTransport(
+            url,
+            kind=entry.remote.transport,
+            headers=remote_headers(entry, resolved),
+            max_message_bytes=self._settings.max_message_bytes,
+            shown_url=where,
+        )
+        # What `mcp-registry logs <prefix>` shows for it: connections and their end, never a header.
+        self._logs[prefix] = log = ContainerLogWriter.open(container_name(prefix))
+        log.write_line(f"[mcp-registry] connecting {entry.id} as {prefix} to {where} ({entry.remote.transport})")
+        try:
+            client = await self._start_client(prefix, transport)
+            mount = ActiveMount(entry=entry, prefix=prefix, container_name="", client=client)
+            mount.tools = await self._handshake(client)
+        except (MCPClientError, OSError) as error:
+            reason = error.failure if isinstance(error, MCPConnectionError) else str(error)
+            log.write_line(f"[mcp-registry] could not connect: {reason}")
+            await self.discard(prefix, "")
+            oauth = f" {entry.oauth_note()}" if entry.oauth else ""
+            raise RegistryError(
+                f"Could not connect {entry.id} to its remote server at {where}: {reason}{oauth} "
+                "Nothing was left running; fix the URL or the entry's secrets (registry_info) and add it again."
+            ) from error
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.discard(prefix, "")
+            raise
+        log.write_line(f"[mcp-registry] connected to {where}: {len(mount.tools)} tools")
+        return mount
+
+    async def _supervise(self, mount: ActiveMount) -> None:
+        """The supervisor of one mount; a remote one is also pinged (its connection can die quietly)."""
+        interval = self._settings.remote_ping_interval if mount.entry.remote is not None else None
+        await supervise_mount(mount, self.is_mounted, self._restart, ping_interval=interval, on_end=self._log_end)
+
+    def _log_end(self, mount: ActiveMount, reason: str) -> None:
+        if (log := self._logs.get(mount.prefix)) is not None:
+            log.write_line(f"[mcp-registry] {reason}")
+        if mount.entry.remote is not None:
+            self._publish_remotes()
+
+    def _publish_remotes(self) -> None:
+        """Rewrite the record `mcp-registry ps` reads the remote mounts from (`remote_records`)."""
+        self._remote_record.publish(remote_rows(self._router.mounts.values()))
 
     def _check_pin(self, entry: CatalogEntry, local_id: str | None) -> str | None:
         """Refuse an image that differs from its pin (RegistryError); the warning for an unpinned one."""
@@ -270,17 +361,7 @@ class MountLifecycle:
         self._logs[prefix] = log = ContainerLogWriter.open(container.name)
         log.write_line(f"[mcp-registry] started {entry.id} as {prefix}: {shlex.join(container.argv)}")
         try:
-            client = await self._clients.start(
-                prefix,
-                container.process,
-                name=prefix,
-                default_timeout=self._settings.call_timeout,
-                init_timeout=self._settings.init_timeout,
-                max_message_bytes=self._settings.max_message_bytes,
-                on_notification=lambda method, params: self._events.on_notification(prefix, method, params),
-                on_request=lambda method, params: self._events.on_request(prefix, method, params),
-                on_stderr_line=log.write_line,
-            )
+            client = await self._start_client(prefix, container.process, on_stderr_line=log.write_line)
             mount = ActiveMount(entry=entry, prefix=prefix, container_name=container.name, client=client)
             cached = self.tool_cache.get(cache_key) if self.tool_cache is not None and cache_key else None
             if cached is not None and cache_key is not None:
@@ -302,6 +383,22 @@ class MountLifecycle:
             with anyio.CancelScope(shield=True):
                 await self.discard(prefix, container.name)
             raise
+
+    async def _start_client(
+        self, prefix: str, source: Process | HTTPTransport, *, on_stderr_line: Callable[[str], None] | None = None
+    ) -> MCPClient:
+        """A client for a container's process or a remote server's transport, its events relayed for `prefix`."""
+        return await self._clients.start(
+            prefix,
+            source,
+            name=prefix,
+            default_timeout=self._settings.call_timeout,
+            init_timeout=self._settings.init_timeout,
+            max_message_bytes=self._settings.max_message_bytes,
+            on_notification=lambda method, params: self._events.on_notification(prefix, method, params),
+            on_request=lambda method, params: self._events.on_request(prefix, method, params),
+            on_stderr_line=on_stderr_line,
+        )
 
     async def _handshake(self, client: MCPClient) -> list[dict[str, Any]]:
         """initialize, tools/list and the editor's log level; returns the tools."""
@@ -356,7 +453,7 @@ class MountLifecycle:
     # -- restart and remove ---------------------------------------------------------------
 
     async def _restart(self, mount: ActiveMount) -> bool:
-        """Replace an exited mount's client and container in place; False if it was removed meanwhile."""
+        """Replace an exited mount's client and container (or connection) in place; False if it was removed meanwhile."""
         async with self._changes:
             if not self.is_mounted(mount):
                 return False
@@ -365,24 +462,35 @@ class MountLifecycle:
             resolved = self._config.resolved_values(entry)
             if resolved.missing_required:
                 raise RegistryError(f"{entry.id} needs values for: {', '.join(resolved.missing_required)}.")
-            api, runner = await self._podman.connect()
-            runnable, digest = await self._images.ensure(resolved.runnable(entry), api, None)
-            self._check_pin(runnable, digest)
-            fresh = await self._start_mount(
-                runner,
-                runnable,
-                mount.prefix,
-                resolved.container_env,
-                resolved.enabled_volumes,
-                egress=await self._egress_route(api, runner, entry, mount.prefix, None),
-            )
+            if entry.remote is not None:
+                fresh = await self._connect_remote(entry, mount.prefix, resolved)
+            else:
+                fresh = await self._start_container_again(mount, entry, resolved)
             mount.client, mount.container_name, mount.started_at = fresh.client, fresh.container_name, fresh.started_at
             mount.state, mount.tool_filter = "running", resolved.tool_filter
             shown = self._router.exposed_tools()
             self._router.replace_tools(mount, fresh.tools)
             self._passthrough.invalidate(mount.prefix)
+            if entry.remote is not None:
+                self._publish_remotes()
         await self._announce(tools=self._router.exposed_tools() is not shown)
         return True
+
+    async def _start_container_again(
+        self, mount: ActiveMount, entry: CatalogEntry, resolved: ResolvedValues
+    ) -> ActiveMount:
+        """A fresh container and client for an exited mount (its image checked against the pin again)."""
+        api, runner = await self._podman.connect()
+        runnable, digest = await self._images.ensure(resolved.runnable(entry), api, None)
+        self._check_pin(runnable, digest)
+        return await self._start_mount(
+            runner,
+            runnable,
+            mount.prefix,
+            resolved.container_env,
+            resolved.enabled_volumes,
+            egress=await self._egress_route(api, runner, entry, mount.prefix, None),
+        )
 
     async def discard(self, prefix: str, container_name: str) -> bool:
         """Close a client and make sure its container is gone; True when confirmed."""
@@ -390,6 +498,8 @@ class MountLifecycle:
             await self._clients.stop(prefix)
             if (log := self._logs.pop(prefix, None)) is not None:
                 log.close()
+            if not container_name:
+                return True  # a remote mount: closing its client closed the connection
             if self._podman.runner is None:
                 return False
             try:
@@ -413,9 +523,13 @@ class MountLifecycle:
             shown = self._router.exposed_tools()
             self._router.remove(mount.prefix)
             self._passthrough.invalidate(mount.prefix)
+            if mount.entry.remote is not None:
+                self._publish_remotes()
             gone = await self.discard(mount.prefix, mount.container_name)
             await self._egress.release(mount.prefix)
         await self._announce(tools=self._router.exposed_tools() is not shown)
+        if mount.entry.remote is not None:
+            return {"entry": mount.entry.id, "prefix": mount.prefix, **mount_location(mount), "disconnected": True}
         return {
             "entry": mount.entry.id,
             "prefix": mount.prefix,
@@ -441,5 +555,6 @@ class MountLifecycle:
                 for prefix, mount in list(self._router.mounts.items()):
                     self._router.remove(prefix)
                     closing.start_soon(self.discard, prefix, mount.container_name)
+                self._publish_remotes()
             await self._egress.release_all()
         logger.info("closed all servers in %.2f s", time.monotonic() - started)

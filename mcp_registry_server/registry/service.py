@@ -44,6 +44,7 @@ from mcp_registry_server.registry.mounts import MountLifecycle
 from mcp_registry_server.registry.offload import OffloadStore, open_offload_store
 from mcp_registry_server.registry.passthrough import Passthrough
 from mcp_registry_server.registry.podman_link import PodmanLink
+from mcp_registry_server.registry.remotes import mount_location
 from mcp_registry_server.registry.router import ActiveMount, ToolRouter
 from mcp_registry_server.registry.tasks import BackgroundTasks
 from mcp_registry_server.settings import RegistrySettings
@@ -100,8 +101,8 @@ class Registry:
                 {
                     "entry": mount.entry.id,
                     "prefix": prefix,
-                    "container": mount.container_name,
-                    "image": mount.entry.image,
+                    **mount_location(mount),
+                    **({"image": mount.entry.image} if mount.entry.remote is None else {}),
                     "state": "failed" if mount.state == "running" and not mount.client.is_alive else mount.state,
                     "restarts": mount.restarts,
                     "uptime_seconds": round(mount.uptime_seconds, 1),
@@ -109,8 +110,7 @@ class Registry:
                     "expose": mount.expose,
                     **self._tool_list_share(mount),
                     "calls_served": mount.calls_served,
-                    "last_error": mount.last_error
-                    or (None if mount.client.is_alive else f"exited: {mount.client.stderr_tail(500)}"),
+                    "last_error": mount.last_error or _end_of(mount),
                 }
                 for prefix, mount in self.router.mounts.items()
             ],
@@ -156,6 +156,13 @@ class Registry:
             else " They apply the next time it is added."
         )
         return {"entry": entry.id, "message": outcome.describe() + note}
+
+
+def _end_of(mount: ActiveMount) -> str | None:
+    """Why a mount's client ended, for status before its supervisor has said it; None while it runs."""
+    if mount.client.is_alive:
+        return None
+    return mount.client.connection_failure or f"exited: {mount.client.stderr_tail(500)}"
 
 
 @asynccontextmanager

@@ -107,7 +107,7 @@ def test_remote_and_oauth_records_are_kept_and_say_they_cannot_run() -> None:
     )
     assert entry.image == "" and entry.remote is not None and entry.remote.headers == {"A": "Bearer ${K}"}
     reason = entry.not_runnable_reason() or ""
-    assert "does not support remote servers yet" in reason and "https://mcp.asana.com/sse" in reason
+    assert "needs that OAuth sign-in" in reason and "https://mcp.asana.com/sse" in reason
     assert "OAuth (asana)" in entry.oauth_note() and "does not handle yet" in entry.oauth_note()
 
 

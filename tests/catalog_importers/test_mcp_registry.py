@@ -105,7 +105,7 @@ def test_the_recorded_records_import_as_runnable_entries_that_load_back() -> Non
     assert {p.name: p.default for p in remote.parameters} == {"region": "eu", "X-Units": "metric"}
     assert "one of: eu, us" in remote.parameters[0].description
     assert remote.source == "https://weather.example.com/docs"
-    assert remote.not_runnable_reason() is not None
+    assert remote.not_runnable_reason() is None  # remote entries run (registry.remotes)
 
 
 def test_written_entries_read_back_equal(tmp_path: Path) -> None:

@@ -367,7 +367,7 @@ def test_catalog_sync_writes_into_the_user_catalog_with_progress(
     assert cli.main(["catalog", "sync", registry.url]) == 0
     out, err = capsys.readouterr()
     assert "page 1: 3 records" in err and "page 3: 6 records" in err and "read 6 records in 3 pages (full list)" in err
-    assert f"synced {registry.url} into {user_dirs}: 4 written (1 known but not runnable yet), 0 removed" in out
+    assert f"synced {registry.url} into {user_dirs}: 4 written, 0 removed, 0 not imported" in out
     assert (
         (user_dirs / "acme-demo.toml")
         .read_text()
@@ -393,7 +393,7 @@ def test_catalog_sync_failure_exits_1_with_the_reason(
 def test_catalog_import_mcp_registry(user_dirs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["catalog", "import", "mcp-registry", str(DATA)]) == 0
     out, err = capsys.readouterr()
-    assert f"imported 5 entries into {user_dirs} (1 known but not runnable yet" in out and err == ""
+    assert f"imported 5 entries into {user_dirs}; 0 not imported" in out and err == ""
     assert (
         (user_dirs / "modelcontextprotocol-server-time.toml")
         .read_text()

@@ -1,6 +1,6 @@
 """A record of Docker's catalog, imported with `mcp-registry catalog import docker`, activated through
 `mcp-registry serve` by a real SDK client in a real container: its parameter filled into the command
-line, its tools callable; a remote record is refused with its URL."""
+line, its tools callable; a remote record that signs in with OAuth only is refused, saying so and naming its URL."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ async def test_an_imported_docker_record_activates_and_its_tools_work(
 
         remote = await session.call_tool("registry_add", {"entry_id": "remote-test"})
         assert remote.is_error
-        assert "does not support remote servers yet" in text_of(remote)
+        assert "needs that OAuth sign-in" in text_of(remote) and "does not handle yet" in text_of(remote)
         assert "https://mcp.example.invalid/mcp" in text_of(remote)
         info = structured(await session.call_tool("registry_info", {"entry_id": "remote-test"}))
         assert "OAuth (example)" in info["oauth"] and "not handle" in info["oauth"]

@@ -91,6 +91,7 @@ class FakeClient:
         self.is_alive = True
         self.is_modern = modern
         self.stderr = ""
+        self.connection_failure: str | None = None
 
     def stderr_tail(self, max_chars: int = 4000) -> str:
         return self.stderr[-max_chars:]

@@ -5,14 +5,18 @@ and shutdown run for real, without Podman."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
+from mcp_registry_server.catalog import CatalogEntry
+from mcp_registry_server.config.resolve import ResolvedValues
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
 from mcp_registry_server.registry.errors import RegistryError
+from mcp_registry_server.registry.remotes import remote_headers, remote_urls
 from tests.fake_podman import FakeImages
 from tests.registry.support import FakeEditor, eventually, open_test_registry
 
@@ -454,14 +458,20 @@ async def test_the_users_tool_filter_overrides_the_entrys(tmp_path: Path) -> Non
     assert (plain["tools"], plain["filtered_out"]) == (["plain_drop_all"], ["echo"])  # the entry's own filter
 
 
-async def test_a_remote_entry_is_refused_with_its_url_and_nothing_starts(tmp_path: Path) -> None:
-    remote = {"image": "", "remote": {"url": "https://mcp.example.com/sse", "transport": "sse"}}
+async def test_an_unreachable_remote_entry_is_named_and_nothing_stays(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/sse"
+    remote = {"image": "", "remote": {"url": url, "transport": "sse"}}
     async with open_test_registry(tmp_path, {}, entries={"far": remote}) as r:
         with pytest.raises(RegistryError) as raised:
             await r.registry.mounts.add("far")
         assert r.podman.runner.started == []
-    assert "remote MCP server (sse at https://mcp.example.com/sse)" in str(raised.value)
-    assert "does not support remote servers yet" in str(raised.value)
+        assert r.registry.router.mounts == {}
+        assert "far" not in r.registry.mounts._clients
+    assert f"Could not connect far to its remote server at {url}: could not connect to {url}" in str(raised.value)
+    assert "Nothing was left running" in str(raised.value)
 
 
 async def test_oauth_is_named_when_the_secret_standing_in_for_it_is_missing(tmp_path: Path) -> None:
@@ -482,3 +492,57 @@ async def test_the_container_gets_the_args_with_the_users_parameters_filled_in(t
         r.registry.config.set_values(r.registry.catalog.entry("demo"), {"db_name": "x.sqlite"})
         added = await r.registry.mounts.add("demo")
         assert r.podman.runner.entries[added["container"]].args == ["--db", "/data/x.sqlite"]
+
+
+def remote_entry(**fields: Any) -> CatalogEntry:
+    return CatalogEntry.model_validate(
+        {"id": "far", "name": "Far", "description": "d", "remote": {"url": "https://mcp.example.test/mcp"}, **fields}
+    )
+
+
+def test_remote_headers_are_filled_from_secrets_and_env_and_an_unset_optional_one_is_left_out() -> None:
+    entry = remote_entry(
+        remote={
+            "url": "https://mcp.example.test/mcp",
+            "headers": {
+                "Authorization": "Bearer ${TOKEN}",
+                "X-Team": "$TEAM",
+                "X-Optional": "${MAYBE}",
+                "X-Fixed": "1",
+            },
+        },
+        secrets=[{"name": "TOKEN"}, {"name": "MAYBE", "required": False}],
+        env=[{"name": "TEAM"}],
+    )
+    resolved = ResolvedValues("far", env={"TEAM": "blue"}, secret_env={"TOKEN": "tok-1"})
+    assert remote_headers(entry, resolved) == {"Authorization": "Bearer tok-1", "X-Team": "blue", "X-Fixed": "1"}
+
+
+def test_a_header_value_with_a_line_break_is_refused_without_showing_it() -> None:
+    entry = remote_entry(
+        remote={"url": "https://mcp.example.test/mcp", "headers": {"Authorization": "Bearer ${TOKEN}"}},
+        secrets=[{"name": "TOKEN"}],
+    )
+    with pytest.raises(RegistryError) as raised:
+        remote_headers(entry, ResolvedValues("far", secret_env={"TOKEN": "tok-1\r\nX-Evil: 1"}))
+    assert "'Authorization'" in str(raised.value) and "tok-1" not in str(raised.value)
+
+
+async def test_a_remote_entry_whose_allow_hosts_miss_its_url_is_refused(tmp_path: Path) -> None:
+    entry = {"image": "", "remote": {"url": "https://mcp.example.test/mcp"}, "allow_hosts": ["api.example.test:443"]}
+    async with open_test_registry(tmp_path, {}, entries={"far": entry}) as r:
+        with pytest.raises(RegistryError, match=r"connects to mcp.example.test:443, which its allow_hosts"):
+            await r.registry.mounts.add("far")
+        assert r.registry.router.mounts == {}
+
+
+def test_a_remote_url_is_filled_in_to_connect_and_shown_without_its_secrets() -> None:
+    entry = remote_entry(
+        remote={"url": "https://mcp.example.test/{{region}}/${TOKEN}/mcp?key=${TOKEN}"},
+        parameters=[{"name": "region", "default": "eu"}],
+        secrets=[{"name": "TOKEN"}],
+    )
+    resolved = ResolvedValues("far", secret_env={"TOKEN": "tok-1"}, parameters={"region": "eu"})
+    connect, shown = remote_urls(entry, resolved)
+    assert connect == "https://mcp.example.test/eu/tok-1/mcp?key=tok-1"
+    assert shown == "https://mcp.example.test/eu/${TOKEN}/mcp"

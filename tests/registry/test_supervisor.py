@@ -1,10 +1,12 @@
 """The restart policy of `supervisor.supervise_mount`, with fake clients (the e2e version is in
 tests/e2e/test_faults.py): failed on exit, restarts with doubling backoff up to max_restarts,
-failed attempts count, a removed mount is left alone."""
+failed attempts count, a removed mount is left alone; a remote mount's lost connection and its
+silence (pings) mark it failed, naming the URL."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import anyio
@@ -12,6 +14,7 @@ import anyio.lowlevel
 import pytest
 
 from mcp_registry_server.catalog import CatalogEntry
+from mcp_registry_server.mcp_client import MCPRemoteError, MCPTimeoutError
 from mcp_registry_server.registry.router import ActiveMount
 from mcp_registry_server.registry.supervisor import MAX_BACKOFF, backoff_delay, supervise_mount
 
@@ -21,7 +24,18 @@ class FakeClient:
         self.ended = anyio.Event()
         self.exit_code = exit_code
         self.end_reason: str | None = None
+        self.connection_failure: str | None = None
+        self.is_alive = True
+        self.pings: list[float] = []
+        self.ping_reply: Any = {}
         self._stderr = stderr
+
+    async def request(self, method: str, params: Any = None, **options: Any) -> Any:
+        assert method == "ping"
+        self.pings.append(options["timeout"])
+        if isinstance(self.ping_reply, BaseException):
+            raise self.ping_reply
+        return self.ping_reply
 
     async def wait_ended(self) -> None:
         await self.ended.wait()
@@ -145,3 +159,64 @@ async def test_a_mount_the_registry_already_failed_is_not_restarted() -> None:
             harness.mount.state, harness.mount.last_error = "failed", "did not complete the MCP handshake"
             harness.crash()
     assert harness.restart_times == [] and harness.mount.last_error == "did not complete the MCP handshake"
+
+
+def make_remote_mount(**policy: Any) -> ActiveMount:
+    entry = CatalogEntry.model_validate(
+        {
+            "id": "far",
+            "name": "Far",
+            "description": "d",
+            "remote": {"url": "https://u:p@mcp.example.com/mcp?k=1"},
+            **policy,
+        }
+    )
+    return ActiveMount(entry=entry, prefix="far", container_name="", client=FakeClient())  # type: ignore[arg-type]
+
+
+async def test_a_remote_mount_whose_connection_fails_says_so_and_reconnects() -> None:
+    harness = Harness(make_remote_mount(restart="on-failure", restart_backoff=0.01))
+    ends: list[str] = []
+    first = harness.mount.client
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(
+                partial(supervise_mount, ping_interval=60.0, on_end=lambda _, reason: ends.append(reason)),
+                harness.mount,
+                harness.is_mounted,
+                harness.restart,
+            )
+            await settle()
+            first.connection_failure = "could not connect to https://mcp.example.com/mcp (refused)"  # type: ignore[attr-defined]
+            first.is_alive = False  # type: ignore[attr-defined]
+            harness.crash()
+            await until(lambda: len(harness.restart_times) == 1 and harness.mount.state == "running")
+            harness.mounted = False
+            tasks.cancel_scope.cancel()
+    assert ends == [
+        "The connection to the remote server failed: could not connect to https://mcp.example.com/mcp (refused)"
+    ]
+    assert harness.mount.client is not first
+    assert "Restarted (restart 1 of 3) after: The connection to the remote server failed" in (
+        harness.mount.last_error or ""
+    )
+
+
+async def test_a_remote_mount_that_stops_answering_pings_is_marked_failed() -> None:
+    harness = Harness(make_remote_mount())
+    client: Any = harness.mount.client
+    client.ping_reply = MCPRemoteError(-32601, "no ping here")  # a refusal is an answer: alive
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(
+                partial(supervise_mount, ping_interval=0.01), harness.mount, harness.is_mounted, harness.restart
+            )
+            await until(lambda: len(client.pings) >= 3)
+            assert harness.mount.state == "running"
+            client.ping_reply = MCPTimeoutError("ping", 0.01, client_name="far")
+            await until(lambda: harness.mount.state == "failed")
+    assert client.pings[0] == 0.01
+    assert (harness.mount.last_error or "").startswith(
+        "The remote server at https://mcp.example.com/mcp stopped answering pings: MCP server 'far': 'ping' got no response"
+    )
+    assert "u:p" not in (harness.mount.last_error or "") and "k=1" not in (harness.mount.last_error or "")

@@ -1,6 +1,8 @@
 """Importers: other catalogs' formats turned into our catalog entries, one module per format.
 
 - `docker`: Docker's MCP catalog (`servers/<name>/server.yaml` + `tools.json`).
+- `openapi`: one OpenAPI document as one entry (`OpenAPIImport`); a document that cannot be used
+  raises, naming the places in it, instead of returning problems.
 - `mcp_registry`: the official MCP registry's server.json records and API answers, with
   `server_json_inputs` for their arguments, env vars and headers.
 - `writing`: an entry as a TOML file, the shape `catalog.loader` reads back.

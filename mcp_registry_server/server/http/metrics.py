@@ -8,7 +8,7 @@ every tool call already passes (`MeteredAuditLog.record`):
 - `mcp_registry_tool_errors_total{workspace,kind}`: calls whose outcome was not `ok` or
   `input_required` (`kind` is the audit outcome: `error`, `failed`, `cancelled`).
 Read at scrape time from the running workspaces (`live()`): gauges `mcp_registry_mounts`,
-`mcp_registry_containers` (server containers: mounts that are running), `mcp_registry_tasks`
+`mcp_registry_containers` (server containers: running mounts that have one; a remote server has none), `mcp_registry_tasks`
 (background tasks still working) and `mcp_registry_sessions`. A workspace that is not running
 has no gauges; its counters stay.
 """
@@ -85,7 +85,9 @@ class _LiveCollector(Collector):
         for workspace in self._live():
             mounts = list(workspace.registry.router.mounts.values())
             gauges["mounts"].add_metric([workspace.name], len(mounts))
-            gauges["containers"].add_metric([workspace.name], sum(mount.state == "running" for mount in mounts))
+            # A remote server's mount has no container.
+            running = sum(mount.state == "running" and bool(mount.container_name) for mount in mounts)
+            gauges["containers"].add_metric([workspace.name], running)
             working = sum(not task.is_terminal for task in workspace.registry.tasks.all())
             gauges["tasks"].add_metric([workspace.name], working)
             gauges["sessions"].add_metric([workspace.name], workspace.sessions)
