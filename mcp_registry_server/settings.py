@@ -29,6 +29,14 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
 - `MCP_REGISTRY_MAX_MESSAGE_BYTES`  the longest message a server may send (default 64 MiB); a
                                longer one fails the mount, so a runaway line cannot eat memory
 - `MCP_REGISTRY_AUDIT_ARGUMENTS`  `on`: the audit log also records each call's argument values
+- `MCP_REGISTRY_HTTP_IDLE_TIMEOUT`  `serve --http`: seconds an HTTP session (and then a workspace
+                               with no session and no request) may sit idle before it is closed,
+                               its servers stopped and containers removed (default 1800)
+- `MCP_REGISTRY_HTTP_MAX_SESSIONS`  `serve --http`: open sessions per workspace (default 64)
+- `MCP_REGISTRY_HTTP_MAX_BODY_BYTES`  `serve --http`: the largest request body (default 4 MiB)
+- `MCP_REGISTRY_HTTP_ALLOWED_HOSTS`  `serve --http`: more `Host` values to accept (`name:port`,
+                               comma-separated; `name:*` for any port) besides the bound address
+- `MCP_REGISTRY_HTTP_ALLOWED_ORIGINS`  `serve --http`: browser `Origin`s to accept (comma-separated)
 - `MCP_REGISTRY_REMOTE_PING_INTERVAL`  seconds between pings of an idle remote server (default 30),
                                so a connection that died quietly shows as failed
 - `MCP_REGISTRY_NODE_IMAGE`    the base image npm package entries are built on (default
@@ -47,7 +55,7 @@ import secrets
 import socket
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -98,6 +106,17 @@ def _message_limit(environ: Mapping[str, str]) -> int:
     if limit < 1024:
         raise ValueError(f"MCP_REGISTRY_MAX_MESSAGE_BYTES={limit} is too small: a server needs at least 1024 bytes")
     return limit
+
+
+def _body_limit(environ: Mapping[str, str]) -> int:
+    limit = _byte_count(environ, "MCP_REGISTRY_HTTP_MAX_BODY_BYTES", 4 * 1024 * 1024)
+    if limit < 1024:
+        raise ValueError(f"MCP_REGISTRY_HTTP_MAX_BODY_BYTES={limit} is too small: requests need at least 1024 bytes")
+    return limit
+
+
+def _word_list(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(filter(None, (part.strip() for part in environ.get(name, "").split(","))))
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -232,6 +251,15 @@ class RegistrySettings:
     max_message_bytes: int = 64 * 1024 * 1024
     # How often an idle remote server is pinged, so a connection that died quietly shows as failed.
     remote_ping_interval: float = 30.0
+    # `serve --http` (server/http): idle bound for sessions and workspaces, sessions per workspace,
+    # request body bound, and the Host/Origin values accepted besides the bound address.
+    http_idle_timeout: float = 1800.0
+    http_max_sessions: int = 64
+    http_max_body_bytes: int = 4 * 1024 * 1024
+    http_allowed_hosts: tuple[str, ...] = ()
+    http_allowed_origins: tuple[str, ...] = ()
+    # The workspace this registry serves ("default": stdio, and the HTTP default workspace).
+    workspace: str = "default"
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
     hostname: str = field(default_factory=socket.gethostname)
 
@@ -246,6 +274,25 @@ class RegistrySettings:
     def add_timeout_bound(self) -> float:
         """How long a registry_add may take: the call bound, or a package build then the server's start."""
         return max(self.call_timeout_bound, self.build_timeout + self.init_timeout)
+    def for_workspace(self, name: str) -> RegistrySettings:
+        """These settings for workspace `name`: "default" keeps the dirs as they are (the same as
+        stdio); any other gets its own config, cache and state dirs under `workspaces/<name>`, its
+        own instance id, and a label naming it on its containers."""
+        if name == "default":
+            return replace(self, workspace=name)
+
+        def own(directory: Path | None) -> Path | None:
+            return directory / "workspaces" / name if directory is not None else None
+
+        return replace(
+            self,
+            workspace=name,
+            config_dir=self.config_dir / "workspaces" / name,
+            cache_dir=own(self.cache_dir),
+            state_dir=own(self.state_dir),
+            instance_id=secrets.token_hex(6),
+            extra_labels={**self.extra_labels, "io.mcp-registry.workspace": name},
+        )
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> RegistrySettings:
@@ -281,4 +328,9 @@ class RegistrySettings:
             build_timeout=_positive_float(env, "MCP_REGISTRY_BUILD_TIMEOUT", 600.0),
             build_ca_file=build_ca_file(env),
             build_proxy_env={name: env[name] for name in BUILD_PROXY_NAMES if env.get(name)},
+            http_idle_timeout=_positive_float(env, "MCP_REGISTRY_HTTP_IDLE_TIMEOUT", 1800.0),
+            http_max_sessions=_positive_int(env, "MCP_REGISTRY_HTTP_MAX_SESSIONS", 64),
+            http_max_body_bytes=_body_limit(env),
+            http_allowed_hosts=_word_list(env, "MCP_REGISTRY_HTTP_ALLOWED_HOSTS"),
+            http_allowed_origins=_word_list(env, "MCP_REGISTRY_HTTP_ALLOWED_ORIGINS"),
         )

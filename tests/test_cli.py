@@ -491,3 +491,31 @@ def test_progress_bar_on_a_terminal_and_in_a_log(monkeypatch: pytest.MonkeyPatch
     bar.finish("x: pulled")
     assert log.getvalue().splitlines()[:2] == ["  Trying to pull x...", "  Writing manifest"]
     assert "\033" not in log.getvalue()
+
+
+# --- tokens (serve --http) -----------------------------------------------------------------
+
+
+def test_token_create_prints_the_token_once_and_list_never_shows_it(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "token", "create", "alice", "--workspace", "team-a")
+    token = out.strip()
+    assert code == 0 and token.startswith("mcpr_") and "shown only now" in err
+    code, out, _ = run(capsys, "token", "list")
+    assert code == 0 and "alice" in out and "team-a" in out and token not in out
+    code, _, err = run(capsys, "token", "create", "alice")
+    assert code == 1 and "exists already" in err
+    code, out, _ = run(capsys, "token", "revoke", "alice")
+    assert code == 0 and "Revoked 'alice'" in out
+    code, out, _ = run(capsys, "token", "list", "--json")
+    assert json.loads(out) == []
+
+
+def test_http_only_flags_without_http_are_a_usage_error(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["serve", "--allow-remote"]) == 2
+    assert "go with --http" in capsys.readouterr().err
+    assert cli.main(["serve", "--http", "8765", "--tls-cert", "c.pem"]) == 2
+    assert "go together" in capsys.readouterr().err
+    assert cli.main(["serve", "--http", "0.0.0.0:8765"]) == 2
+    assert "--allow-remote" in capsys.readouterr().err

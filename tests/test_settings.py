@@ -73,3 +73,38 @@ def test_the_message_size_limit_defaults_to_64_mib_and_is_read_from_the_environm
 def test_a_bad_message_size_limit_is_refused_with_the_variable_named(raw: str) -> None:
     with pytest.raises(ValueError, match="MCP_REGISTRY_MAX_MESSAGE_BYTES"):
         RegistrySettings.from_environ({"MCP_REGISTRY_MAX_MESSAGE_BYTES": raw})
+
+
+def test_http_settings_from_the_environment() -> None:
+    settings = RegistrySettings.from_environ(
+        {
+            "MCP_REGISTRY_HTTP_IDLE_TIMEOUT": "30",
+            "MCP_REGISTRY_HTTP_MAX_SESSIONS": "3",
+            "MCP_REGISTRY_HTTP_MAX_BODY_BYTES": "2048",
+            "MCP_REGISTRY_HTTP_ALLOWED_HOSTS": "mcp.example.com, proxy:*",
+            "MCP_REGISTRY_HTTP_ALLOWED_ORIGINS": "https://app.example.com",
+        }
+    )
+    assert (settings.http_idle_timeout, settings.http_max_sessions, settings.http_max_body_bytes) == (30, 3, 2048)
+    assert settings.http_allowed_hosts == ("mcp.example.com", "proxy:*")
+    assert settings.http_allowed_origins == ("https://app.example.com",)
+    with pytest.raises(ValueError, match="MCP_REGISTRY_HTTP_MAX_BODY_BYTES=10 is too small"):
+        RegistrySettings.from_environ({"MCP_REGISTRY_HTTP_MAX_BODY_BYTES": "10"})
+
+
+def test_a_workspace_gets_its_own_dirs_instance_and_label_and_default_keeps_them() -> None:
+    base = RegistrySettings.from_environ({"MCP_REGISTRY_LABELS": "team=x"})
+    default = base.for_workspace("default")
+    assert (default.config_dir, default.state_dir, default.cache_dir) == (
+        base.config_dir,
+        base.state_dir,
+        base.cache_dir,
+    )
+    assert default.instance_id == base.instance_id and default.workspace == "default"
+    team = base.for_workspace("team-a")
+    assert team.workspace == "team-a"
+    assert team.config_dir == base.config_dir / "workspaces" / "team-a"
+    assert team.state_dir == base.state_dir / "workspaces" / "team-a"  # type: ignore[operator]
+    assert team.cache_dir == base.cache_dir / "workspaces" / "team-a"  # type: ignore[operator]
+    assert team.instance_id != base.instance_id
+    assert team.extra_labels == {"team": "x", "io.mcp-registry.workspace": "team-a"}

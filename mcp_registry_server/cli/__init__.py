@@ -4,7 +4,8 @@ Contract: `main(argv)` parses the command line (`cli.parser`), sets up logging o
 the command's handler, imported only then, so `--help` and the bare `mcp-registry` stay fast. A
 handler takes the parsed options and returns the exit code. `CLIError` becomes `error: …` and
 `hint: …` on stderr and its exit code; Ctrl-C exits 130 without a traceback. `serve` builds the
-settings from the environment and runs `server.app.serve` until the editor disconnects.
+settings from the environment and runs `server.app.serve` until the editor disconnects, or with
+`--http` `server.http.app.serve_http` until a signal.
 
 Commands live in one module each by topic: `editor_commands` (install, uninstall),
 `doctor_command`, `catalog_commands` (search, list, info, catalog validate), `config_commands`,
@@ -19,14 +20,17 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mcp_registry_server.settings import RegistrySettings
 
 __all__ = ["main"]
 
 
-def _serve(_: argparse.Namespace) -> int:
+def _serve(options: argparse.Namespace) -> int:
     import anyio
 
-    from mcp_registry_server.server.app import serve
     from mcp_registry_server.settings import RegistrySettings
 
     try:
@@ -34,7 +38,38 @@ def _serve(_: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"mcp-registry: {error}", file=sys.stderr)
         return 2
+    if getattr(options, "http", None) is not None:
+        return _serve_http(options, settings)
+    if (
+        getattr(options, "allow_remote", False)
+        or getattr(options, "tls_cert", None)
+        or getattr(options, "tls_key", None)
+    ):
+        print("mcp-registry: --allow-remote, --tls-cert and --tls-key go with --http", file=sys.stderr)
+        return 2
+    from mcp_registry_server.server.app import serve
+
     anyio.run(serve, settings)
+    return 0
+
+
+def _serve_http(options: argparse.Namespace, settings: RegistrySettings) -> int:
+    from functools import partial
+    from pathlib import Path
+
+    import anyio
+
+    from mcp_registry_server.server.http.app import HttpSetupError, TlsFiles, serve_http
+
+    if (options.tls_cert is None) != (options.tls_key is None):
+        print("mcp-registry: --tls-cert and --tls-key go together; give both, or neither", file=sys.stderr)
+        return 2
+    tls = TlsFiles(Path(options.tls_cert), Path(options.tls_key)) if options.tls_cert else None
+    try:
+        anyio.run(partial(serve_http, settings, options.http, allow_remote=options.allow_remote, tls=tls))
+    except HttpSetupError as error:
+        print(f"mcp-registry: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -74,15 +74,72 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler="serve", command=None)
     commands = parser.add_subparsers(dest="command", metavar="<command>", title="commands")
 
-    _add(
+    serve = _add(
         commands,
         "serve",
         "serve",
-        "serve MCP over stdio (the default; what editors run)",
-        "Serve MCP over stdin/stdout until the editor disconnects. Editors start this; you rarely run it by hand.",
-        ("mcp-registry serve", "MCP_REGISTRY_CATALOG_PATH=~/my-catalog mcp-registry serve"),
+        "serve MCP over stdio (the default; what editors run), or over HTTP for a team",
+        "Serve MCP over stdin/stdout until the editor disconnects. Editors start this; you rarely run it by hand.\n\n"
+        "With --http, serve MCP streamable HTTP at http://HOST:PORT/mcp instead (127.0.0.1 unless --allow-remote), "
+        "for every holder of a token (`mcp-registry token create`); each token's workspace has its own servers, "
+        "containers, settings and results. /healthz needs no token; /metrics does.",
+        (
+            "mcp-registry serve",
+            "MCP_REGISTRY_CATALOG_PATH=~/my-catalog mcp-registry serve",
+            "mcp-registry serve --http 8765",
+            "mcp-registry serve --http 0.0.0.0:8443 --allow-remote --tls-cert cert.pem --tls-key key.pem",
+        ),
         json_output=False,
     )
+    serve.add_argument("--http", metavar="[HOST:]PORT", help="serve MCP over streamable HTTP here instead of stdio")
+    serve.add_argument("--allow-remote", action="store_true", help="allow --http on an address other than loopback")
+    serve.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM; with --tls-key)")
+    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
+
+    # -- HTTP tokens --------------------------------------------------------------------------
+    token = commands.add_parser(
+        "token",
+        help="bearer tokens for `serve --http`",
+        description="Create, list and revoke the bearer tokens `serve --http` accepts. Only a hash of each token "
+        "is kept (in <config dir>/http-tokens.json, 0600); the token is printed once, when it is created.",
+        epilog=_examples(
+            "mcp-registry token create alice",
+            "mcp-registry token create ci --workspace builds",
+            "mcp-registry token list",
+            "mcp-registry token revoke alice",
+        ),
+        formatter_class=_FORMATTER,
+    )
+    token_commands = token.add_subparsers(dest="token_command", metavar="<command>", title="commands")
+    token_commands.required = True
+    create = _add(
+        token_commands,
+        "create",
+        "token_commands:create",
+        "make a new token (printed once)",
+        "Make a token for a workspace and print it once on stdout. Give it to the editor as the header "
+        "`Authorization: Bearer <token>`.",
+        ("mcp-registry token create alice", "mcp-registry token create ci --workspace builds"),
+    )
+    create.add_argument("name", help="a name for the token (lowercase letters, digits, - and _)")
+    create.add_argument("--workspace", default="default", help="the workspace it reaches (default: default)")
+    _add(
+        token_commands,
+        "list",
+        "token_commands:list_tokens",
+        "show the tokens (names and workspaces, never the tokens)",
+        "Show each token's name, workspace and creation time.",
+        ("mcp-registry token list",),
+    )
+    revoke = _add(
+        token_commands,
+        "revoke",
+        "token_commands:revoke",
+        "stop accepting a token",
+        "Forget a token; a running server refuses it from its next request on.",
+        ("mcp-registry token revoke alice",),
+    )
+    revoke.add_argument("name", help="the token's name")
 
     # -- editors ------------------------------------------------------------------------------
     editor_help = "one of: " + ", ".join(EDITOR_IDS)

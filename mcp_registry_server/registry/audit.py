@@ -3,7 +3,7 @@
 Contract: `AuditLog.record` appends `{"time", "workspace", "entry", "tool", "duration_ms",
 "outcome", "argument_bytes"}` as one line to `<state dir>/audit.jsonl` (0600, in a 0700 dir):
 `time` is when the call ended (UTC, RFC 3339, milliseconds), `workspace` is "default" for the
-stdio registry, `entry` the catalog entry that served it ("registry" for the registry's own tools,
+stdio registry and the token's workspace under `serve --http`, `entry` the catalog entry that served it ("registry" for the registry's own tools,
 "unknown" for a name nothing serves), `outcome` is `ok`, `error` (a tool error), `input_required`,
 `cancelled` or `failed` (an error the editor got as a JSON-RPC error). Argument values are never
 written unless `MCP_REGISTRY_AUDIT_ARGUMENTS=on` (`arguments` is added then): they may hold
@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import anyio
 
@@ -57,8 +57,16 @@ def _utc_time(now: float) -> str:
 class AuditLog:
     """Appends one line per tool call; see the module contract."""
 
-    def __init__(self, path: Path, *, include_arguments: bool = False, max_bytes: int = MAX_AUDIT_BYTES) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        include_arguments: bool = False,
+        max_bytes: int = MAX_AUDIT_BYTES,
+        workspace: str = WORKSPACE,
+    ) -> None:
         self.path = path
+        self._workspace = _encode(workspace)
         self._include_arguments = include_arguments
         self._file = RotatingFile(path, max_bytes=max_bytes, keep=KEEP_FILES)
         self._failed = False
@@ -67,9 +75,9 @@ class AuditLog:
         self._due = anyio.Event()
 
     @classmethod
-    def open(cls, state_dir: Path, *, include_arguments: bool = False) -> AuditLog:
+    def open(cls, state_dir: Path, *, include_arguments: bool = False, workspace: str = WORKSPACE) -> Self:
         """The audit log in `state_dir` (created 0700); never raises."""
-        audit = cls(state_dir / AUDIT_FILE, include_arguments=include_arguments)
+        audit = cls(state_dir / AUDIT_FILE, include_arguments=include_arguments, workspace=workspace)
         try:
             ensure_log_dir(state_dir)
         except OSError as error:
@@ -114,7 +122,7 @@ class AuditLog:
             encoded = ""
         # Formatted by hand: a dict through json.dumps costs several times more.
         line = (
-            f'{{"time":"{_utc_time(now)}","workspace":"{WORKSPACE}","entry":{_encode(entry)},"tool":{_encode(tool)},'
+            f'{{"time":"{_utc_time(now)}","workspace":{self._workspace},"entry":{_encode(entry)},"tool":{_encode(tool)},'
             f'"duration_ms":{round(seconds * 1000, 3)},"outcome":"{outcome}","argument_bytes":{len(encoded.encode())}'
         )
         if self._include_arguments:

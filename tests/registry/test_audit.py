@@ -41,6 +41,12 @@ def test_argument_values_only_when_asked(tmp_path: Path) -> None:
     assert lines(tmp_path / AUDIT_FILE)[0]["arguments"] == {"n": [1, 2]}
 
 
+def test_lines_name_the_workspace_they_were_written_for(tmp_path: Path) -> None:
+    audit = AuditLog.open(tmp_path, workspace="team-a")
+    audit.record(entry="e", tool="t", arguments=None, started=time.perf_counter(), outcome="ok")
+    assert lines(tmp_path / AUDIT_FILE)[0]["workspace"] == "team-a"
+
+
 def test_rotated_by_size_keeping_a_few(tmp_path: Path) -> None:
     audit = AuditLog(tmp_path / AUDIT_FILE, max_bytes=1000)
     for number in range(200):
