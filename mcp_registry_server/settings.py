@@ -274,6 +274,7 @@ class RegistrySettings:
     def add_timeout_bound(self) -> float:
         """How long a registry_add may take: the call bound, or a package build then the server's start."""
         return max(self.call_timeout_bound, self.build_timeout + self.init_timeout)
+
     def for_workspace(self, name: str) -> RegistrySettings:
         """These settings for workspace `name`: "default" keeps the dirs as they are (the same as
         stdio); any other gets its own config, cache and state dirs under `workspaces/<name>`, its
