@@ -18,7 +18,8 @@ Contract:
   exits and restarts it in place when its entry says `restart = "on-failure"`.
 - `remove(target)` takes the mount out of the router, stops its client and confirms the
   container is gone. `shutdown()` does that for every mount at once, bounded and shielded.
-- Changes (add, restart, remove) are serialised by one lock; calls never take it.
+- Changes (add, restart, remove) are serialised by one lock; calls never take it. A package
+  entry's image is built before the add takes the lock.
 - A remote entry (`remote`) mounts without Podman: the registry process connects to its URL
   (`mcp_client.HTTPTransport`, streamable HTTP or SSE) with its headers filled from the entry's
   secrets and env (`remotes.remote_headers`); the values are never logged nor shown, and status
@@ -174,6 +175,11 @@ class MountLifecycle:
         problem = check_prefix(prefix)
         if problem:
             raise RegistryError(problem)
+        if (entry.package or entry.openapi) and not self._config.resolved_values(entry).missing_required:
+            # A build may take minutes: done before the lock, so other adds and removes go on meanwhile
+            # (the builder builds one package once however many ask); the add below finds it built.
+            api, _ = await self._podman.connect()
+            await self._images.ensure(entry, api, progress)
         async with self._changes:
             active = self._catalog.active_prefix_of(entry.id)
             if active is not None:

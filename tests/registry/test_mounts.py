@@ -546,3 +546,27 @@ def test_a_remote_url_is_filled_in_to_connect_and_shown_without_its_secrets() ->
     connect, shown = remote_urls(entry, resolved)
     assert connect == "https://mcp.example.test/eu/tok-1/mcp?key=tok-1"
     assert shown == "https://mcp.example.test/eu/${TOKEN}/mcp"
+
+
+async def test_a_package_build_does_not_hold_up_other_adds(tmp_path: Path) -> None:
+    package = {"image": "", "package": {"registry": "npm", "name": "slow-server", "version": "1.0.0"}}
+    async with open_test_registry(tmp_path, {"demo": {}, "slow": {}}, entries={"slow": package}) as r:
+        images = r.registry.mounts._images
+        original, building, built = images.ensure, anyio.Event(), anyio.Event()
+
+        async def ensure(entry: CatalogEntry, api: Any, progress: Any) -> tuple[CatalogEntry, str | None]:
+            if entry.package is None:
+                return await original(entry, api, progress)
+            building.set()
+            await built.wait()  # the build takes its time
+            return entry.model_copy(update={"image": "localhost/fake"}), "sha256:built"
+
+        images.ensure = ensure  # type: ignore[method-assign]
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(r.registry.mounts.add, "slow")
+            await building.wait()
+            with anyio.fail_after(5):  # not behind the build
+                added = await r.registry.mounts.add("demo")
+            assert added["prefix"] == "demo" and "slow" not in r.registry.router.mounts
+            built.set()
+        assert set(r.registry.router.mounts) == {"demo", "slow"}
