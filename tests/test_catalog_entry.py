@@ -245,3 +245,14 @@ def test_filesystem_declares_its_volume_and_stays_offline() -> None:
     assert filesystem.args == ["/projects"]
     # Without the volume the server still needs its allowed directory to exist.
     assert "/projects" in filesystem.writable_paths
+
+
+def test_runs_says_what_an_entry_runs_in_words() -> None:
+    def entry(**fields: object) -> CatalogEntry:
+        return CatalogEntry.model_validate({"id": "x", "name": "X", "description": "", **fields})
+
+    assert entry(image="docker.io/mcp/x:1").runs == "docker.io/mcp/x:1"
+    package = entry(package={"registry": "npm", "name": "@scope/x", "version": "1.2.3"})
+    assert package.runs == "npm package @scope/x 1.2.3 (built into a local image)"
+    remote = entry(remote={"url": "https://mcp.example.com/mcp?key=${KEY}", "transport": "sse"})
+    assert remote.runs == "remote server (sse) at https://mcp.example.com/mcp"

@@ -459,6 +459,19 @@ class CatalogEntry(_Strict):
         return ToolFilter(tuple(self.tools_allow), tuple(self.tools_deny))
 
     @property
+    def runs(self) -> str:
+        """What the entry runs, in words: its image, its package, its OpenAPI document or its URL."""
+        if self.remote is not None:
+            return f"remote server ({self.remote.transport}) at {self.remote.url.split('?', 1)[0]}"
+        if self.openapi is not None:
+            return f"OpenAPI document {self.openapi.spec}, served by FastMCP (built into a local image)"
+        if self.package is not None:
+            return (
+                f"{self.package.registry} package {self.package.name} {self.package.version} (built into a local image)"
+            )
+        return self.image or "nothing (not runnable)"
+
+    @property
     def network_access(self) -> str:
         """What the server can reach, in words, for registry_info and the doctor."""
         if self.remote is not None:

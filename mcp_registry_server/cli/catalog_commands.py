@@ -107,6 +107,7 @@ def _entry_details(entry: Any, catalog: Any, config: dict[str, Any]) -> dict[str
         "name": entry.name,
         "description": entry.description,
         "image": entry.image,
+        "runs": entry.runs,
         "source": entry.source,
         "tags": list(entry.tags),
         "network": entry.network,
@@ -146,7 +147,7 @@ def info(options: argparse.Namespace) -> int:
     style = Style(sys.stdout)
     print(f"{style.bold(entry.id)} — {entry.name}")
     print(f"  {entry.description.strip()}\n")
-    fields = [("image", entry.image), ("network", entry.network_access), ("source", entry.source or "-")]
+    fields = [("runs", entry.runs), ("network", entry.network_access), ("source", entry.source or "-")]
     fields += [("tags", ", ".join(entry.tags) or "-"), ("file", details["file"] or "-")]
     for label, value in fields:
         print(f"{label:<9} {value}")

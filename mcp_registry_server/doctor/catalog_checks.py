@@ -82,7 +82,8 @@ def _requirements(policy: dict[str, Any], registry: str) -> tuple[str, list[str]
 
 
 def check_image_trust(catalog: Catalog, settings: RegistrySettings, home: Path) -> Check:
-    registries = sorted({registry_of(entry.image) for entry in catalog.values()} - {"localhost"})
+    # Package, openapi and remote entries name no image to trust: theirs is built here, or there is none.
+    registries = sorted({registry_of(entry.image) for entry in catalog.values() if entry.image} - {"localhost"})
     locked = (settings.config_dir / LOCK_FILE_NAME).is_file()
     lock_line = (
         f"image lock file: {settings.config_dir / LOCK_FILE_NAME}"

@@ -213,6 +213,7 @@ class CatalogView:
             "name": entry.name,
             "description": entry.description,
             "image": entry.image,
+            "runs": entry.runs,
             "source": entry.source,
             "tags": list(entry.tags),
             "tools": [{"name": t.name, "description": t.description} for t in entry.tools],
