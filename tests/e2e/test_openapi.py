@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import subprocess
 import tomllib
 from collections.abc import Iterator
@@ -41,10 +42,15 @@ def notes_api(test_images: dict[str, str]) -> Iterator[dict[str, str]]:
     network, api, other = (f"mcp-registry-test-{part}-{pid}" for part in ("openapi-net", "notes-api", "other-web"))
     key, client_secret = f"notes-key-{secrets.token_hex(12)}", f"notes-client-secret-{secrets.token_hex(12)}"
     podman("network", "create", "--label", f"{TEST_LABEL}=openapi", network)
+    # The host reaches the API through a published port: rootless Podman's container addresses are not
+    # routed to the host (and as root another network may hold the same address).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        host_port = probe.getsockname()[1]
     try:
         podman(
             "run", "--detach", "--rm", "--name", api, "--label", f"{TEST_LABEL}=openapi", owned_by_this_process(),
-            f"--network={network}",
+            f"--network={network}", "--publish", f"127.0.0.1:{host_port}:8000",
             "--env", "NOTES_API_KEY", "--env", "NOTES_CLIENT_SECRET", f"{IMAGE_PREFIX}/fastapi-app",
             env={**os.environ, "NOTES_API_KEY": key, "NOTES_CLIENT_SECRET": client_secret},
         )  # fmt: skip
@@ -59,6 +65,7 @@ def notes_api(test_images: dict[str, str]) -> Iterator[dict[str, str]]:
         yield {
             "network": network,
             "api": f"{addresses[api]}:8000",
+            "host_api": f"127.0.0.1:{host_port}",
             "other": f"{addresses[other]}:8000",
             "key": key,
             "client_secret": client_secret,
@@ -94,7 +101,7 @@ async def test_an_imported_rest_api_is_served_as_tools_with_its_key_kept_secret(
     registry_env: dict[str, str], notes_api: dict[str, str], tmp_path: Path
 ) -> None:
     api, key = notes_api["api"], notes_api["key"]
-    wait_for_api(api)
+    wait_for_api(notes_api["host_api"])
     catalog = tmp_path / "openapi-catalog"
     env = {
         **with_catalog(registry_env, catalog),
@@ -103,7 +110,7 @@ async def test_an_imported_rest_api_is_served_as_tools_with_its_key_kept_secret(
         # No MCP_REGISTRY_OPENAPI_IMAGE: the runtime is the FastMCP package, built from PyPI on the first add.
     }
     imported = cli(
-        env, "catalog", "import", "openapi", f"http://{api}/openapi.json", "--name", "notes",
+        env, "catalog", "import", "openapi", f"http://{notes_api['host_api']}/openapi.json", "--name", "notes",
         "--base-url", f"http://{api}", "--out", str(catalog), "--json",
     )  # fmt: skip
     assert imported.returncode == 0, imported.stderr
