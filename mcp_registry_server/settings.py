@@ -191,13 +191,16 @@ def build_ca_file(environ: Mapping[str, str], candidates: tuple[str, ...] = DIST
 
 
 def parse_autostart(raw: str) -> tuple[tuple[str, str | None], ...]:
-    """Parse `sqlite,everything:ev` into ((entry id, prefix or None), ...)."""
+    """Parse `sqlite,everything:ev,conf:` into ((entry id, prefix or None), ...).
+
+    A trailing `:` with no prefix (`conf:`) gives prefix "": mounted unprefixed.
+    """
     specs: list[tuple[str, str | None]] = []
     for item in filter(None, (part.strip() for part in raw.split(","))):
-        entry_id, _, prefix = item.partition(":")
+        entry_id, colon, prefix = item.partition(":")
         if not entry_id:
             raise ValueError(f"MCP_REGISTRY_AUTOSTART: {item!r} is not entry_id[:prefix]")
-        specs.append((entry_id, prefix or None))
+        specs.append((entry_id, prefix if colon else None))
     return tuple(specs)
 
 

@@ -121,6 +121,14 @@ SPECS: tuple[ImageSpec, ...] = (
         entrypoint=["python3", "/opt/mcp/modern_server.py"],
         files={"/opt/mcp/modern_server.py": "tests/images/modern/modern_server.py"},
     ),
+    # Our own stdio server with every name the MCP conformance suite's server scenarios call
+    # (tests/e2e/test_conformance.py mounts it unprefixed behind `serve --http`).
+    ImageSpec(
+        name="conformance-target",
+        pip=["mcp==1.30.0"],
+        entrypoint=["python3", "/opt/mcp/conformance_server.py"],
+        files={"/opt/mcp/conformance_server.py": "tests/images/conformance-target/conformance_server.py"},
+    ),
     # OpenAPI entries: the runtime (MCP_REGISTRY_OPENAPI_IMAGE in tests) runs the registry's server script,
     # which podman mounts read-only with the entry's spec; fastapi-app is the REST API the e2e test calls.
     ImageSpec(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mcp_registry_server.settings import RegistrySettings
+from mcp_registry_server.settings import RegistrySettings, parse_autostart
 
 
 def test_timeout_defaults_and_the_progress_bound() -> None:
@@ -108,3 +108,9 @@ def test_a_workspace_gets_its_own_dirs_instance_and_label_and_default_keeps_them
     assert team.cache_dir == base.cache_dir / "workspaces" / "team-a"  # type: ignore[operator]
     assert team.instance_id != base.instance_id
     assert team.extra_labels == {"team": "x", "io.mcp-registry.workspace": "team-a"}
+
+
+def test_autostart_names_entries_with_an_optional_prefix_and_a_bare_colon_for_unprefixed() -> None:
+    assert parse_autostart("sqlite, everything:ev,conf:") == (("sqlite", None), ("everything", "ev"), ("conf", ""))
+    with pytest.raises(ValueError, match="is not entry_id"):
+        parse_autostart(":ev")

@@ -4,7 +4,9 @@ Contract:
 - `add(entry_id, prefix, expose=…)` starts the entry's container, handshakes with the server, lists
   its tools and puts the mount in the router, exposed "direct" (in tools/list) or "search" (found
   with registry_search; the default is the `expose` setting), with the entry's tool filter (the
-  user's settings override it); the editor is then told that its lists changed. With
+  user's settings override it); the editor is then told that its lists changed. `prefix=""`
+  mounts it unprefixed (the child's names unchanged, keyed by its default prefix); one whose
+  names clash (`ToolRouter.conflict`) is refused and leaves nothing behind. With
   the tools cached from an earlier run of the same image and configuration (`ToolCache`), the
   mount is usable at once and the handshake finishes in the background; calls wait for it.
 - An entry with `allow_hosts` joins an internal network whose only way out is an egress proxy
@@ -170,7 +172,9 @@ class MountLifecycle:
         if (reason := entry.not_runnable_reason()) is not None:
             raise RegistryError(reason)
         expose = expose or self._settings.expose
-        if prefix is None:
+        # prefix "": the server's names unchanged; its default prefix still keys the mount.
+        unprefixed = prefix == ""
+        if prefix is None or unprefixed:
             prefix = default_prefix(entry.id)
         problem = check_prefix(prefix)
         if problem:
@@ -210,7 +214,12 @@ class MountLifecycle:
                 mount = await self._connect_remote(entry, prefix, resolved)
             else:
                 mount, lock_warning = await self._start_container(entry, prefix, resolved, progress)
-            mount.expose, mount.tool_filter = expose, resolved.tool_filter
+            mount.expose, mount.tool_filter, mount.unprefixed = expose, resolved.tool_filter, unprefixed
+            if (conflict := self._router.conflict(mount)) is not None:
+                await self.discard(prefix, mount.container_name)
+                if entry.remote is None:
+                    await self._egress.release(prefix)
+                raise RegistryError(conflict)
             shown = self._router.exposed_tools()
             routed = self._router.add(mount)
             if entry.remote is not None:
@@ -218,6 +227,8 @@ class MountLifecycle:
             self._tasks.start_soon(self._supervise, mount)
         await self._announce(tools=self._router.exposed_tools() is not shown)
         added = {"entry": entry.id, "prefix": prefix, **mount_location(mount), "tools": routed}
+        if unprefixed:
+            added["unprefixed"] = True
         if lock_warning:
             added["warning"] = lock_warning
         if filtered := self._router.filtered_out(mount):

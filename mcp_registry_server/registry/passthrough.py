@@ -15,7 +15,8 @@ Contract:
   registry's own store; `results` is a reserved prefix, so no mount's URIs can take it.
 - A URI that no list names (e.g. expanded from a template) is routed by matching the mounts'
   templates; failing that, to the only mount that offers resources; otherwise it is unknown.
-- Prompts are exposed as `<prefix>_<name>` (the same naming as tools); `get` and completion
+- Prompts are exposed as `<prefix>_<name>` (the same naming as tools; an unprefixed mount's keep
+  their names); `get` and completion
   route by that name, or by resource URI/template for `ref/resource`.
 - Every failure reaching the editor is a `RequestError` with a message that says what to do; a
   child's own JSON-RPC error goes back with its code, message and data.
@@ -37,7 +38,7 @@ from mcp_registry_server.registry.calls import CallOutcome, CallRouter
 from mcp_registry_server.registry.editor_link import ProgressCallback
 from mcp_registry_server.registry.errors import RequestError
 from mcp_registry_server.registry.offload import RESULTS_URI, OffloadError, OffloadStore
-from mcp_registry_server.registry.router import ActiveMount, exposed_name, unique_name
+from mcp_registry_server.registry.router import ActiveMount, mount_exposed_name, unique_name
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +245,7 @@ class Passthrough:
                 name = prompt.get("name")
                 if not isinstance(name, str) or not name:
                     continue
-                public = unique_name(exposed_name(mount.prefix, name), routes)
+                public = unique_name(mount_exposed_name(mount, name), routes)
                 routes[public] = (mount, name)
                 exposed.append({**prompt, "name": public})
         self._prompt_routes = routes

@@ -3,7 +3,11 @@
 Contract: a mount is one running MCP server under a unique prefix. Each of its tools that its
 tool filter allows is routed as `<prefix>_<tool>`, made to fit `[A-Za-z0-9_.-]{1,128}`; when two tools would map to
 the same exposed name (only possible after that sanitising), the later one gets a numeric
-suffix (`unique_name`), so collisions are never fatal. Every routed tool is callable (through
+suffix (`unique_name`), so collisions are never fatal. An *unprefixed* mount (`unprefixed=True`,
+for clients that call a server's exact names, such as a conformance suite) routes its tools and
+prompts under the child's own names; `conflict` says why such a mount cannot join (a name in the
+registry's own `registry_` namespace, or one another mount already routes), and `add` refuses it
+then, so a name never silently changes. Its prefix still keys it (containers, logs, removal). Every routed tool is callable (through
 `registry_exec` and by name); only those of mounts exposed "direct" are in `exposed_tools`, the
 editor's tools/list ("search" mounts are found with registry_search). The routed tool definitions
 keep the child's inputSchema, outputSchema, annotations and icons unchanged. The lists are ordered
@@ -27,6 +31,7 @@ from mcp_registry_server.mcp_client import MCPClient
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 # "registry": the registry's own tools; "results": its offloaded results (mcp-registry://results/…).
 RESERVED_PREFIXES = frozenset({"registry", "results"})
+RESERVED_TOOL_PREFIX = "registry"  # the registry's own tools are all registry_<verb>
 _EXPOSED_FORBIDDEN = re.compile(r"[^A-Za-z0-9_.-]")
 MAX_EXPOSED_NAME = 128
 
@@ -68,6 +73,8 @@ class ActiveMount:
     state: MountState = "running"
     restarts: int = 0
     expose: Exposure = "direct"
+    unprefixed: bool = False
+    """Its tools and prompts keep the child's names (no `<prefix>_`)."""
     tool_filter: ToolFilter = field(default_factory=ToolFilter)
     open_requests: list[Any] = field(default_factory=list)
     """2026-07-28 editor requests waiting on this mount, oldest first (`asks.OpenRequest`): a
@@ -80,6 +87,13 @@ class ActiveMount:
 
 def exposed_name(prefix: str, tool_name: str) -> str:
     return _EXPOSED_FORBIDDEN.sub("_", f"{prefix}_{tool_name}")[:MAX_EXPOSED_NAME]
+
+
+def mount_exposed_name(mount: ActiveMount, name: str) -> str:
+    """The name a mount's tool or prompt is routed under, before any `unique_name` suffix."""
+    if mount.unprefixed:
+        return _EXPOSED_FORBIDDEN.sub("_", name)[:MAX_EXPOSED_NAME]
+    return exposed_name(mount.prefix, name)
 
 
 def unique_name(name: str, taken: Collection[str]) -> str:
@@ -105,6 +119,8 @@ class ToolRouter:
         """Register a mount; return its exposed tool names."""
         if mount.prefix in self.mounts:
             raise ValueError(f"prefix {mount.prefix!r} is already mounted")
+        if (problem := self.conflict(mount)) is not None:
+            raise ValueError(problem)
         self.mounts[mount.prefix] = mount
         self._rebuild()
         return self.names_of(mount)
@@ -114,6 +130,28 @@ class ToolRouter:
         if mount is not None:
             self._rebuild()
         return mount
+
+    def conflict(self, mount: ActiveMount) -> str | None:
+        """Why `mount` cannot join unchanged: a name of an unprefixed mount (it or one already in)
+        that is the registry's or another mount's; None when it can."""
+        wanted = self._wanted_names(mount)
+        if mount.unprefixed:
+            if reserved := sorted(name for name in wanted if name.startswith(f"{RESERVED_TOOL_PREFIX}_")):
+                return (
+                    f"{mount.entry.id} cannot be mounted unprefixed: its tool {reserved[0]!r} is in the registry's "
+                    "own registry_ namespace. Mount it with a prefix instead."
+                )
+        for other in sorted(self.mounts.values(), key=lambda other: other.prefix):
+            if not (mount.unprefixed or other.unprefixed):
+                continue  # prefixed names differ by prefix; sanitising clashes get a suffix
+            if shared := sorted(wanted & self._wanted_names(other)):
+                unprefixed = mount if mount.unprefixed else other
+                return (
+                    f"{mount.entry.id} cannot be mounted: its tool name {shared[0]!r} is also routed for "
+                    f"{other.entry.id} (prefix {other.prefix!r}), and {unprefixed.entry.id} is mounted unprefixed, "
+                    "so the name cannot change. Remove one of them, or mount it with a prefix."
+                )
+        return None
 
     def replace_tools(self, mount: ActiveMount, tools: list[dict[str, Any]]) -> None:
         """Take a mount's new tool list (after the child said its list changed)."""
@@ -148,7 +186,7 @@ class ToolRouter:
         for mount in sorted(self.mounts.values(), key=lambda mount: mount.prefix):
             offered = [tool for tool in mount.tools if _named(tool) and mount.tool_filter.allows(tool["name"])]
             for tool in sorted(offered, key=lambda tool: tool["name"]):
-                name = unique_name(exposed_name(mount.prefix, tool["name"]), routes)
+                name = unique_name(mount_exposed_name(mount, tool["name"]), routes)
                 routes[name] = (mount, tool["name"])
                 routed.append(definition := {**tool, "name": name})
                 if mount.expose == "direct":
@@ -157,6 +195,14 @@ class ToolRouter:
         self._routed_tools = routed
         if exposed != self._exposed_tools:  # kept when unchanged, so tools/list pages stay cached
             self._exposed_tools = exposed
+
+    @staticmethod
+    def _wanted_names(mount: ActiveMount) -> set[str]:
+        return {
+            mount_exposed_name(mount, tool["name"])
+            for tool in mount.tools
+            if _named(tool) and mount.tool_filter.allows(tool["name"])
+        }
 
 
 def _named(tool: dict[str, Any]) -> bool:

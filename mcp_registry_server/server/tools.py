@@ -77,8 +77,9 @@ class AddArgs(_Arguments):
     entry_id: Text = Field(description="Catalog entry id, e.g. 'sqlite'.")
     prefix: str | None = Field(
         None,
-        pattern=r"^[a-z][a-z0-9-]{0,30}$",
-        description="Name prefix for the server's tools (default: derived from the entry id).",
+        pattern=r"^([a-z][a-z0-9-]{0,30})?$",
+        description='Name prefix for the server\'s tools (default: derived from the entry id); "" keeps '
+        "the server's own tool and prompt names (refused if one clashes with another tool).",
     )
     expose: Literal["direct", "search"] | None = Field(
         None,

@@ -72,6 +72,31 @@ async def test_an_unusable_prefix_is_refused_before_anything_starts(tmp_path: Pa
         assert r.podman.runner.started == []
 
 
+async def test_prefix_empty_mounts_the_server_under_its_own_names(tmp_path: Path) -> None:
+    async with open_test_registry(tmp_path, {"demo": {}}) as r:
+        added = await r.registry.mounts.add("demo", "")
+        outcome = await r.registry.calls.call_tool("echo", {"a": 1})
+        assert "demo" in r.registry.router.mounts  # still keyed (and removable) by its default prefix
+    assert added == {
+        "entry": "demo",
+        "prefix": "demo",
+        "container": "fake-demo-0",
+        "tools": ["echo"],
+        "unprefixed": True,
+    }
+    assert text_of(outcome) == '{"a": 1}'
+
+
+async def test_an_unprefixed_mount_whose_name_clashes_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    clashing = {"tools": [{"name": "first_echo", "inputSchema": {"type": "object"}}]}
+    async with open_test_registry(tmp_path, {"demo": {}, "other": clashing}) as r:
+        await r.registry.mounts.add("demo", "first")
+        with pytest.raises(RegistryError, match="its tool name 'first_echo' is also routed for demo"):
+            await r.registry.mounts.add("other", "")
+        assert list(r.registry.router.mounts) == ["first"]
+        assert r.podman.runner.gone == ["fake-other-1"]
+
+
 async def test_an_unknown_entry_is_refused(tmp_path: Path) -> None:
     async with open_test_registry(tmp_path, {"demo": {}}) as r:
         with pytest.raises(RegistryError, match=r"Unknown catalog entry 'dmeo'\. Closest matches: demo\."):

@@ -177,6 +177,17 @@ async def test_prompts_are_exposed_by_prefix_and_got_with_their_arguments() -> N
     assert raised.value.message == "Unknown prompt 'p_nope'. Available prompts: p_hello."
 
 
+async def test_an_unprefixed_mounts_prompts_keep_their_names() -> None:
+    client = offering(replies=({"messages": []},))
+    client.lists["prompts"] = [{"name": "test_simple_prompt"}]
+    mount = make_mount("p", client)
+    mount.unprefixed = True
+    async with passing(mount) as passthrough:
+        assert [prompt["name"] for prompt in await passthrough.list_prompts()] == ["test_simple_prompt"]
+        await passthrough.get_prompt("test_simple_prompt", None)
+    assert client.requests[0][:2] == ("prompts/get", {"name": "test_simple_prompt"})
+
+
 async def test_completion_routes_by_prompt_or_template_and_needs_the_capability() -> None:
     answer = {"completion": {"values": ["7"], "hasMore": False}}
     with_completions = make_mount("c", offering(templates=("demo://item/{id}",), replies=(answer,)))

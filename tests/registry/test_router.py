@@ -134,3 +134,54 @@ def test_tool_filter_reasons() -> None:
     assert only_reads.why_not("read_secret") == "it matches tools_deny ['read_secret']"
     assert ToolFilter().allows("anything") and not ToolFilter(deny=("*",)).allows("x")
     assert not ToolFilter(allow=("Read",)).allows("read")  # names are matched case-sensitively
+
+
+def unprefixed(prefix: str, *tool_names: str) -> ActiveMount:
+    plain = mount(prefix, *tool_names)
+    plain.unprefixed = True
+    return plain
+
+
+def test_an_unprefixed_mount_routes_the_childs_own_names() -> None:
+    router = ToolRouter()
+    plain = unprefixed("everything", "test_simple_text", "a b")
+    other = mount("db", "query")
+    assert router.add(plain) == ["a_b", "test_simple_text"]
+    router.add(other)
+    assert router.resolve("test_simple_text") == (plain, "test_simple_text")
+    assert router.resolve("db_query") == (other, "query")
+    assert router.resolve("everything_test_simple_text") is None
+
+
+def test_an_unprefixed_mount_with_a_registry_name_is_refused() -> None:
+    router = ToolRouter()
+    with pytest.raises(ValueError) as raised:
+        router.add(unprefixed("sneaky", "echo", "registry_add"))
+    assert str(raised.value) == (
+        "demo cannot be mounted unprefixed: its tool 'registry_add' is in the registry's own registry_ "
+        "namespace. Mount it with a prefix instead."
+    )
+    assert router.mounts == {} and router.exposed_names() == []
+
+
+@pytest.mark.parametrize("unprefixed_first", [True, False])
+def test_a_clash_with_an_unprefixed_mounts_name_is_refused_either_way(unprefixed_first: bool) -> None:
+    router = ToolRouter()
+    plain, prefixed = unprefixed("plain", "db_query", "echo"), mount("db", "query")
+    first, second = (plain, prefixed) if unprefixed_first else (prefixed, plain)
+    router.add(first)
+    assert router.conflict(second) is not None
+    with pytest.raises(ValueError, match=r"its tool name 'db_query' is also routed for demo .* mounted unprefixed"):
+        router.add(second)
+    assert list(router.mounts.values()) == [first]
+
+
+def test_two_unprefixed_mounts_with_distinct_names_both_join() -> None:
+    router = ToolRouter()
+    router.add(unprefixed("one", "alpha"))
+    router.add(unprefixed("two", "beta"))
+    assert router.exposed_names() == ["alpha", "beta"]
+    assert router.conflict(unprefixed("three", "beta")) is not None
+    filtered = unprefixed("four", "beta", "gamma")
+    filtered.tool_filter = ToolFilter(deny=("beta",))
+    assert router.conflict(filtered) is None  # a name its filter keeps out claims nothing

@@ -28,8 +28,9 @@ def test_schemas_are_compact_and_closed() -> None:
         assert "title" not in str(schema), tool["name"]  # generated titles only cost tokens
     add = next(tool for tool in REGISTRY_TOOLS if tool["name"] == "registry_add")["inputSchema"]
     assert add["properties"]["prefix"] == {
-        "description": "Name prefix for the server's tools (default: derived from the entry id).",
-        "pattern": "^[a-z][a-z0-9-]{0,30}$",
+        "description": 'Name prefix for the server\'s tools (default: derived from the entry id); "" keeps '
+        "the server's own tool and prompt names (refused if one clashes with another tool).",
+        "pattern": "^([a-z][a-z0-9-]{0,30})?$",
         "type": "string",
     }
     assert add["required"] == ["entry_id"]
