@@ -256,3 +256,8 @@ def test_runs_says_what_an_entry_runs_in_words() -> None:
     assert package.runs == "npm package @scope/x 1.2.3 (built into a local image)"
     remote = entry(remote={"url": "https://mcp.example.com/mcp?key=${KEY}", "transport": "sse"})
     assert remote.runs == "remote server (sse) at https://mcp.example.com/mcp"
+    signed_in = entry(remote={"url": "https://me:hunter2@mcp.example.com:8443/mcp#x"})
+    assert "hunter2" not in signed_in.runs + signed_in.network_access
+    assert (
+        signed_in.network_access == "runs elsewhere: the registry itself connects to https://mcp.example.com:8443/mcp"
+    )

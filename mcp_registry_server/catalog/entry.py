@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from mcp_registry_server.urls import display_url
+
 ENTRY_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 # Absolute container paths only: no `..`, no NUL, no `:` (it would split a podman mount spec).
@@ -462,7 +464,7 @@ class CatalogEntry(_Strict):
     def runs(self) -> str:
         """What the entry runs, in words: its image, its package, its OpenAPI document or its URL."""
         if self.remote is not None:
-            return f"remote server ({self.remote.transport}) at {self.remote.url.split('?', 1)[0]}"
+            return f"remote server ({self.remote.transport}) at {display_url(self.remote.url)}"
         if self.openapi is not None:
             return f"OpenAPI document {self.openapi.spec}, served by FastMCP (built into a local image)"
         if self.package is not None:
@@ -475,8 +477,7 @@ class CatalogEntry(_Strict):
     def network_access(self) -> str:
         """What the server can reach, in words, for registry_info and the doctor."""
         if self.remote is not None:
-            origin = self.remote.url.split("?", 1)[0]
-            return f"runs elsewhere: the registry itself connects to {origin}"
+            return f"runs elsewhere: the registry itself connects to {display_url(self.remote.url)}"
         if self.allow_hosts:
             return f"only {', '.join(self.allow_hosts)}, through the registry's HTTP(S) proxy"
         if self.network == "bridge":

@@ -35,7 +35,6 @@ import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import anyio
 import httpx2
@@ -51,6 +50,8 @@ from mcp.shared.inbound import (
 from mcp.shared.message import ClientMessageMetadata, SessionMessage
 from mcp_types import PROTOCOL_VERSION_META_KEY, jsonrpc_message_adapter
 from pydantic import ValidationError
+
+from mcp_registry_server.urls import display_url
 
 from .transport import DEFAULT_MAX_MESSAGE_BYTES, TransportClosedError
 
@@ -70,19 +71,6 @@ CONNECT_TIMEOUT = 30.0
 # How long closing may take, the DELETE of the session included.
 CLOSE_TIMEOUT = 5.0
 _SESSION_HEADER = "mcp-session-id"
-
-
-def display_url(url: str) -> str:
-    """`url` without user info, query or fragment: what may be shown and logged."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        port = f":{parts.port}" if parts.port is not None else ""
-    except ValueError:
-        return "<an unparsable URL>"
-    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 class _MessageTooLarge(httpx2.StreamError):
