@@ -9,7 +9,9 @@ this test starts. Running as root it shares the image store, so the test images 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -20,7 +22,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.e2e.harness import descendants, structured, wait_for
+from tests.e2e.harness import descendants, misbehave_entry, structured, wait_for, with_catalog, write_catalog
 from tests.e2e.support import TEST_RUN_LABEL, connect_registry, text_of
 
 SSHD = "/usr/sbin/sshd"
@@ -107,6 +109,7 @@ def remote_host(podman_env: dict[str, str]) -> Iterator[dict[str, str]]:
             else:
                 pytest.fail("the test's sshd or Podman service did not come up")
             yield {
+                "sshd_pid": str(sshd.pid),
                 "CONTAINER_HOST": f"ssh://root@127.0.0.1:{port}{podman_socket}",
                 "CONTAINER_SSHKEY": str(home / "client_key"),
                 "MCP_REGISTRY_SSH_KNOWN_HOSTS": str(home / "known_hosts"),
@@ -155,3 +158,41 @@ async def test_an_unreachable_podman_host_gives_an_error_naming_it(registry_env:
         # The catalog still answers without Podman.
         assert not (await session.call_tool("registry_search", {"query": "misbehave"})).is_error
     assert our_containers() == []
+
+
+async def test_a_killed_registrys_remote_container_goes_away(
+    registry_env: dict[str, str], remote_host: dict[str, str]
+) -> None:
+    """The local `podman --remote` client and the tunnel die with the registry; the remote run's `--rm` follows."""
+    env = {**registry_env, **{name: value for name, value in remote_host.items() if name.isupper()}}
+    async with connect_registry(env) as session:
+        await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "far"})
+        assert len(our_containers()) == 1
+        pid = structured(await session.call_tool("registry_status", {}))["pid"]
+        os.kill(pid, signal.SIGKILL)  # only the registry: its children get their parent-death signal
+        with anyio.move_on_after(10), contextlib.suppress(Exception):
+            await session.list_tools()
+    assert await wait_for(lambda: our_containers() == [], 30, interval=0.5), our_containers()
+
+
+async def test_a_host_that_drops_gives_an_error_naming_it(
+    registry_env: dict[str, str], remote_host: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**registry_env, **{name: value for name, value in remote_host.items() if name.isupper()}}
+    env = with_catalog(env, write_catalog(tmp_path / "extra", [misbehave_entry("misbehave-two")]))
+    sshd = int(remote_host["sshd_pid"])
+    async with connect_registry(env) as session:
+        await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "far"})
+        for victim in [sshd, *descendants(sshd)]:  # the host goes away: the listener and our session
+            os.kill(victim, signal.SIGKILL)
+        dropped = await session.call_tool("far_echo", {"text": "anyone?"})
+        assert dropped.is_error and "exited during far_echo" in text_of(dropped), text_of(dropped)
+        # The next need for Podman connects again, and says which host cannot be reached and why.
+        again = await session.call_tool("registry_add", {"entry_id": "misbehave-two"})
+        assert again.is_error
+        assert f"The Podman host {env['CONTAINER_HOST']} cannot be reached: ssh exited" in text_of(again)
+        assert "Connection refused" in text_of(again), text_of(again)
+        podman = structured(await session.call_tool("registry_status", {}))["podman"]
+        assert podman["available"] is False and "cannot be reached" in podman["error"], podman
+    # The remote run lost its client, so its stdin closed and `--rm` removed the container.
+    assert await wait_for(lambda: our_containers() == [], 30, interval=0.5), our_containers()
