@@ -26,7 +26,11 @@ Contract:
 - `podman_status` reports availability for `registry_status` and for errors shown by `add`.
 
 `podman run` is the local podman CLI; the API (`PodmanAPI`) must talk to the same Podman, which is
-what socket discovery arranges on one machine.
+what socket discovery arranges on one machine. For a remote host the CLI is `podman --remote --url`
+the API's own ssh tunnel (`PodmanEndpoint.cli_prefix`), so both still reach one Podman; the
+`setpriv --pdeathsig` wrapper then binds the local remote client to us, and when it dies the remote
+run's stdin closes and its `--rm` removes the container there. An openapi entry (it mounts files
+of this machine) is refused on a remote host.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ import anyio
 from anyio.abc import Process
 
 from mcp_registry_server.catalog.entry import CatalogEntry
+from mcp_registry_server.openapi_server import runtime_mounts
 from mcp_registry_server.podman.api import PodmanAPI
 from mcp_registry_server.podman.cli_command import run_podman
 from mcp_registry_server.podman.command import (
@@ -138,6 +143,12 @@ class PodmanRunner:
         prefix, volume or variable, `PodmanError` when the image is not local, and
         `PodmanUnavailable` when the podman executable cannot be run.
         """
+        if self.api.endpoint.origin == "remote" and runtime_mounts(entry):
+            raise PodmanError(
+                f"{entry.id!r} is an openapi entry, which mounts files of this machine, so it cannot run on the remote "
+                f"Podman host {self.api.endpoint.described}.",
+                remedy="Run it on a local Podman (unset CONTAINER_HOST / MCP_REGISTRY_PODMAN_CONNECTION).",
+            )
         resolved = _resolve_values(entry, values)
         secret_values = {secret.name: resolved.pop(secret.name) for secret in entry.secrets if secret.name in resolved}
         name = container_name(prefix)
