@@ -196,3 +196,39 @@ async def test_a_host_that_drops_gives_an_error_naming_it(
         assert podman["available"] is False and "cannot be reached" in podman["error"], podman
     # The remote run lost its client, so its stdin closed and `--rm` removed the container.
     assert await wait_for(lambda: our_containers() == [], 30, interval=0.5), our_containers()
+
+
+async def test_a_named_podman_connection_selects_the_host_and_its_identity(
+    registry_env: dict[str, str], remote_host: dict[str, str], tmp_path: Path
+) -> None:
+    # The connection goes into a copy of the session's containers.conf, so the machine's own is untouched.
+    # Written as podman keeps it: Podman 4.3's `connection add` drops a socket path outside /run.
+    conf = tmp_path / "containers.conf"
+    original = await anyio.Path(registry_env["CONTAINERS_CONF"]).read_text()
+    await anyio.Path(conf).write_text(
+        f'{original}\n[engine.service_destinations.far]\nuri = "{remote_host["CONTAINER_HOST"]}"\n'
+        f'identity = "{remote_host["CONTAINER_SSHKEY"]}"\n'
+    )
+    env = {
+        **registry_env,
+        "CONTAINERS_CONF": str(conf),
+        "MCP_REGISTRY_PODMAN_CONNECTION": "far",
+        "MCP_REGISTRY_SSH_KNOWN_HOSTS": remote_host["MCP_REGISTRY_SSH_KNOWN_HOSTS"],
+    }
+    async with connect_registry(env) as session:
+        added = structured(await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "far"}))
+        podman = structured(await session.call_tool("registry_status", {}))["podman"]
+        assert podman["socket_origin"] == "remote", podman
+        echoed = await session.call_tool("far_echo", {"text": "by name"})
+        assert not echoed.is_error and "by name" in text_of(echoed)
+        assert our_containers() == [added["container"]]
+        await session.call_tool("registry_remove", {"entry_id_or_prefix": "far"})
+        assert our_containers() == []
+    log = await anyio.Path(remote_host["sshd_log"]).read_text()
+    assert "Accepted publickey for root" in log
+
+    env["MCP_REGISTRY_PODMAN_CONNECTION"] = "nowhere"
+    async with connect_registry(env) as session:
+        failed = await session.call_tool("registry_add", {"entry_id": "misbehave"})
+        assert failed.is_error
+        assert "'nowhere', which does not exist (known: far)" in text_of(failed), text_of(failed)
