@@ -8,6 +8,9 @@ None when Podman is local. A connection name that does not exist, or a URI that 
 `ssh -N -L <local socket>:<remote socket>` as the registry's child (own session, dies with the
 registry like the private service, see `service._spawn`), waits (bounded) until the Podman API
 answers through it, and yields the local socket's URL; on exit it stops ssh and removes the socket.
+The socket, ssh's log and an owner record are the files a private service would have
+(`service_files`), so a killed registry's are swept like a dead private service's (the record has
+no pid: ssh dies with the registry; on macOS, without a parent-death signal, it may outlive it).
 An ssh that exits or a host that does not answer raises `PodmanUnavailable` naming the host, with
 ssh's own stderr as detail. ssh runs in batch mode (no prompts: the registry has no terminal),
 fails when the forward fails, and gives up on a host that stopped answering within ~15 s
@@ -36,6 +39,8 @@ import anyio
 from mcp_registry_server.files import ensure_private_dir
 from mcp_registry_server.podman.cli_command import run_podman
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
+from mcp_registry_server.podman.ownership import own_owner_label
+from mcp_registry_server.podman.service_files import ServiceFiles
 from mcp_registry_server.settings import RegistrySettings
 
 __all__ = ["RemoteHost", "remote_host", "ssh_argv", "ssh_tunnel"]
@@ -135,18 +140,21 @@ async def ssh_tunnel(
     """Yield `unix://<local socket>` forwarding to the host's Podman socket. See the module contract."""
     from mcp_registry_server.podman.service import _spawn, _stop, ping  # service imports this module
 
-    ensure_private_dir(settings.runtime_dir)
-    local_socket = settings.runtime_dir / f"ssh-{settings.instance_id}.sock"
-    log_path = settings.runtime_dir / f"ssh-{settings.instance_id}.log"
-    local_socket.unlink(missing_ok=True)
-    url = f"unix://{local_socket}"
+    # The private service's files, which a remote host replaces: so a killed registry's tunnel socket
+    # and log are removed by the next registry's `sweep_dead_services` too.
+    files = ServiceFiles(settings.runtime_dir, settings.instance_id)
+    local_socket, log_path, url = files.socket, files.log, files.url
     try:
+        ensure_private_dir(settings.runtime_dir)
+        files.write_owner(own_owner_label(settings.hostname))
+        local_socket.unlink(missing_ok=True)
         with log_path.open("wb") as log_file:
             process = _spawn(ssh_argv(settings, host, local_socket), log_file)
     except OSError as error:
+        files.remove()
         raise PodmanUnavailable(
             f"Could not run ssh ({error.strerror or error}) to reach the Podman host {host.described}.",
-            remedy="Install the OpenSSH client.",
+            remedy="Install the OpenSSH client, and check that the runtime dir (XDG_RUNTIME_DIR) is writable.",
         ) from error
     try:
         try:
@@ -162,8 +170,7 @@ async def ssh_tunnel(
     finally:
         with anyio.CancelScope(shield=True):
             await _stop(process, stop_timeout)
-            local_socket.unlink(missing_ok=True)
-            log_path.unlink(missing_ok=True)
+            files.remove()
 
 
 def _unreachable(host: RemoteHost, what: str, log_path: Path) -> PodmanUnavailable:

@@ -168,11 +168,18 @@ async def test_a_killed_registrys_remote_container_goes_away(
     async with connect_registry(env) as session:
         await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "far"})
         assert len(our_containers()) == 1
-        pid = structured(await session.call_tool("registry_status", {}))["pid"]
-        os.kill(pid, signal.SIGKILL)  # only the registry: its children get their parent-death signal
+        status = structured(await session.call_tool("registry_status", {}))
+        os.kill(status["pid"], signal.SIGKILL)  # only the registry: its children get their parent-death signal
         with anyio.move_on_after(10), contextlib.suppress(Exception):
             await session.list_tools()
     assert await wait_for(lambda: our_containers() == [], 30, interval=0.5), our_containers()
+    # The tunnel's files stay behind (nothing of the registry got to clean up) until the next one sweeps them.
+    tunnel_socket = Path(status["podman"]["socket"].removeprefix("unix://"))
+    owner_record = tunnel_socket.with_suffix(".owner")
+    assert owner_record.exists()
+    async with connect_registry(env) as session:
+        await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "next"})
+        assert await wait_for(lambda: not owner_record.exists() and not tunnel_socket.exists(), 10)
 
 
 async def test_a_host_that_drops_gives_an_error_naming_it(
