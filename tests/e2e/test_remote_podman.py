@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -51,6 +52,14 @@ def listens(port: int) -> bool:
 
 def command_line(pid: int) -> list[bytes]:
     return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+
+
+def podman_secret_names() -> list[str]:
+    listed = subprocess.run(
+        ["podman", "secret", "ls", "--noheading", "--format", "{{.Name}}"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    return listed.stdout.split()
 
 
 def our_containers() -> list[str]:
@@ -123,13 +132,21 @@ async def test_a_server_runs_on_a_remote_podman_host_through_ssh(
     registry_env: dict[str, str], remote_host: dict[str, str]
 ) -> None:
     env = {**registry_env, **{name: value for name, value in remote_host.items() if name.isupper()}}
+    secret = f"mcpr-remote-secret-{secrets.token_hex(8)}"
     async with connect_registry(env) as session:
+        stored = await session.call_tool(
+            "registry_config_set", {"entry_id": "misbehave", "values": {"MISBEHAVE_TOKEN": secret}}
+        )
+        assert not stored.is_error, text_of(stored)
         added = structured(await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "far"}))
         podman = structured(await session.call_tool("registry_status", {}))["podman"]
         assert podman["available"] and podman["socket_origin"] == "remote", podman
         echoed = await session.call_tool("far_echo", {"text": "over ssh"})
         assert not echoed.is_error and "over ssh" in text_of(echoed)
         assert our_containers() == [added["container"]]
+        # The secret travelled as a Podman secret made on that host, through the tunnel.
+        assert text_of(await session.call_tool("far_env", {"name": "MISBEHAVE_TOKEN"})) == secret
+        assert f"{added['container']}-MISBEHAVE_TOKEN" in podman_secret_names()
 
         # The run went through the tunnel: a `podman --remote` client, and ssh logged the key's login.
         pid = structured(await session.call_tool("registry_status", {}))["pid"]
@@ -140,6 +157,7 @@ async def test_a_server_runs_on_a_remote_podman_host_through_ssh(
 
         await session.call_tool("registry_remove", {"entry_id_or_prefix": "far"})
         assert our_containers() == []
+        assert f"{added['container']}-MISBEHAVE_TOKEN" not in podman_secret_names()
         # It works again after removal: a second server on the same host.
         await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "again"})
     # Shutdown closed stdin, so `--rm` on the remote run removed the container.
