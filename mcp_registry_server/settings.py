@@ -211,6 +211,11 @@ class RegistrySettings:
     runtime_dir: Path
     podman_executable: str = "podman"
     container_host: str | None = None
+    # A remote Podman host (`podman.remote`): a named `podman system connection`, the ssh key for an
+    # ssh:// CONTAINER_HOST (CONTAINER_SSHKEY, as podman reads it), and a known_hosts file for ssh.
+    podman_connection: str | None = None
+    ssh_identity: Path | None = None
+    ssh_known_hosts: Path | None = None
     extra_labels: Mapping[str, str] = field(default_factory=dict)
     call_timeout: float = 120.0
     # Progress notifications restart a call's timeout, up to this bound; None: 10 x call_timeout.
@@ -311,6 +316,11 @@ class RegistrySettings:
             runtime_dir=_runtime_dir(env),
             podman_executable=env.get("MCP_REGISTRY_PODMAN", "podman"),
             container_host=env.get("CONTAINER_HOST") or None,
+            podman_connection=env.get("MCP_REGISTRY_PODMAN_CONNECTION", "").strip() or None,
+            ssh_identity=Path(env["CONTAINER_SSHKEY"]).expanduser() if env.get("CONTAINER_SSHKEY") else None,
+            ssh_known_hosts=Path(env["MCP_REGISTRY_SSH_KNOWN_HOSTS"]).expanduser()
+            if env.get("MCP_REGISTRY_SSH_KNOWN_HOSTS")
+            else None,
             extra_labels=parse_labels(env.get("MCP_REGISTRY_LABELS", "")),
             call_timeout=_positive_float(env, "MCP_REGISTRY_CALL_TIMEOUT", 120.0),
             max_call_timeout=max_call_timeout,

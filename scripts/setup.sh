@@ -2,7 +2,8 @@
 # Prepare this machine for development and the test suite, idempotently:
 #   1. system packages: podman, runc, crun (so the doctor test sees how real crun fails on this
 #      host), catatonit (for --init), debootstrap (test images), git, npm, uidmap, slirp4netns and
-#      fuse-overlayfs (rootless Podman, for the rootless test run); installed when missing
+#      fuse-overlayfs (rootless Podman, for the rootless test run), openssh-client and -server (the
+#      remote Podman host test runs an sshd on 127.0.0.1); installed when missing
 #      and running as root, otherwise the exact command is printed;
 #   2. the Python environment .venv with the project and its dev extras.
 # The containers.conf workaround is applied separately, only when `podman run` fails
@@ -12,7 +13,8 @@ cd "$(dirname "$0")/.."
 
 missing=()
 for pair in podman:podman runc:runc crun:crun catatonit:catatonit debootstrap:debootstrap git:git npm:npm \
-  newuidmap:uidmap slirp4netns:slirp4netns fuse-overlayfs:fuse-overlayfs; do
+  newuidmap:uidmap slirp4netns:slirp4netns fuse-overlayfs:fuse-overlayfs ssh:openssh-client \
+  /usr/sbin/sshd:openssh-server; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
 done
 if ((${#missing[@]})); then

@@ -178,14 +178,14 @@ class PodmanAPI:
                 return await anyio.to_thread.run_sync(partial(function, *args), abandon_on_cancel=True)
         except TimeoutError:
             raise PodmanError(
-                f"The Podman API at {self.endpoint.url} did not answer within {self.timeout:g} s while {what}.",
+                f"The Podman API at {self.endpoint.described} did not answer within {self.timeout:g} s while {what}.",
                 remedy="Check that Podman works (`podman info`); restart the Podman service if it hangs.",
             ) from None
         except (APIError, PodmanPyError, requests.RequestException) as error:
             # podman-py wraps a refused or vanished socket in APIError("GET operation failed").
             if isinstance(error, requests.ConnectionError) or isinstance(error.__cause__, requests.ConnectionError):
                 raise PodmanUnavailable(
-                    f"The Podman API at {self.endpoint.url} cannot be reached ({what}).",
+                    f"The Podman API at {self.endpoint.described} cannot be reached ({what}).",
                     remedy="Check that the Podman service is running (`podman info`). The registry connects again "
                     "(or starts its own service again) the next time it needs Podman.",
                     detail=_error_text(error.__cause__ or error),

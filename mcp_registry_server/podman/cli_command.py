@@ -11,6 +11,7 @@ value goes there, never on the argv); otherwise stdin is /dev/null.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 
 import anyio
 
@@ -20,13 +21,18 @@ from mcp_registry_server.podman.errors import PodmanError
 __all__ = ["run_podman"]
 
 
-async def run_podman(podman: str, args: list[str], *, timeout: float, stdin: bytes | None = None) -> str:
-    """The stdout of `podman <args>`; `PodmanError` when it fails or takes longer than `timeout`."""
+async def run_podman(
+    podman: str | Sequence[str], args: list[str], *, timeout: float, stdin: bytes | None = None
+) -> str:
+    """The stdout of `podman <args>`; `PodmanError` when it fails or takes longer than `timeout`.
+
+    `podman` is the executable, or the start of the command (`PodmanEndpoint.cli_prefix`)."""
+    prefix = [podman] if isinstance(podman, str) else list(podman)
     what = f"`podman {args[0]}`"
     try:
         with anyio.fail_after(timeout):
             completed = await anyio.run_process(
-                [podman, *args], input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL, check=False
+                [*prefix, *args], input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL, check=False
             )
     except TimeoutError:
         raise PodmanError(
@@ -34,7 +40,7 @@ async def run_podman(podman: str, args: list[str], *, timeout: float, stdin: byt
         ) from None
     except OSError as error:
         raise PodmanError(
-            f"Could not run {podman!r} ({error.strerror or error}).", remedy=PODMAN_MISSING.remedy
+            f"Could not run {prefix[0]!r} ({error.strerror or error}).", remedy=PODMAN_MISSING.remedy
         ) from error
     if completed.returncode != 0:
         raise PodmanError(

@@ -117,7 +117,7 @@ def container_name(prefix: str) -> str:
 def build_run_argv(
     entry: CatalogEntry,
     *,
-    podman: str,
+    podman: str | Sequence[str],
     name: str,
     labels: Mapping[str, str],
     env_names: Sequence[str],
@@ -127,6 +127,7 @@ def build_run_argv(
 ) -> list[str]:
     """The `podman run` argv for `entry`.
 
+    `podman` is the executable, or the start of the command (for a remote host, with `--remote --url`).
     An entry with `allow_hosts` needs `egress`, the internal network and proxy it goes out through.
 
     `env_names` are forwarded with `--env NAME` (their values must be in podman's environment);
@@ -138,7 +139,7 @@ def build_run_argv(
     volume_mounts = _volume_mounts(entry, enabled_volumes)
     mounted_targets = {target for _, target, _ in volume_mounts}
 
-    argv = [podman, "run", "--init", "-i", "--rm", "--name", name]
+    argv = [*([podman] if isinstance(podman, str) else podman), "run", "--init", "-i", "--rm", "--name", name]
     for key, value in labels.items():
         argv += ["--label", f"{key}={value}"]
     argv += [

@@ -26,7 +26,11 @@ Contract:
 - `podman_status` reports availability for `registry_status` and for errors shown by `add`.
 
 `podman run` is the local podman CLI; the API (`PodmanAPI`) must talk to the same Podman, which is
-what socket discovery arranges on one machine.
+what socket discovery arranges on one machine. For a remote host the CLI is `podman --remote --url`
+the API's own ssh tunnel (`PodmanEndpoint.cli_prefix`), so both still reach one Podman; the
+`setpriv --pdeathsig` wrapper then binds the local remote client to us, and when it dies the remote
+run's stdin closes and its `--rm` removes the container there. An openapi entry (it mounts files
+of this machine) is refused on a remote host.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ import anyio
 from anyio.abc import Process
 
 from mcp_registry_server.catalog.entry import CatalogEntry
+from mcp_registry_server.openapi_server import runtime_mounts
 from mcp_registry_server.podman.api import PodmanAPI
 from mcp_registry_server.podman.cli_command import run_podman
 from mcp_registry_server.podman.command import (
@@ -113,6 +118,8 @@ class PodmanRunner:
     def __init__(self, settings: RegistrySettings, api: PodmanAPI) -> None:
         self.settings = settings
         self.api = api
+        # The podman command's start: for a remote host it goes through the API's ssh tunnel.
+        self._podman = api.endpoint.cli_prefix(settings.podman_executable)
         # Container name → the Podman secrets holding its secret values, removed once it is gone.
         self._secrets: dict[str, list[str]] = {}
 
@@ -136,6 +143,12 @@ class PodmanRunner:
         prefix, volume or variable, `PodmanError` when the image is not local, and
         `PodmanUnavailable` when the podman executable cannot be run.
         """
+        if self.api.endpoint.origin == "remote" and runtime_mounts(entry):
+            raise PodmanError(
+                f"{entry.id!r} is an openapi entry, which mounts files of this machine, so it cannot run on the remote "
+                f"Podman host {self.api.endpoint.described}.",
+                remedy="Run it on a local Podman (unset CONTAINER_HOST / MCP_REGISTRY_PODMAN_CONNECTION).",
+            )
         resolved = _resolve_values(entry, values)
         secret_values = {secret.name: resolved.pop(secret.name) for secret in entry.secrets if secret.name in resolved}
         name = container_name(prefix)
@@ -149,7 +162,7 @@ class PodmanRunner:
         planned_secrets = {env_name: f"{name}-{env_name}" for env_name in secret_values}  # checked before any exist
         argv = build_run_argv(
             entry,
-            podman=self.settings.podman_executable,
+            podman=self._podman,
             name=name,
             labels=labels,
             env_names=list(resolved),
@@ -166,9 +179,7 @@ class PodmanRunner:
         secret_labels = {key: labels[key] for key in (LABEL_MANAGED, LABEL_INSTANCE, LABEL_OWNER)}
         self._secrets[name] = list(planned_secrets.values())
         try:
-            await create_container_secrets(
-                self.settings.podman_executable, name, secret_values, secret_labels, timeout=self.api.timeout
-            )
+            await create_container_secrets(self._podman, name, secret_values, secret_labels, timeout=self.api.timeout)
             logger.info("Starting %s for %s: %s", name, entry.id, shlex.join(argv))
             if _DIE_WITH_US and shutil.which(argv[0]) is None:  # setpriv would start, then fail to exec it
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), argv[0])
@@ -216,7 +227,7 @@ class PodmanRunner:
 
     async def _remove_secrets_of(self, name: str) -> None:
         if names := self._secrets.pop(name, None):
-            await remove_secrets(self.settings.podman_executable, names, timeout=self.api.timeout)
+            await remove_secrets(self._podman, names, timeout=self.api.timeout)
 
     async def _confirm_gone(self, name: str, grace: float) -> bool:
         try:
@@ -281,7 +292,7 @@ class PodmanRunner:
 
     async def podman_command(self, *args: str) -> str:
         """The stdout of `podman <args>`; `PodmanError` when it fails or takes longer than the API timeout."""
-        return await run_podman(self.settings.podman_executable, list(args), timeout=self.api.timeout)
+        return await run_podman(self._podman, list(args), timeout=self.api.timeout)
 
     async def remove_orphans(self) -> list[str]:
         """Remove containers, then networks and Podman secrets, of dead registry processes on this host.
@@ -300,12 +311,12 @@ class PodmanRunner:
             removed.append(info.name)
         removed += await self._remove_orphan_networks()
         try:
-            secrets = await labelled_secrets(self.settings.podman_executable, timeout=self.api.timeout)
+            secrets = await labelled_secrets(self._podman, timeout=self.api.timeout)
         except PodmanError as error:
             logger.warning("Could not list Podman secrets to remove those of dead registries: %s", error)
             return removed
         orphaned = [name for name, labels in secrets.items() if await self._owner_is_dead(labels)]
-        left = await remove_secrets(self.settings.podman_executable, orphaned, timeout=self.api.timeout)
+        left = await remove_secrets(self._podman, orphaned, timeout=self.api.timeout)
         if gone := [name for name in orphaned if name not in left]:
             logger.info("Removed %d Podman secret(s) of registries that are gone", len(gone))
         return removed

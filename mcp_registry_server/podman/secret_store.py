@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 
 async def create_container_secrets(
-    podman: str, container: str, values: Mapping[str, str], labels: Mapping[str, str], *, timeout: float
+    podman: str | Sequence[str], container: str, values: Mapping[str, str], labels: Mapping[str, str], *, timeout: float
 ) -> dict[str, str]:
     """One Podman secret per value (see the module contract); VAR → secret name."""
     created: dict[str, str] = {}
@@ -49,7 +49,7 @@ async def create_container_secrets(
     return created
 
 
-async def remove_secrets(podman: str, names: Sequence[str], *, timeout: float) -> list[str]:
+async def remove_secrets(podman: str | Sequence[str], names: Sequence[str], *, timeout: float) -> list[str]:
     """Removes the named secrets; returns those it could not remove (logged, never raised)."""
     left: list[str] = []
     for name in names:
@@ -63,7 +63,7 @@ async def remove_secrets(podman: str, names: Sequence[str], *, timeout: float) -
     return left
 
 
-async def labelled_secrets(podman: str, *, timeout: float) -> dict[str, dict[str, str]]:
+async def labelled_secrets(podman: str | Sequence[str], *, timeout: float) -> dict[str, dict[str, str]]:
     """Every Podman secret's name and labels."""
     ids = (await run_podman(podman, ["secret", "ls", "--noheading", "--format", "{{.ID}}"], timeout=timeout)).split()
     if not ids:

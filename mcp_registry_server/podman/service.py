@@ -3,7 +3,7 @@
 Contract: `podman_service(settings)` is an async context manager that yields a `PodmanEndpoint`.
 It first sweeps the private services and sockets of dead registries (`service_files`). Then
 candidates are tried in order, and the first that answers a ping (bounded by `ping_timeout`) wins:
-`settings.container_host` (CONTAINER_HOST), the rootful `/run/podman/podman.sock` (only as root),
+`settings.container_host` (CONTAINER_HOST, unless ssh://), the rootful `/run/podman/podman.sock` (only as root),
 the rootless `$XDG_RUNTIME_DIR/podman/podman.sock`. When none answers, the registry starts
 `podman system service --time=0 unix://<runtime_dir>/podman-<instance>.sock` as its own child,
 waits (bounded by `start_timeout`) until the socket answers, and on exit stops it: SIGTERM, a
@@ -14,6 +14,9 @@ signal; see `_spawn`); on macOS, which has none, a killed registry's service run
 registry's sweep stops it. The child's stderr goes to the log file (no drain task needed) and is
 quoted in the error when the service does not come up. A missing podman binary raises
 `PodmanUnavailable`. Call it from the event loop's thread (see `_spawn`).
+
+A remote host (an ssh:// CONTAINER_HOST or MCP_REGISTRY_PODMAN_CONNECTION, see `remote`) replaces
+all of that: the endpoint is the local end of an ssh tunnel to it, with origin `remote`.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from mcp_registry_server.files import ensure_private_dir
 from mcp_registry_server.podman.diagnostics import PODMAN_MISSING, explain
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
 from mcp_registry_server.podman.ownership import own_owner_label
+from mcp_registry_server.podman.remote import remote_host, ssh_tunnel
 from mcp_registry_server.podman.service_files import ServiceFiles, sweep_dead_services
 from mcp_registry_server.settings import RegistrySettings
 
@@ -54,15 +58,28 @@ _LOG_TAIL_BYTES = 4000
 _MAX_SOCKET_PATH_BYTES = 103
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
-Origin = Literal["CONTAINER_HOST", "rootful", "rootless", "private"]
+Origin = Literal["CONTAINER_HOST", "rootful", "rootless", "private", "remote"]
 
 
 @dataclass(frozen=True)
 class PodmanEndpoint:
-    """A Podman API URL that answered, and where it came from."""
+    """A Podman API URL that answered, and where it came from.
+
+    For a remote host (`remote`), `url` is the local end of the ssh tunnel and `host` names the host;
+    the podman CLI must then be told `--remote --url <url>` (see `cli_prefix`)."""
 
     url: str
     origin: Origin
+    host: str | None = None
+
+    @property
+    def described(self) -> str:
+        """How to name this endpoint in a message: the remote host, or the socket URL."""
+        return f"{self.host}, through ssh" if self.host else self.url
+
+    def cli_prefix(self, executable: str) -> list[str]:
+        """The podman command's start that reaches this same Podman."""
+        return [executable, "--remote", "--url", self.url] if self.origin == "remote" else [executable]
 
 
 def require_podman(settings: RegistrySettings) -> str:
@@ -80,7 +97,7 @@ def require_podman(settings: RegistrySettings) -> str:
 def candidate_endpoints(settings: RegistrySettings, environ: Mapping[str, str]) -> list[PodmanEndpoint]:
     """The sockets to try, in order (see the module contract)."""
     candidates: list[PodmanEndpoint] = []
-    if settings.container_host:
+    if settings.container_host and not settings.container_host.startswith("ssh://"):  # ssh: see `remote`
         candidates.append(PodmanEndpoint(settings.container_host, "CONTAINER_HOST"))
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         candidates.append(PodmanEndpoint(f"unix://{ROOTFUL_SOCKET}", "rootful"))
@@ -146,6 +163,12 @@ async def podman_service(
     )
     if swept:
         logger.info("Removed the Podman services and sockets of %d registry instance(s) that are gone", len(swept))
+    if (host := await remote_host(settings, executable)) is not None:
+        async with ssh_tunnel(
+            settings, host, ping_timeout=ping_timeout, start_timeout=start_timeout, stop_timeout=stop_timeout
+        ) as url:
+            yield PodmanEndpoint(url, "remote", host=host.described)
+        return
     for candidate in candidate_endpoints(settings, env):
         if await ping(candidate.url, ping_timeout):
             logger.info("Using the Podman API at %s (%s)", candidate.url, candidate.origin)

@@ -71,6 +71,12 @@ class EntryImages:
 
     async def build(self, entry: CatalogEntry, api: PodmanAPI, progress: ProgressCallback | None) -> BuiltImage:
         """The image of a package entry, found by its inputs or built now; see the module docstring."""
+        if api.endpoint.origin == "remote":  # the build runs on this machine's Podman, with a local context
+            raise RegistryError(
+                f"{entry.id} is a package entry, and package images cannot be built on a remote Podman host "
+                f"({api.endpoint.described}) yet, so it was not started. Run it with a local Podman (unset "
+                "CONTAINER_HOST / MCP_REGISTRY_PODMAN_CONNECTION), or give it a prebuilt image on that host.",
+            )
         recipe = await self.recipe(entry, api, progress)
         lines = 0
 

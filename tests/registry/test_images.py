@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from mcp_registry_server.catalog import CatalogEntry
+from mcp_registry_server.podman.service import PodmanEndpoint
 from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.images import EntryImages
 from tests.test_podman_image_build import FakePodmanState, builder_settings
@@ -18,9 +19,10 @@ BASE_ID = "sha256:" + "12" * 32
 class BaseImagesAPI:
     """The image side of the Podman API with only the base images local."""
 
-    def __init__(self, local: dict[str, str]) -> None:
+    def __init__(self, local: dict[str, str], endpoint: PodmanEndpoint | None = None) -> None:
         self.local = local
         self.pulled: list[str] = []
+        self.endpoint = endpoint or PodmanEndpoint("unix:///run/podman/podman.sock", "rootful")
 
     async def image_digest(self, image: str) -> str | None:
         return self.local.get(image)
@@ -78,3 +80,12 @@ async def test_a_failed_build_is_a_registry_error_naming_the_entry(tmp_path: Pat
     message = str(raised.value)
     assert message.startswith("time-pypi was not started: Building the pypi package mcp-server-time 2026.10.19 failed")
     assert "No matching distribution found" in message
+
+
+async def test_a_package_entry_is_not_built_for_a_remote_podman_host(tmp_path: Path, fake: FakePodmanState) -> None:
+    settings = builder_settings(tmp_path, fake, python_image="localhost/python-base")
+    remote = PodmanEndpoint("unix:///r/ssh-1.sock", "remote", host="far")
+    api = BaseImagesAPI({}, remote)
+    with pytest.raises(RegistryError, match=r"package images cannot be built on a remote Podman host \(far, through"):
+        await EntryImages(settings).ensure(package_entry(), api, None)
+    assert api.pulled == []  # refused before anything happened on either host

@@ -10,6 +10,7 @@ import pytest
 
 from mcp_registry_server.catalog.entry import CatalogEntry
 from mcp_registry_server.podman.errors import PodmanError
+from mcp_registry_server.podman.service import PodmanEndpoint
 from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.images import EntryImages
 from mcp_registry_server.settings import RegistrySettings
@@ -21,6 +22,7 @@ class StubAPI:
     def __init__(self, local: dict[str, str]) -> None:
         self.local = local
         self.pulled: list[str] = []
+        self.endpoint = PodmanEndpoint("unix:///run/podman/podman.sock", "rootful")
 
     async def image_digest(self, image: str) -> str | None:
         return self.local.get(image)

@@ -1,0 +1,259 @@
+"""Remote Podman hosts (issue 13): the registry runs servers on a Podman it reaches over ssh.
+
+Real ssh, real Podman, the misbehave server in a container, driven by the SDK client through
+`mcp-registry serve`. The "remote machine" is an OpenSSH sshd on 127.0.0.1 (its own host key,
+config and an authorized key made for the test) in front of a `podman system service` on a socket
+this test starts. Running as root it shares the image store, so the test images are there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tests.e2e.harness import descendants, misbehave_entry, structured, wait_for, with_catalog, write_catalog
+from tests.e2e.support import TEST_RUN_LABEL, connect_registry, text_of
+
+SSHD = "/usr/sbin/sshd"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+def listens(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
+
+
+def command_line(pid: int) -> list[bytes]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+
+
+def podman_secret_names() -> list[str]:
+    listed = subprocess.run(
+        ["podman", "secret", "ls", "--noheading", "--format", "{{.Name}}"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    return listed.stdout.split()
+
+
+def our_containers() -> list[str]:
+    listed = subprocess.run(
+        ["podman", "ps", "--all", "--filter", f"label={TEST_RUN_LABEL}", "--format", "{{.Names}}"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    return listed.stdout.split()
+
+
+@contextlib.contextmanager
+def started(argv: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@pytest.fixture
+def remote_host(podman_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """An sshd on 127.0.0.1 in front of a Podman service of the test's own; the env to reach it."""
+    assert Path(SSHD).exists(), "openssh-server is not installed (run scripts/setup.sh)"
+    home = Path(tempfile.mkdtemp(prefix="mcpr-ssh-", dir="/tmp"))  # short: socket paths are bounded
+    try:
+        for key in ("host_key", "client_key"):
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(home / key)], check=True, timeout=30
+            )
+        shutil.copy(home / "client_key.pub", home / "authorized_keys")
+        port = free_port()
+        (home / "known_hosts").write_text(f"[127.0.0.1]:{port} {(home / 'host_key.pub').read_text()}")
+        (home / "sshd_config").write_text(
+            f"Port {port}\nListenAddress 127.0.0.1\nHostKey {home / 'host_key'}\nPidFile {home / 'sshd.pid'}\n"
+            f"AuthorizedKeysFile {home / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+            "AllowStreamLocalForwarding yes\nLogLevel VERBOSE\n"
+        )
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+        podman_socket = home / "podman.sock"
+        with (
+            started(["podman", "system", "service", "--time=0", f"unix://{podman_socket}"], home / "podman.log"),
+            started([SSHD, "-D", "-e", "-f", str(home / "sshd_config")], home / "sshd.log") as sshd,
+        ):
+            for _ in range(100):
+                if listens(port) and answers(podman_socket):
+                    break
+                assert sshd.poll() is None, (home / "sshd.log").read_text()
+                time.sleep(0.1)
+            else:
+                pytest.fail("the test's sshd or Podman service did not come up")
+            yield {
+                "sshd_pid": str(sshd.pid),
+                "CONTAINER_HOST": f"ssh://root@127.0.0.1:{port}{podman_socket}",
+                "CONTAINER_SSHKEY": str(home / "client_key"),
+                "MCP_REGISTRY_SSH_KNOWN_HOSTS": str(home / "known_hosts"),
+                "sshd_log": str(home / "sshd.log"),
+            }
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+async def test_a_server_runs_on_a_remote_podman_host_through_ssh(
+    registry_env: dict[str, str], remote_host: dict[str, str]
+) -> None:
+    env = {**registry_env, **{name: value for name, value in remote_host.items() if name.isupper()}}
+    secret = f"mcpr-remote-secret-{secrets.token_hex(8)}"
+    async with connect_registry(env) as session:
+        stored = await session.call_tool(
+            "registry_config_set", {"entry_id": "misbehave", "values": {"MISBEHAVE_TOKEN": secret}}
+        )
+        assert not stored.is_error, text_of(stored)
+        added = structured(await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "far"}))
+        podman = structured(await session.call_tool("registry_status", {}))["podman"]
+        assert podman["available"] and podman["socket_origin"] == "remote", podman
+        echoed = await session.call_tool("far_echo", {"text": "over ssh"})
+        assert not echoed.is_error and "over ssh" in text_of(echoed)
+        assert our_containers() == [added["container"]]
+        # The secret travelled as a Podman secret made on that host, through the tunnel.
+        assert text_of(await session.call_tool("far_env", {"name": "MISBEHAVE_TOKEN"})) == secret
+        assert f"{added['container']}-MISBEHAVE_TOKEN" in podman_secret_names()
+
+        # The run went through the tunnel: a `podman --remote` client, and ssh logged the key's login.
+        pid = structured(await session.call_tool("registry_status", {}))["pid"]
+        command_lines = [command_line(child) for child in descendants(pid)]
+        assert any(b"--remote" in argv and b"run" in argv for argv in command_lines), command_lines
+        assert any(argv[0].endswith(b"ssh") and b"-L" in argv for argv in command_lines), command_lines
+        assert "Accepted publickey for root" in await anyio.Path(remote_host["sshd_log"]).read_text()
+
+        await session.call_tool("registry_remove", {"entry_id_or_prefix": "far"})
+        assert our_containers() == []
+        assert f"{added['container']}-MISBEHAVE_TOKEN" not in podman_secret_names()
+        # It works again after removal: a second server on the same host.
+        await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "again"})
+    # Shutdown closed stdin, so `--rm` on the remote run removed the container.
+    assert await wait_for(lambda: our_containers() == [], 20, interval=0.2)
+
+
+async def test_an_unreachable_podman_host_gives_an_error_naming_it(registry_env: dict[str, str]) -> None:
+    port = free_port()  # nobody listens there
+    env = {**registry_env, "CONTAINER_HOST": f"ssh://root@127.0.0.1:{port}/run/podman/podman.sock"}
+    async with connect_registry(env) as session:
+        failed = await session.call_tool("registry_add", {"entry_id": "misbehave"})
+        assert failed.is_error
+        message = text_of(failed)
+        assert f"ssh://root@127.0.0.1:{port}/run/podman/podman.sock cannot be reached" in message, message
+        assert "Connection refused" in message, message
+        # The catalog still answers without Podman.
+        assert not (await session.call_tool("registry_search", {"query": "misbehave"})).is_error
+    assert our_containers() == []
+
+
+async def test_a_killed_registrys_remote_container_goes_away(
+    registry_env: dict[str, str], remote_host: dict[str, str]
+) -> None:
+    """The local `podman --remote` client and the tunnel die with the registry; the remote run's `--rm` follows."""
+    env = {**registry_env, **{name: value for name, value in remote_host.items() if name.isupper()}}
+    async with connect_registry(env) as session:
+        await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "far"})
+        assert len(our_containers()) == 1
+        status = structured(await session.call_tool("registry_status", {}))
+        os.kill(status["pid"], signal.SIGKILL)  # only the registry: its children get their parent-death signal
+        with anyio.move_on_after(10), contextlib.suppress(Exception):
+            await session.list_tools()
+    assert await wait_for(lambda: our_containers() == [], 30, interval=0.5), our_containers()
+    # The tunnel's files stay behind (nothing of the registry got to clean up) until the next one sweeps them.
+    tunnel_socket = Path(status["podman"]["socket"].removeprefix("unix://"))
+    owner_record = tunnel_socket.with_suffix(".owner")
+    assert owner_record.exists()
+    async with connect_registry(env) as session:
+        await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "next"})
+        assert await wait_for(lambda: not owner_record.exists() and not tunnel_socket.exists(), 10)
+
+
+async def test_a_host_that_drops_gives_an_error_naming_it(
+    registry_env: dict[str, str], remote_host: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**registry_env, **{name: value for name, value in remote_host.items() if name.isupper()}}
+    env = with_catalog(env, write_catalog(tmp_path / "extra", [misbehave_entry("misbehave-two")]))
+    sshd = int(remote_host["sshd_pid"])
+    async with connect_registry(env) as session:
+        await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "far"})
+        for victim in [sshd, *descendants(sshd)]:  # the host goes away: the listener and our session
+            os.kill(victim, signal.SIGKILL)
+        dropped = await session.call_tool("far_echo", {"text": "anyone?"})
+        assert dropped.is_error and "exited during far_echo" in text_of(dropped), text_of(dropped)
+        # The next need for Podman connects again, and says which host cannot be reached and why.
+        again = await session.call_tool("registry_add", {"entry_id": "misbehave-two"})
+        assert again.is_error
+        assert f"The Podman host {env['CONTAINER_HOST']} cannot be reached: ssh exited" in text_of(again)
+        assert "Connection refused" in text_of(again), text_of(again)
+        podman = structured(await session.call_tool("registry_status", {}))["podman"]
+        assert podman["available"] is False and "cannot be reached" in podman["error"], podman
+    # The remote run lost its client, so its stdin closed and `--rm` removed the container.
+    assert await wait_for(lambda: our_containers() == [], 30, interval=0.5), our_containers()
+
+
+async def test_a_named_podman_connection_selects_the_host_and_its_identity(
+    registry_env: dict[str, str], remote_host: dict[str, str], tmp_path: Path
+) -> None:
+    # The connection goes into a copy of the session's containers.conf, so the machine's own is untouched.
+    # Written as podman keeps it: Podman 4.3's `connection add` drops a socket path outside /run.
+    conf = tmp_path / "containers.conf"
+    original = await anyio.Path(registry_env["CONTAINERS_CONF"]).read_text()
+    await anyio.Path(conf).write_text(
+        f'{original}\n[engine.service_destinations.far]\nuri = "{remote_host["CONTAINER_HOST"]}"\n'
+        f'identity = "{remote_host["CONTAINER_SSHKEY"]}"\n'
+    )
+    env = {
+        **registry_env,
+        "CONTAINERS_CONF": str(conf),
+        "MCP_REGISTRY_PODMAN_CONNECTION": "far",
+        "MCP_REGISTRY_SSH_KNOWN_HOSTS": remote_host["MCP_REGISTRY_SSH_KNOWN_HOSTS"],
+    }
+    async with connect_registry(env) as session:
+        added = structured(await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "far"}))
+        podman = structured(await session.call_tool("registry_status", {}))["podman"]
+        assert podman["socket_origin"] == "remote", podman
+        echoed = await session.call_tool("far_echo", {"text": "by name"})
+        assert not echoed.is_error and "by name" in text_of(echoed)
+        assert our_containers() == [added["container"]]
+        await session.call_tool("registry_remove", {"entry_id_or_prefix": "far"})
+        assert our_containers() == []
+    log = await anyio.Path(remote_host["sshd_log"]).read_text()
+    assert "Accepted publickey for root" in log
+
+    env["MCP_REGISTRY_PODMAN_CONNECTION"] = "nowhere"
+    async with connect_registry(env) as session:
+        failed = await session.call_tool("registry_add", {"entry_id": "misbehave"})
+        assert failed.is_error
+        assert "'nowhere', which does not exist (known: far)" in text_of(failed), text_of(failed)
