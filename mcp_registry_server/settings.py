@@ -45,12 +45,18 @@ Nothing below the CLI reads environment variables for behaviour; it takes a `Reg
 - `MCP_REGISTRY_BUILD_TIMEOUT` seconds a package build may take (default 600)
 - `SSL_CERT_FILE`              the CA bundle package builds trust (else the distribution's bundle);
                                `HTTP(S)_PROXY` / `NO_PROXY` (either case) reach the build too
-- `CONTAINER_HOST`             the Podman API socket, as podman itself reads it
+- `CONTAINER_HOST`             the Podman API socket, as podman itself reads it (ssh:// for a remote
+                               host, with the key in `CONTAINER_SSHKEY`)
+- `MCP_REGISTRY_PODMAN_CONNECTION`  a `podman system connection` to use as the default host instead
+- `MCP_REGISTRY_PODMAN_HOSTS`  more hosts (connection names, comma-separated) that an entry's `host`
+                               or registry_add(host=NAME) may pick; the default host is `local`
+- `MCP_REGISTRY_SSH_KNOWN_HOSTS`  the known_hosts file ssh checks remote hosts' keys against
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 import tempfile
@@ -117,6 +123,22 @@ def _body_limit(environ: Mapping[str, str]) -> int:
 
 def _word_list(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(filter(None, (part.strip() for part in environ.get(name, "").split(","))))
+
+
+LOCAL_HOST = "local"
+"""The name of the registry's default Podman host (this machine's, unless CONTAINER_HOST or
+MCP_REGISTRY_PODMAN_CONNECTION point it elsewhere)."""
+
+
+def _podman_hosts(environ: Mapping[str, str]) -> tuple[str, ...]:
+    names = _word_list(environ, "MCP_REGISTRY_PODMAN_HOSTS")
+    for name in names:
+        if name == LOCAL_HOST or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}", name):
+            raise ValueError(
+                f"MCP_REGISTRY_PODMAN_HOSTS: {name!r} cannot name a host: give the names of `podman system "
+                f"connection list` ({LOCAL_HOST!r} is the default host's)"
+            )
+    return tuple(dict.fromkeys(names))
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -214,6 +236,8 @@ class RegistrySettings:
     # A remote Podman host (`podman.remote`): a named `podman system connection`, the ssh key for an
     # ssh:// CONTAINER_HOST (CONTAINER_SSHKEY, as podman reads it), and a known_hosts file for ssh.
     podman_connection: str | None = None
+    # More hosts, named connections an entry or registry_add(host=NAME) may pick (`registry.podman_hosts`).
+    podman_hosts: tuple[str, ...] = ()
     ssh_identity: Path | None = None
     ssh_known_hosts: Path | None = None
     extra_labels: Mapping[str, str] = field(default_factory=dict)
@@ -317,6 +341,7 @@ class RegistrySettings:
             podman_executable=env.get("MCP_REGISTRY_PODMAN", "podman"),
             container_host=env.get("CONTAINER_HOST") or None,
             podman_connection=env.get("MCP_REGISTRY_PODMAN_CONNECTION", "").strip() or None,
+            podman_hosts=_podman_hosts(env),
             ssh_identity=Path(env["CONTAINER_SSHKEY"]).expanduser() if env.get("CONTAINER_SSHKEY") else None,
             ssh_known_hosts=Path(env["MCP_REGISTRY_SSH_KNOWN_HOSTS"]).expanduser()
             if env.get("MCP_REGISTRY_SSH_KNOWN_HOSTS")

@@ -357,6 +357,8 @@ class CatalogEntry(_Strict):
     restart: Literal["off", "on-failure"] = "off"
     max_restarts: Annotated[int, Field(ge=0, le=100)] = 3
     restart_backoff: Annotated[float, Field(gt=0, le=600)] = 1.0
+    # The Podman host it runs on: one the user configured (MCP_REGISTRY_PODMAN_HOSTS); None: the default.
+    host: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$")] | None = None
     tags: list[str] = Field(default_factory=list)
     tools: list[KnownTool] = Field(default_factory=list)
     # Which of the server's tools the registry offers (names or globs, matched case-sensitively):

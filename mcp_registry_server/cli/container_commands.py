@@ -4,8 +4,11 @@
   entry, with a progress bar on stderr; images already present are skipped unless `--refresh`.
 - `ps` asks the podman CLI for containers labelled `io.mcp-registry.managed=true` (no API service
   needs to start for that) and checks, from the owner label, whether the registry process that
-  started each one is still alive (`podman.ownership`). Remote servers have no container: it lists
-  those of live registries from their records (`registry.remote_records`), by URL.
+  started each one is still alive (`podman.ownership`). It covers every configured Podman host: the
+  named ones (MCP_REGISTRY_PODMAN_HOSTS) through the same ssh tunnel the registry opens
+  (`podman.remote`); a host that cannot be reached is named on stderr and the others are still
+  listed (exit code 1). Remote servers have no container: it lists those of live registries from
+  their records (`registry.remote_records`), by URL.
 - `logs` reads the per-container stderr logs the registry writes (`container_logs`), because its
   containers run with `--log-driver=none` and `podman logs` has nothing.
 """
@@ -110,6 +113,9 @@ def pull(options: argparse.Namespace) -> int:
 # --- ps --------------------------------------------------------------------------------------
 
 
+_PS_ARGS = ["ps", "--all", "--format", "json"]
+
+
 def _podman_ps(podman: str) -> list[dict[str, Any]]:
     from mcp_registry_server.podman.command import LABEL_MANAGED
 
@@ -119,7 +125,7 @@ def _podman_ps(podman: str) -> list[dict[str, Any]]:
             f"Podman was not found ({podman!r} is not on PATH), so there are no registry containers to show.",
             hint="Install Podman, or point MCP_REGISTRY_PODMAN at it; `mcp-registry doctor` checks the setup.",
         )
-    argv = [executable, "ps", "--all", "--filter", f"label={LABEL_MANAGED}=true", "--format", "json"]
+    argv = [executable, *_PS_ARGS, "--filter", f"label={LABEL_MANAGED}=true"]
     try:
         completed = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     except subprocess.TimeoutExpired:
@@ -130,6 +136,38 @@ def _podman_ps(podman: str) -> list[dict[str, Any]]:
             hint="Run `mcp-registry doctor` to see what is wrong with Podman.",
         )
     return json.loads(completed.stdout or "[]") or []
+
+
+async def _podman_ps_on(settings: Any, host: str) -> list[dict[str, Any]]:
+    """`podman ps` of a named host, through the tunnel the registry would open to it."""
+    from mcp_registry_server.podman.api import open_podman_api
+    from mcp_registry_server.podman.cli_command import run_podman
+    from mcp_registry_server.podman.command import LABEL_MANAGED
+
+    async with open_podman_api(settings, connection=host) as api:
+        prefix = api.endpoint.cli_prefix(settings.podman_executable)
+        listed = await run_podman(prefix, [*_PS_ARGS, "--filter", f"label={LABEL_MANAGED}=true"], timeout=30)
+    return json.loads(listed or "[]") or []
+
+
+def _named_hosts_ps(settings: Any) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
+    """Each named host's containers, and why the hosts that could not be listed could not."""
+    import anyio
+
+    from mcp_registry_server.podman.errors import PodmanError
+
+    listed: dict[str, list[dict[str, Any]]] = {}
+    failed: dict[str, str] = {}
+
+    async def list_all() -> None:
+        for host in settings.podman_hosts:
+            try:
+                listed[host] = await _podman_ps_on(settings, host)
+            except (PodmanError, ValueError) as error:
+                failed[host] = f"{error} {getattr(error, 'detail', '')}".strip()
+
+    anyio.run(list_all)
+    return listed, failed
 
 
 def _registry_state(owner_label: str) -> tuple[bool | None, str]:
@@ -165,6 +203,7 @@ def _remote_mounts(runtime_dir: Path) -> list[dict[str, Any]]:
             rows.append(
                 {
                     "name": "",
+                    "host": "",
                     "url": str(mount.get("url", "")),
                     "transport": str(mount.get("transport", "")),
                     "id": "",
@@ -185,16 +224,21 @@ def _remote_mounts(runtime_dir: Path) -> list[dict[str, Any]]:
 
 def ps(options: argparse.Namespace) -> int:
     from mcp_registry_server.podman.command import LABEL_ENTRY, LABEL_INSTANCE, LABEL_OWNER, LABEL_PREFIX
+    from mcp_registry_server.settings import LOCAL_HOST
 
     settings = load_settings()
+    by_host = {LOCAL_HOST: _podman_ps(settings.podman_executable)}
+    named, unreachable = _named_hosts_ps(settings) if settings.podman_hosts else ({}, {})
+    by_host.update(named)
     containers = []
-    for item in _podman_ps(settings.podman_executable):
+    for host, item in ((host, item) for host, items in by_host.items() for item in items):
         labels = item.get("Labels") or {}
         names = item.get("Names") or [""]
         alive, registry = _registry_state(labels.get(LABEL_OWNER, ""))
         containers.append(
             {
                 "name": names[0],
+                "host": host,
                 "id": str(item.get("Id", ""))[:12],
                 "entry": labels.get(LABEL_ENTRY, ""),
                 "prefix": labels.get(LABEL_PREFIX, ""),
@@ -209,18 +253,21 @@ def ps(options: argparse.Namespace) -> int:
             }
         )
     containers += _remote_mounts(settings.runtime_dir)
+    for host, reason in unreachable.items():
+        print(f"{Style(sys.stderr).red('host ' + host)}: could not list its containers: {reason}", file=sys.stderr)
+    exit_code = 1 if unreachable else 0
     if options.json:
         emit_json(containers)
-        return 0
+        return exit_code
     if not containers:
         print("No registry containers. They appear while an editor has servers active (or `mcp-registry try`).")
-        return 0
+        return exit_code
     rows = [
-        [c["name"] or c["url"], c["entry"], c["prefix"], c["status"], f"{c['instance']} ({c['registry']})"]
+        [c["name"] or c["url"], c["host"], c["entry"], c["prefix"], c["status"], f"{c['instance']} ({c['registry']})"]
         for c in containers
     ]
-    print_table(["CONTAINER OR URL", "ENTRY", "PREFIX", "STATUS", "REGISTRY"], rows)
-    return 0
+    print_table(["CONTAINER OR URL", "HOST", "ENTRY", "PREFIX", "STATUS", "REGISTRY"], rows)
+    return exit_code
 
 
 # --- logs ------------------------------------------------------------------------------------

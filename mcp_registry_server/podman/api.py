@@ -207,9 +207,10 @@ async def open_podman_api(
     environ: Mapping[str, str] | None = None,
     call_timeout: float = 30.0,
     pull_stall_timeout: float = 300.0,
+    connection: str | None = None,
 ) -> AsyncIterator[PodmanAPI]:
-    """Find or start the Podman API (see `service.podman_service`) and yield a client for it."""
-    async with podman_service(settings, environ=environ) as endpoint:
+    """Find or start the Podman API (see `service.podman_service`; `connection`: a named host) and yield a client."""
+    async with podman_service(settings, environ=environ, connection=connection) as endpoint:
         api = PodmanAPI(endpoint, timeout=call_timeout, pull_stall_timeout=pull_stall_timeout)
         try:
             yield api

@@ -1,15 +1,17 @@
 """A remote Podman host, reached through one ssh tunnel that both the API and the podman CLI use.
 
-Contract: `remote_host(settings)` says which remote host is configured: an ssh:// CONTAINER_HOST
-(with CONTAINER_SSHKEY as the identity, as podman itself reads it), or the named connection
-`MCP_REGISTRY_PODMAN_CONNECTION` from `podman system connection list` (its URI and identity);
-None when Podman is local. A connection name that does not exist, or a URI that is not ssh://, is a
+Contract: `remote_host(settings, podman, connection)` says which remote host to use: the named
+`connection` from `podman system connection list` (its URI and identity) when one is given (one of
+`MCP_REGISTRY_PODMAN_HOSTS`); otherwise, for the registry's default host, the connection
+`MCP_REGISTRY_PODMAN_CONNECTION` or an ssh:// CONTAINER_HOST (with CONTAINER_SSHKEY as the
+identity, as podman itself reads it); None when the default host is local. A connection name that does not exist, or a URI that is not ssh://, is a
 `PodmanUnavailable` naming it. `ssh_tunnel(settings, host)` is an async context manager that runs
 `ssh -N -L <local socket>:<remote socket>` as the registry's child (own session, dies with the
 registry like the private service, see `service._spawn`), waits (bounded) until the Podman API
 answers through it, and yields the local socket's URL; on exit it stops ssh and removes the socket.
 The socket, ssh's log and an owner record are the files a private service would have
-(`service_files`), so a killed registry's are swept like a dead private service's (the record has
+(`service_files`), named per host (`tunnel_files`), so a killed registry's are swept like a dead
+private service's (the record has
 no pid: ssh dies with the registry; on macOS, without a parent-death signal, it may outlive it).
 An ssh that exits or a host that does not answer raises `PodmanUnavailable` naming the host, with
 ssh's own stderr as detail. ssh runs in batch mode (no prompts: the registry has no terminal),
@@ -25,6 +27,7 @@ that obeys the user's ssh configuration and known_hosts.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -43,7 +46,7 @@ from mcp_registry_server.podman.ownership import own_owner_label
 from mcp_registry_server.podman.service_files import ServiceFiles
 from mcp_registry_server.settings import RegistrySettings
 
-__all__ = ["RemoteHost", "remote_host", "ssh_argv", "ssh_tunnel"]
+__all__ = ["RemoteHost", "remote_host", "ssh_argv", "ssh_tunnel", "tunnel_files"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,22 +67,24 @@ class RemoteHost:
         return self.url if self.name == urllib.parse.urlparse(self.url).hostname else f"{self.name} ({self.url})"
 
 
-async def remote_host(settings: RegistrySettings, podman: str) -> RemoteHost | None:
-    """The configured remote host, or None for a local Podman. See the module contract."""
+async def remote_host(settings: RegistrySettings, podman: str, connection: str | None = None) -> RemoteHost | None:
+    """The remote host of `connection`, or the default host's (None for a local Podman). See the module contract."""
+    if connection is not None:
+        return await _named_connection(connection, podman, source="MCP_REGISTRY_PODMAN_HOSTS")
     if settings.podman_connection:
-        return await _named_connection(settings.podman_connection, podman)
+        return await _named_connection(settings.podman_connection, podman, source="MCP_REGISTRY_PODMAN_CONNECTION")
     if settings.container_host and settings.container_host.startswith("ssh://"):
         host = _checked(settings.container_host, "CONTAINER_HOST")
         return RemoteHost(urllib.parse.urlparse(host).hostname or host, host, settings.ssh_identity)
     return None
 
 
-async def _named_connection(name: str, podman: str) -> RemoteHost:
+async def _named_connection(name: str, podman: str, *, source: str) -> RemoteHost:
     try:
         listed = json.loads(await run_podman(podman, ["system", "connection", "list", "--format", "json"], timeout=15))
     except (PodmanError, ValueError) as error:
         raise PodmanUnavailable(
-            f"Could not read Podman's connections to find {name!r} (MCP_REGISTRY_PODMAN_CONNECTION): {error}",
+            f"Could not read Podman's connections to find {name!r} ({source}): {error}",
             remedy="Check `podman system connection list`.",
         ) from error
     for connection in listed or []:
@@ -90,7 +95,7 @@ async def _named_connection(name: str, podman: str) -> RemoteHost:
             )
     known = ", ".join(sorted(str(connection.get("Name")) for connection in listed or [])) or "none"
     raise PodmanUnavailable(
-        f"MCP_REGISTRY_PODMAN_CONNECTION names the Podman connection {name!r}, which does not exist (known: {known}).",
+        f"{source} names the Podman connection {name!r}, which does not exist (known: {known}).",
         remedy="Add it with `podman system connection add NAME ssh://user@host/run/podman/podman.sock`, or fix the "
         "name.",
     )
@@ -133,16 +138,29 @@ def ssh_argv(settings: RegistrySettings, host: RemoteHost, local_socket: Path) -
     return argv
 
 
+def tunnel_files(settings: RegistrySettings, connection: str | None) -> ServiceFiles:
+    """The tunnel's files: the private service's for the default host (which a remote host replaces),
+    and one set per named host, so a killed registry's are removed by the next one's sweep too."""
+    if connection is None:
+        return ServiceFiles(settings.runtime_dir, settings.instance_id)
+    # Short and path-safe, whatever the name: a Unix socket path is bounded (~104 bytes).
+    tag = hashlib.sha256(connection.encode()).hexdigest()[:8]
+    return ServiceFiles(settings.runtime_dir, f"{settings.instance_id}-{tag}")
+
+
 @asynccontextmanager
 async def ssh_tunnel(
-    settings: RegistrySettings, host: RemoteHost, *, ping_timeout: float, start_timeout: float, stop_timeout: float
+    settings: RegistrySettings,
+    host: RemoteHost,
+    files: ServiceFiles,
+    *,
+    ping_timeout: float,
+    start_timeout: float,
+    stop_timeout: float,
 ) -> AsyncIterator[str]:
     """Yield `unix://<local socket>` forwarding to the host's Podman socket. See the module contract."""
     from mcp_registry_server.podman.service import _spawn, _stop, ping  # service imports this module
 
-    # The private service's files, which a remote host replaces: so a killed registry's tunnel socket
-    # and log are removed by the next registry's `sweep_dead_services` too.
-    files = ServiceFiles(settings.runtime_dir, settings.instance_id)
     local_socket, log_path, url = files.socket, files.log, files.url
     try:
         ensure_private_dir(settings.runtime_dir)

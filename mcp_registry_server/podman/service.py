@@ -16,7 +16,8 @@ quoted in the error when the service does not come up. A missing podman binary r
 `PodmanUnavailable`. Call it from the event loop's thread (see `_spawn`).
 
 A remote host (an ssh:// CONTAINER_HOST or MCP_REGISTRY_PODMAN_CONNECTION, see `remote`) replaces
-all of that: the endpoint is the local end of an ssh tunnel to it, with origin `remote`.
+all of that: the endpoint is the local end of an ssh tunnel to it, with origin `remote`. So does
+`connection`, one of the named hosts (MCP_REGISTRY_PODMAN_HOSTS) that entries may run on.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from mcp_registry_server.files import ensure_private_dir
 from mcp_registry_server.podman.diagnostics import PODMAN_MISSING, explain
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
 from mcp_registry_server.podman.ownership import own_owner_label
-from mcp_registry_server.podman.remote import remote_host, ssh_tunnel
+from mcp_registry_server.podman.remote import remote_host, ssh_tunnel, tunnel_files
 from mcp_registry_server.podman.service_files import ServiceFiles, sweep_dead_services
 from mcp_registry_server.settings import RegistrySettings
 
@@ -150,8 +151,11 @@ async def podman_service(
     ping_timeout: float = 2.0,
     start_timeout: float = 15.0,
     stop_timeout: float = 5.0,
+    connection: str | None = None,
 ) -> AsyncIterator[PodmanEndpoint]:
     """Yield an endpoint that answers; start (and later stop) a private service if none does.
+
+    `connection` names a `podman system connection` to reach instead of the default host.
 
     `environ` is only read for XDG_RUNTIME_DIR (podman's own rootless socket location); it
     defaults to `os.environ`.
@@ -163,9 +167,10 @@ async def podman_service(
     )
     if swept:
         logger.info("Removed the Podman services and sockets of %d registry instance(s) that are gone", len(swept))
-    if (host := await remote_host(settings, executable)) is not None:
+    if (host := await remote_host(settings, executable, connection)) is not None:
+        files = tunnel_files(settings, connection)
         async with ssh_tunnel(
-            settings, host, ping_timeout=ping_timeout, start_timeout=start_timeout, stop_timeout=stop_timeout
+            settings, host, files, ping_timeout=ping_timeout, start_timeout=start_timeout, stop_timeout=stop_timeout
         ) as url:
             yield PodmanEndpoint(url, "remote", host=host.described)
         return

@@ -38,7 +38,7 @@ from mcp_registry_server.registry.asks import AskMode, InputRequired, OpenReques
 from mcp_registry_server.registry.editor_link import EditorLink, ProgressCallback
 from mcp_registry_server.registry.errors import RequestError
 from mcp_registry_server.registry.router import ActiveMount, ToolRouter, exposed_name
-from mcp_registry_server.settings import RegistrySettings
+from mcp_registry_server.settings import LOCAL_HOST, RegistrySettings
 
 __all__ = ["MAX_INPUT_ROUNDS", "CallOutcome", "CallRouter"]
 
@@ -223,8 +223,11 @@ class CallRouter:
                 if mount.entry.restart == "on-failure" and mount.restarts < mount.entry.max_restarts
                 else f'Remove it with registry_remove("{mount.prefix}") and add it again.'
             )
+            # On a remote host the usual cause is the host or its ssh link going away: say which.
+            where = f" on the Podman host {mount.host!r}" if mount.host != LOCAL_HOST else ""
             raise _Failed(
-                f"The {mount.entry.id} server (prefix {mount.prefix!r}) exited during {label}: {error}. {next_step}"
+                f"The {mount.entry.id} server (prefix {mount.prefix!r}){where} exited during {label}: {error}. "
+                f"{next_step}"
             ) from None
         except MCPRemoteError as error:
             _note_failure(mount, str(error))

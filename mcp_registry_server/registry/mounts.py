@@ -9,6 +9,9 @@ Contract:
   names clash (`ToolRouter.conflict`) is refused and leaves nothing behind. With
   the tools cached from an earlier run of the same image and configuration (`ToolCache`), the
   mount is usable at once and the handshake finishes in the background; calls wait for it.
+- A container runs on the entry's Podman host: `add(host=NAME)`, else the entry's `host`, else the
+  default (`local`); only hosts the user configured (`podman_hosts`). Its image is pulled or built
+  there, and its egress proxy runs there too.
 - An entry with `allow_hosts` joins an internal network whose only way out is an egress proxy
   (`podman.egress`), shared by mounts with the same host set and removed with the last of them.
 - The local image must match its pin in the image lock file (`config.image_lock`), when there is
@@ -68,7 +71,7 @@ from mcp_registry_server.registry.editor_link import EditorLink, ProgressCallbac
 from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.images import EntryImages
 from mcp_registry_server.registry.passthrough import Passthrough
-from mcp_registry_server.registry.podman_link import PodmanLink
+from mcp_registry_server.registry.podman_hosts import PodmanHosts
 from mcp_registry_server.registry.remote_records import RemoteRecord
 from mcp_registry_server.registry.remotes import (
     allow_hosts_problem,
@@ -80,7 +83,7 @@ from mcp_registry_server.registry.remotes import (
 from mcp_registry_server.registry.router import ActiveMount, Exposure, ToolRouter, check_prefix, default_prefix
 from mcp_registry_server.registry.supervisor import supervise_mount
 from mcp_registry_server.registry.tool_cache import ToolCache
-from mcp_registry_server.settings import RegistrySettings
+from mcp_registry_server.settings import LOCAL_HOST, RegistrySettings
 
 __all__ = ["CLIENT_INFO", "MountLifecycle"]
 
@@ -101,7 +104,7 @@ class MountLifecycle:
         catalog: CatalogView,
         router: ToolRouter,
         passthrough: Passthrough,
-        podman: PodmanLink,
+        podman: PodmanHosts,
         clients: ClientManager,
         events: ChildEvents,
         editor: EditorLink,
@@ -123,7 +126,7 @@ class MountLifecycle:
         self.autostart_failures: dict[str, str] = {}
         """Autostarted entries that could not be added, by entry id: what went wrong."""
         self.tool_cache = ToolCache(settings.cache_dir / "tools") if settings.cache_dir else None
-        self._egress = EgressProxies(settings)
+        self._egress = {host: EgressProxies(settings) for host in podman.links}  # a proxy runs beside its servers
         self._images = EntryImages(settings)
         self._remote_record = RemoteRecord(settings.runtime_dir, settings.instance_id, settings.hostname)
 
@@ -167,10 +170,12 @@ class MountLifecycle:
         prefix: Any = None,
         progress: ProgressCallback | None = None,
         expose: Exposure | None = None,
+        host: Any = None,
     ) -> dict[str, Any]:
         entry = self._catalog.entry(entry_id)
         if (reason := entry.not_runnable_reason()) is not None:
             raise RegistryError(reason)
+        host = self._host_of(entry, host)
         expose = expose or self._settings.expose
         # prefix "": the server's names unchanged; its default prefix still keys the mount.
         unprefixed = prefix == ""
@@ -182,7 +187,7 @@ class MountLifecycle:
         if (entry.package or entry.openapi) and not self._config.resolved_values(entry).missing_required:
             # A build may take minutes: done before the lock, so other adds and removes go on meanwhile
             # (the builder builds one package once however many ask); the add below finds it built.
-            api, _ = await self._podman.connect()
+            api, _ = await self._podman.link(host).connect()
             await self._images.ensure(entry, api, progress)
         async with self._changes:
             active = self._catalog.active_prefix_of(entry.id)
@@ -213,12 +218,11 @@ class MountLifecycle:
             if entry.remote is not None:
                 mount = await self._connect_remote(entry, prefix, resolved)
             else:
-                mount, lock_warning = await self._start_container(entry, prefix, resolved, progress)
+                mount, lock_warning = await self._start_container(entry, prefix, resolved, progress, host)
             mount.expose, mount.tool_filter, mount.unprefixed = expose, resolved.tool_filter, unprefixed
             if (conflict := self._router.conflict(mount)) is not None:
-                await self.discard(prefix, mount.container_name)
-                if entry.remote is None:
-                    await self._egress.release(prefix)
+                await self.discard(prefix, mount.container_name, mount.host)
+                await self._release_egress(prefix)
                 raise RegistryError(conflict)
             shown = self._router.exposed_tools()
             routed = self._router.add(mount)
@@ -241,11 +245,29 @@ class MountLifecycle:
             )
         return added
 
+    def _host_of(self, entry: CatalogEntry, asked: Any) -> str:
+        """The configured Podman host an add runs on (see the module docstring)."""
+        if asked is not None and not isinstance(asked, str):
+            raise RegistryError(f"host must be the name of a Podman host, not {type(asked).__name__}.")
+        if asked and entry.remote is not None:
+            raise RegistryError(
+                f"{entry.id} is a remote server the registry reaches at its URL; it runs on no Podman host, "
+                "so add it without host."
+            )
+        host = asked or entry.host or LOCAL_HOST
+        self._podman.link(host)  # an unknown name is refused, naming the configured ones
+        return host
+
     async def _start_container(
-        self, entry: CatalogEntry, prefix: str, resolved: ResolvedValues, progress: ProgressCallback | None
+        self,
+        entry: CatalogEntry,
+        prefix: str,
+        resolved: ResolvedValues,
+        progress: ProgressCallback | None,
+        host: str,
     ) -> tuple[ActiveMount, str | None]:
         """The image, its pin check, the egress proxy, the container and its client; and a pin warning."""
-        api, runner = await self._podman.connect()
+        api, runner = await self._podman.link(host).connect()
         entry, digest = await self._images.ensure(entry, api, progress)
         lock_warning = self._check_pin(entry, digest)
         cache_key = None
@@ -258,7 +280,7 @@ class MountLifecycle:
                 capabilities=self._editor.client_capabilities(),
             )
         try:
-            egress = await self._egress_route(api, runner, entry, prefix, progress)
+            egress = await self._egress_route(api, runner, entry, prefix, progress, host)
             mount = await self._start_mount(
                 runner,
                 entry,
@@ -267,9 +289,10 @@ class MountLifecycle:
                 resolved.enabled_volumes,
                 cache_key=cache_key,
                 egress=egress,
+                host=host,
             )
         except BaseException:
-            await self._egress.release(prefix)
+            await self._release_egress(prefix)
             raise
         return mount, lock_warning
 
@@ -299,7 +322,7 @@ class MountLifecycle:
         except (MCPClientError, OSError) as error:
             reason = error.failure if isinstance(error, MCPConnectionError) else str(error)
             log.write_line(f"[mcp-registry] could not connect: {reason}")
-            await self.discard(prefix, "")
+            await self.discard(prefix, "", LOCAL_HOST)
             oauth = f" {entry.oauth_note()}" if entry.oauth else ""
             raise RegistryError(
                 f"Could not connect {entry.id} to its remote server at {where}: {reason}{oauth} "
@@ -307,7 +330,7 @@ class MountLifecycle:
             ) from error
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await self.discard(prefix, "")
+                await self.discard(prefix, "", LOCAL_HOST)
             raise
         log.write_line(f"[mcp-registry] connected to {where}: {len(mount.tools)} tools")
         return mount
@@ -338,14 +361,20 @@ class MountLifecycle:
         return verdict.warning
 
     async def _egress_route(
-        self, api: PodmanAPI, runner: PodmanRunner, entry: CatalogEntry, prefix: str, progress: ProgressCallback | None
+        self,
+        api: PodmanAPI,
+        runner: PodmanRunner,
+        entry: CatalogEntry,
+        prefix: str,
+        progress: ProgressCallback | None,
+        host: str,
     ) -> EgressRoute | None:
-        """The proxy route of an entry with allow_hosts (started unless one serves the same hosts)."""
+        """The proxy route of an entry with allow_hosts (started on `host` unless one serves the same hosts)."""
         if not entry.allow_hosts:
             return None
         await self._images.pull(api, self._settings.proxy_image, progress)
         try:
-            return await self._egress.acquire(runner, prefix, entry.allow_hosts)
+            return await self._egress[host].acquire(runner, prefix, entry.allow_hosts)
         except PodmanError as error:
             raise RegistryError(
                 f"Could not start the egress proxy {entry.id} needs (allow_hosts {entry.allow_hosts}): {error}\n"
@@ -364,6 +393,7 @@ class MountLifecycle:
         *,
         cache_key: str | None = None,
         egress: EgressRoute | None = None,
+        host: str = LOCAL_HOST,
     ) -> ActiveMount:
         """Starts the container and its client. With the tools cached under `cache_key`, returns at once
         with those tools and finishes the handshake in the background (`_finish_handshake`); calls to
@@ -373,13 +403,14 @@ class MountLifecycle:
                 entry, prefix=prefix, values=values, enabled_volumes=enabled_volumes, egress=egress
             )
         except (PodmanError, OSError, ValueError) as error:
-            raise RegistryError(f"Could not start a container for {entry.id}: {error}") from error
+            where = f" on the Podman host {host!r}" if host != LOCAL_HOST else ""
+            raise RegistryError(f"Could not start a container for {entry.id}{where}: {error}") from error
         # The child's stderr, for `mcp-registry logs <prefix>` (containers run with --log-driver=none).
         self._logs[prefix] = log = ContainerLogWriter.open(container.name)
         log.write_line(f"[mcp-registry] started {entry.id} as {prefix}: {shlex.join(container.argv)}")
         try:
             client = await self._start_client(prefix, container.process, on_stderr_line=log.write_line)
-            mount = ActiveMount(entry=entry, prefix=prefix, container_name=container.name, client=client)
+            mount = ActiveMount(entry=entry, prefix=prefix, container_name=container.name, client=client, host=host)
             cached = self.tool_cache.get(cache_key) if self.tool_cache is not None and cache_key else None
             if cached is not None and cache_key is not None:
                 client.hold_until_initialized()
@@ -391,14 +422,14 @@ class MountLifecycle:
                 self.tool_cache.put(cache_key, mount.tools)
             return mount
         except (MCPClientError, OSError) as error:
-            await self.discard(prefix, container.name)
+            await self.discard(prefix, container.name, host)
             raise RegistryError(
                 f"{entry.id} started but did not complete the MCP handshake: {error}. "
                 "The container was removed. Check the entry's configuration (registry_info) and try again."
             ) from error
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await self.discard(prefix, container.name)
+                await self.discard(prefix, container.name, host)
             raise
 
     async def _start_client(
@@ -449,7 +480,7 @@ class MountLifecycle:
                     f"{mount.entry.id} did not complete the MCP handshake: {error}. Its container was removed; "
                     f'check the configuration (registry_info), then registry_remove("{mount.prefix}") and add it again.'
                 )
-                await self.discard(mount.prefix, mount.container_name)
+                await self.discard(mount.prefix, mount.container_name, mount.host)
             return
         except Exception:
             logger.exception("finishing the handshake of %s failed", mount.prefix)
@@ -474,7 +505,7 @@ class MountLifecycle:
         async with self._changes:
             if not self.is_mounted(mount):
                 return False
-            await self.discard(mount.prefix, mount.container_name)
+            await self.discard(mount.prefix, mount.container_name, mount.host)
             entry = self._catalog.entry(mount.entry.id)  # its templates, not the args filled in last time
             resolved = self._config.resolved_values(entry)
             if resolved.missing_required:
@@ -496,8 +527,8 @@ class MountLifecycle:
     async def _start_container_again(
         self, mount: ActiveMount, entry: CatalogEntry, resolved: ResolvedValues
     ) -> ActiveMount:
-        """A fresh container and client for an exited mount (its image checked against the pin again)."""
-        api, runner = await self._podman.connect()
+        """A fresh container and client for an exited mount, on its host (its image checked against the pin again)."""
+        api, runner = await self._podman.link(mount.host).connect()
         runnable, digest = await self._images.ensure(resolved.runnable(entry), api, None)
         self._check_pin(runnable, digest)
         return await self._start_mount(
@@ -506,24 +537,31 @@ class MountLifecycle:
             mount.prefix,
             resolved.container_env,
             resolved.enabled_volumes,
-            egress=await self._egress_route(api, runner, entry, mount.prefix, None),
+            egress=await self._egress_route(api, runner, entry, mount.prefix, None, mount.host),
+            host=mount.host,
         )
 
-    async def discard(self, prefix: str, container_name: str) -> bool:
-        """Close a client and make sure its container is gone; True when confirmed."""
+    async def discard(self, prefix: str, container_name: str, host: str) -> bool:
+        """Close a client and make sure its container (on `host`) is gone; True when confirmed."""
         with anyio.CancelScope(shield=True):
             await self._clients.stop(prefix)
             if (log := self._logs.pop(prefix, None)) is not None:
                 log.close()
             if not container_name:
                 return True  # a remote mount: closing its client closed the connection
-            if self._podman.runner is None:
+            runner = self._podman.link(host).runner
+            if runner is None:
                 return False
             try:
-                return await self._podman.runner.ensure_gone(container_name, grace=self._settings.stop_grace)
+                return await runner.ensure_gone(container_name, grace=self._settings.stop_grace)
             except PodmanError as error:
                 logger.warning("could not confirm that %s is gone: %s", container_name, error)
         return False
+
+    async def _release_egress(self, prefix: str) -> None:
+        """`prefix` no longer needs its egress proxy, on whichever host it ran (a prefix holds at most one)."""
+        for proxies in self._egress.values():
+            await proxies.release(prefix)
 
     async def _announce(self, *, tools: bool) -> None:
         """Tell the editor that a mount's arrival or departure changed its lists.
@@ -542,8 +580,8 @@ class MountLifecycle:
             self._passthrough.invalidate(mount.prefix)
             if mount.entry.remote is not None:
                 self._publish_remotes()
-            gone = await self.discard(mount.prefix, mount.container_name)
-            await self._egress.release(mount.prefix)
+            gone = await self.discard(mount.prefix, mount.container_name, mount.host)
+            await self._release_egress(mount.prefix)
         await self._announce(tools=self._router.exposed_tools() is not shown)
         if mount.entry.remote is not None:
             return {"entry": mount.entry.id, "prefix": mount.prefix, **mount_location(mount), "disconnected": True}
@@ -571,7 +609,8 @@ class MountLifecycle:
             async with anyio.create_task_group() as closing:
                 for prefix, mount in list(self._router.mounts.items()):
                     self._router.remove(prefix)
-                    closing.start_soon(self.discard, prefix, mount.container_name)
+                    closing.start_soon(self.discard, prefix, mount.container_name, mount.host)
                 self._publish_remotes()
-            await self._egress.release_all()
+            for proxies in self._egress.values():
+                await proxies.release_all()
         logger.info("closed all servers in %.2f s", time.monotonic() - started)

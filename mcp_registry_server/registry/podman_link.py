@@ -9,6 +9,9 @@ is none. A connection that stopped answering (the Podman socket went away, or th
 service died) or an attempt that failed is not final: `connect()` has `run()` close it and connect
 again, from socket discovery on, and waits for that attempt, so Podman coming back (or a fresh
 private service) is picked up at the next need without restarting the registry.
+
+One link reaches one host: the default one (`connection` None), or a named `podman system
+connection` (see `podman_hosts`, which holds one link per configured host).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from mcp_registry_server.podman.api import PodmanAPI, open_podman_api
 from mcp_registry_server.podman.errors import PodmanError
 from mcp_registry_server.podman.runner import PodmanRunner, PodmanStatus
 from mcp_registry_server.registry.errors import RegistryError
-from mcp_registry_server.settings import RegistrySettings
+from mcp_registry_server.settings import LOCAL_HOST, RegistrySettings
 
 __all__ = ["PODMAN_CONNECT_TIMEOUT", "PodmanLink"]
 
@@ -35,8 +38,10 @@ PODMAN_CONNECT_TIMEOUT = 30.0
 class PodmanLink:
     """The Podman API and runner, once connected. See the module docstring."""
 
-    def __init__(self, settings: RegistrySettings) -> None:
+    def __init__(self, settings: RegistrySettings, connection: str | None = None) -> None:
         self._settings = settings
+        self._connection = connection
+        self.name = connection or LOCAL_HOST
         self.api: PodmanAPI | None = None
         self.runner: PodmanRunner | None = None
         self._error: PodmanError | None = None
@@ -51,7 +56,7 @@ class PodmanLink:
         while True:
             self._reconnect = anyio.Event()
             try:
-                async with open_podman_api(self._settings) as api:
+                async with open_podman_api(self._settings, connection=self._connection) as api:
                     self.api, self.runner, self._error = api, PodmanRunner(self._settings, api), None
                     self._settled.set()
                     if not orphans_checked:
@@ -61,7 +66,7 @@ class PodmanLink:
                     logger.warning("The Podman API at %s stopped answering; connecting again", api.endpoint.url)
             except PodmanError as error:
                 self._error = error
-                logger.warning("Podman is not available: %s", error)
+                logger.warning("Podman (host %s) is not available: %s", self.name, error)
                 self._settled.set()
                 await self._reconnect.wait()
             self.api = self.runner = None
@@ -81,6 +86,11 @@ class PodmanLink:
                 await self._settled.wait()
         if self.api is None or self.runner is None:
             reason = self._error or f"no answer from the Podman API within {PODMAN_CONNECT_TIMEOUT:.0f} s"
+            if self._connection is not None:
+                raise RegistryError(
+                    f"The Podman host {self.name!r} is not available, so no server can be started there.\n{reason}\n"
+                    "Servers on other hosts keep working. Run `mcp-registry doctor` for a diagnosis."
+                )
             raise RegistryError(
                 f"Podman is not available, so no server can be started.\n{reason}\n"
                 "Search, list and info still work. Run `mcp-registry doctor` for a diagnosis."

@@ -24,6 +24,7 @@ from mcp_registry_server.mcp_client import display_url
 from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.remote_records import utc_stamp
 from mcp_registry_server.registry.router import ActiveMount
+from mcp_registry_server.settings import LOCAL_HOST
 
 __all__ = ["allow_hosts_problem", "mount_location", "remote_headers", "remote_rows", "remote_urls"]
 
@@ -32,7 +33,7 @@ def mount_location(mount: ActiveMount) -> dict[str, Any]:
     """Where a mount runs, for status and results: its container, or a remote one's URL (no credentials)."""
     remote = mount.entry.remote
     if remote is None:
-        return {"container": mount.container_name}
+        return {"container": mount.container_name, **({"host": mount.host} if mount.host != LOCAL_HOST else {})}
     return {"url": display_url(remote.url), "transport": remote.transport}
 
 

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from mcp_registry_server.catalog import CatalogEntry, ToolFilter
 from mcp_registry_server.mcp_client import MCPClient
+from mcp_registry_server.settings import LOCAL_HOST
 
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 # "registry": the registry's own tools; "results": its offloaded results (mcp-registry://results/…).
@@ -75,6 +76,8 @@ class ActiveMount:
     expose: Exposure = "direct"
     unprefixed: bool = False
     """Its tools and prompts keep the child's names (no `<prefix>_`)."""
+    host: str = LOCAL_HOST
+    """The Podman host its container runs on (`podman_hosts`)."""
     tool_filter: ToolFilter = field(default_factory=ToolFilter)
     open_requests: list[Any] = field(default_factory=list)
     """2026-07-28 editor requests waiting on this mount, oldest first (`asks.OpenRequest`): a

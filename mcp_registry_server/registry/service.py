@@ -43,6 +43,7 @@ from mcp_registry_server.registry.errors import RegistryError
 from mcp_registry_server.registry.mounts import MountLifecycle
 from mcp_registry_server.registry.offload import OffloadStore, open_offload_store
 from mcp_registry_server.registry.passthrough import Passthrough
+from mcp_registry_server.registry.podman_hosts import PodmanHosts
 from mcp_registry_server.registry.podman_link import PodmanLink
 from mcp_registry_server.registry.remotes import mount_location
 from mcp_registry_server.registry.router import ActiveMount, ToolRouter
@@ -77,7 +78,7 @@ class Registry:
         self.passthrough = Passthrough(self.router.mounts, self.calls, offload)
         self.tasks = BackgroundTasks(settings, self.router, self.calls, tasks)
         self.catalog = CatalogView(catalog, config, self.router)
-        self.podman = podman or PodmanLink(settings)
+        self.podman = PodmanHosts(settings, podman)  # `podman`: the default host's link
         self.events = ChildEvents(self.router, self.passthrough, editor)
         self.mounts = MountLifecycle(
             settings,

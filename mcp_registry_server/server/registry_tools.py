@@ -63,7 +63,9 @@ async def run_registry_tool(
         case "registry_info":
             return text_result(registry.catalog.info(args.entry_id))
         case "registry_add":
-            return text_result(await registry.mounts.add(args.entry_id, args.prefix, call.progress, args.expose))
+            return text_result(
+                await registry.mounts.add(args.entry_id, args.prefix, call.progress, args.expose, args.host)
+            )
         case "registry_exec":
             await registry.mounts.wait_for_autostart()
             if args.background:

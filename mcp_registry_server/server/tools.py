@@ -87,6 +87,11 @@ class AddArgs(_Arguments):
         "registry_search, called with registry_exec), which keeps the context small. Default: the "
         "registry's setting.",
     )
+    host: str | None = Field(
+        None,
+        max_length=63,
+        description="The Podman host to run it on, one the user configured (see registry_status); default: local.",
+    )
 
 
 class ExecArgs(_Arguments):

@@ -3,20 +3,25 @@
 Real ssh, real Podman, the misbehave server in a container, driven by the SDK client through
 `mcp-registry serve`. The "remote machine" is an OpenSSH sshd on 127.0.0.1 (its own host key,
 config and an authorized key made for the test) in front of a `podman system service` on a socket
-this test starts. Running as root it shares the image store, so the test images are there.
+this test starts, with a storage of its own: its containers, secrets and volumes are its own, so
+this machine's `podman ps` does not see them; it reads this machine's images as a read-only
+additional image store, so the test images are there without copying them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +29,7 @@ import anyio
 import pytest
 
 from tests.e2e.harness import descendants, misbehave_entry, structured, wait_for, with_catalog, write_catalog
-from tests.e2e.support import TEST_RUN_LABEL, connect_registry, text_of
+from tests.e2e.support import TEST_CATALOG_DIR, TEST_RUN_LABEL, connect_registry, text_of
 
 SSHD = "/usr/sbin/sshd"
 
@@ -54,26 +59,29 @@ def command_line(pid: int) -> list[bytes]:
     return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
 
 
-def podman_secret_names() -> list[str]:
+def podman_secret_names(*url: str) -> list[str]:
+    """The Podman secrets here, or on the Podman at `url` (`podman --url`)."""
     listed = subprocess.run(
-        ["podman", "secret", "ls", "--noheading", "--format", "{{.Name}}"],
+        ["podman", *(["--url", *url] if url else []), "secret", "ls", "--noheading", "--format", "{{.Name}}"],
         capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
     return listed.stdout.split()
 
 
-def our_containers() -> list[str]:
+def our_containers(*url: str) -> list[str]:
+    """The test's containers here, or on the Podman at `url` (`podman --url`)."""
     listed = subprocess.run(
-        ["podman", "ps", "--all", "--filter", f"label={TEST_RUN_LABEL}", "--format", "{{.Names}}"],
+        ["podman", *(["--url", *url] if url else []), "ps", "--all", "--filter", f"label={TEST_RUN_LABEL}",
+         "--format", "{{.Names}}"],
         capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
     return listed.stdout.split()
 
 
 @contextlib.contextmanager
-def started(argv: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def started(argv: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as log_file:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, env=env)
     try:
         yield process
     finally:
@@ -83,6 +91,21 @@ def started(argv: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+def own_storage(home: Path) -> Path:
+    """A storage.conf for the "remote" Podman: its own dirs, this machine's images read-only beside them."""
+    info = subprocess.run(
+        ["podman", "info", "--format", "{{.Store.GraphRoot}} {{.Store.GraphDriverName}}"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    graph_root, driver = info.stdout.split()
+    conf = home / "storage.conf"
+    conf.write_text(
+        f'[storage]\ndriver = "{driver}"\ngraphroot = "{home / "graph"}"\nrunroot = "{home / "run"}"\n'
+        f'rootless_storage_path = "{home / "graph"}"\n[storage.options]\nadditionalimagestores = ["{graph_root}"]\n'
+    )
+    return conf
 
 
 @pytest.fixture
@@ -107,7 +130,11 @@ def remote_host(podman_env: dict[str, str]) -> Iterator[dict[str, str]]:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
         podman_socket = home / "podman.sock"
         with (
-            started(["podman", "system", "service", "--time=0", f"unix://{podman_socket}"], home / "podman.log"),
+            started(
+                ["podman", "system", "service", "--time=0", f"unix://{podman_socket}"],
+                home / "podman.log",
+                env={**os.environ, "CONTAINERS_STORAGE_CONF": str(own_storage(home))},
+            ),
             started([SSHD, "-D", "-e", "-f", str(home / "sshd_config")], home / "sshd.log") as sshd,
         ):
             for _ in range(100):
@@ -119,6 +146,7 @@ def remote_host(podman_env: dict[str, str]) -> Iterator[dict[str, str]]:
                 pytest.fail("the test's sshd or Podman service did not come up")
             yield {
                 "sshd_pid": str(sshd.pid),
+                "podman_url": f"unix://{podman_socket}",
                 "CONTAINER_HOST": f"ssh://root@127.0.0.1:{port}{podman_socket}",
                 "CONTAINER_SSHKEY": str(home / "client_key"),
                 "MCP_REGISTRY_SSH_KNOWN_HOSTS": str(home / "known_hosts"),
@@ -143,10 +171,12 @@ async def test_a_server_runs_on_a_remote_podman_host_through_ssh(
         assert podman["available"] and podman["socket_origin"] == "remote", podman
         echoed = await session.call_tool("far_echo", {"text": "over ssh"})
         assert not echoed.is_error and "over ssh" in text_of(echoed)
-        assert our_containers() == [added["container"]]
+        far = remote_host["podman_url"]
+        assert our_containers(far) == [added["container"]] and our_containers() == []  # there, not here
         # The secret travelled as a Podman secret made on that host, through the tunnel.
         assert text_of(await session.call_tool("far_env", {"name": "MISBEHAVE_TOKEN"})) == secret
-        assert f"{added['container']}-MISBEHAVE_TOKEN" in podman_secret_names()
+        assert f"{added['container']}-MISBEHAVE_TOKEN" in podman_secret_names(far)
+        assert f"{added['container']}-MISBEHAVE_TOKEN" not in podman_secret_names()
 
         # The run went through the tunnel: a `podman --remote` client, and ssh logged the key's login.
         pid = structured(await session.call_tool("registry_status", {}))["pid"]
@@ -156,12 +186,12 @@ async def test_a_server_runs_on_a_remote_podman_host_through_ssh(
         assert "Accepted publickey for root" in await anyio.Path(remote_host["sshd_log"]).read_text()
 
         await session.call_tool("registry_remove", {"entry_id_or_prefix": "far"})
-        assert our_containers() == []
-        assert f"{added['container']}-MISBEHAVE_TOKEN" not in podman_secret_names()
+        assert our_containers(far) == []
+        assert f"{added['container']}-MISBEHAVE_TOKEN" not in podman_secret_names(far)
         # It works again after removal: a second server on the same host.
         await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "again"})
     # Shutdown closed stdin, so `--rm` on the remote run removed the container.
-    assert await wait_for(lambda: our_containers() == [], 20, interval=0.2)
+    assert await wait_for(lambda: our_containers(far) == [], 20, interval=0.2)
 
 
 async def test_an_unreachable_podman_host_gives_an_error_naming_it(registry_env: dict[str, str]) -> None:
@@ -185,12 +215,13 @@ async def test_a_killed_registrys_remote_container_goes_away(
     env = {**registry_env, **{name: value for name, value in remote_host.items() if name.isupper()}}
     async with connect_registry(env) as session:
         await session.call_tool("registry_add", {"entry_id": "misbehave", "prefix": "far"})
-        assert len(our_containers()) == 1
+        far = remote_host["podman_url"]
+        assert len(our_containers(far)) == 1
         status = structured(await session.call_tool("registry_status", {}))
         os.kill(status["pid"], signal.SIGKILL)  # only the registry: its children get their parent-death signal
         with anyio.move_on_after(10), contextlib.suppress(Exception):
             await session.list_tools()
-    assert await wait_for(lambda: our_containers() == [], 30, interval=0.5), our_containers()
+    assert await wait_for(lambda: our_containers(far) == [], 30, interval=0.5), our_containers(far)
     # The tunnel's files stay behind (nothing of the registry got to clean up) until the next one sweeps them.
     tunnel_socket = Path(status["podman"]["socket"].removeprefix("unix://"))
     owner_record = tunnel_socket.with_suffix(".owner")
@@ -220,7 +251,8 @@ async def test_a_host_that_drops_gives_an_error_naming_it(
         podman = structured(await session.call_tool("registry_status", {}))["podman"]
         assert podman["available"] is False and "cannot be reached" in podman["error"], podman
     # The remote run lost its client, so its stdin closed and `--rm` removed the container.
-    assert await wait_for(lambda: our_containers() == [], 30, interval=0.5), our_containers()
+    far = remote_host["podman_url"]
+    assert await wait_for(lambda: our_containers(far) == [], 30, interval=0.5), our_containers(far)
 
 
 async def test_a_named_podman_connection_selects_the_host_and_its_identity(
@@ -246,9 +278,9 @@ async def test_a_named_podman_connection_selects_the_host_and_its_identity(
         assert podman["socket_origin"] == "remote", podman
         echoed = await session.call_tool("far_echo", {"text": "by name"})
         assert not echoed.is_error and "by name" in text_of(echoed)
-        assert our_containers() == [added["container"]]
+        assert our_containers(remote_host["podman_url"]) == [added["container"]]
         await session.call_tool("registry_remove", {"entry_id_or_prefix": "far"})
-        assert our_containers() == []
+        assert our_containers(remote_host["podman_url"]) == []
     log = await anyio.Path(remote_host["sshd_log"]).read_text()
     assert "Accepted publickey for root" in log
 
@@ -257,3 +289,98 @@ async def test_a_named_podman_connection_selects_the_host_and_its_identity(
         failed = await session.call_tool("registry_add", {"entry_id": "misbehave"})
         assert failed.is_error
         assert "'nowhere', which does not exist (known: far)" in text_of(failed), text_of(failed)
+
+
+def with_far_connection(registry_env: dict[str, str], remote_host: dict[str, str], conf: Path) -> dict[str, str]:
+    """`registry_env` with the test's sshd as the named connection `far` (in a copy of containers.conf)."""
+    original = Path(registry_env["CONTAINERS_CONF"]).read_text()
+    conf.write_text(
+        f'{original}\n[engine.service_destinations.far]\nuri = "{remote_host["CONTAINER_HOST"]}"\n'
+        f'identity = "{remote_host["CONTAINER_SSHKEY"]}"\n'
+    )
+    return {
+        **registry_env,
+        "CONTAINERS_CONF": str(conf),
+        "MCP_REGISTRY_SSH_KNOWN_HOSTS": remote_host["MCP_REGISTRY_SSH_KNOWN_HOSTS"],
+    }
+
+
+def run_commands(pid: int) -> dict[str, list[bytes]]:
+    """The `podman ... run` command lines among the registry's descendants, by container name."""
+    found: dict[str, list[bytes]] = {}
+    for child in descendants(pid):
+        with contextlib.suppress(OSError):
+            argv = command_line(child)
+            if b"run" in argv and b"--name" in argv:
+                found[argv[argv.index(b"--name") + 1].decode()] = argv
+    return found
+
+
+async def test_each_server_runs_on_the_host_its_add_or_entry_picks(
+    registry_env: dict[str, str], remote_host: dict[str, str], tmp_path: Path
+) -> None:
+    """Two hosts: the local default and `far` behind ssh (MCP_REGISTRY_PODMAN_HOSTS); third-party servers on each."""
+    env = with_far_connection(registry_env, remote_host, tmp_path / "containers.conf")
+    env["MCP_REGISTRY_PODMAN_HOSTS"] = "far"
+    time_entry = tomllib.loads(await anyio.Path(TEST_CATALOG_DIR / "time.toml").read_text())
+    env = with_catalog(env, write_catalog(tmp_path / "extra", [{**time_entry, "id": "time-far", "host": "far"}]))
+    async with connect_registry(env) as session:
+        for _ in range(150):  # each host connects in the background from the start
+            status = structured(await session.call_tool("registry_status", {}))
+            if status["podman"]["hosts"]["far"].get("available") is not None:
+                break
+            await anyio.sleep(0.2)
+        assert status["podman"]["hosts"]["far"]["socket_origin"] == "remote", status["podman"]
+
+        here = structured(await session.call_tool("registry_add", {"entry_id": "time"}))
+        there = structured(await session.call_tool("registry_add", {"entry_id": "memory", "host": "far"}))
+        by_entry = structured(await session.call_tool("registry_add", {"entry_id": "time-far"}))
+        assert "host" not in here and there["host"] == "far" and by_entry["host"] == "far", (here, there, by_entry)
+        far = remote_host["podman_url"]
+        assert our_containers() == [here["container"]], our_containers()
+        assert sorted(our_containers(far)) == sorted([there["container"], by_entry["container"]])
+
+        # Where each runs: the far ones through `podman --remote --url <far's tunnel>`, the local one not.
+        far_socket = structured(await session.call_tool("registry_status", {}))["podman"]["hosts"]["far"]["socket"]
+        runs = run_commands(status["pid"])
+        assert b"--remote" not in runs[here["container"]], runs
+        for name in (there["container"], by_entry["container"]):
+            assert runs[name][1:4] == [b"--remote", b"--url", far_socket.encode()], runs[name]
+
+        created = await session.call_tool(
+            "memory_create_entities",
+            {"entities": [{"name": "far-away", "entityType": "place", "observations": ["through ssh"]}]},
+        )
+        assert not created.is_error, text_of(created)
+        assert "far-away" in text_of(await session.call_tool("memory_read_graph", {}))
+        for tool in ("time_get_current_time", "time-far_get_current_time"):
+            answered = await session.call_tool(tool, {"timezone": "Asia/Tokyo"})
+            assert not answered.is_error and "Asia/Tokyo" in text_of(answered), text_of(answered)
+
+        # The model picks among the configured hosts only.
+        refused = await session.call_tool("registry_add", {"entry_id": "sqlite", "host": "elsewhere"})
+        assert refused.is_error
+        assert "no Podman host named 'elsewhere'. Configured: local, far" in text_of(refused), text_of(refused)
+
+        # `mcp-registry ps` lists the containers of both hosts, each with its host.
+        listed = await anyio.run_process([str(Path(sys.executable).parent / "mcp-registry"), "ps", "--json"], env=env)
+        hosts = {row["name"]: row["host"] for row in json.loads(listed.stdout) if row["name"]}
+        assert hosts == {here["container"]: "local", there["container"]: "far", by_entry["container"]: "far"}, hosts
+
+        # far goes away: its servers fail naming it, the local one keeps working, far is named at the next need.
+        sshd = int(remote_host["sshd_pid"])
+        for victim in [sshd, *descendants(sshd)]:
+            os.kill(victim, signal.SIGKILL)
+        dropped = await session.call_tool("memory_read_graph", {})
+        assert dropped.is_error and "on the Podman host 'far' exited during" in text_of(dropped), text_of(dropped)
+        answered = await session.call_tool("time_get_current_time", {"timezone": "UTC"})
+        assert not answered.is_error, text_of(answered)
+        again = await session.call_tool("registry_add", {"entry_id": "sqlite", "host": "far"})
+        assert again.is_error and "The Podman host 'far' is not available" in text_of(again), text_of(again)
+        assert "Connection refused" in text_of(again), text_of(again)
+        local = structured(await session.call_tool("registry_add", {"entry_id": "sqlite"}))
+        assert sorted(our_containers()) == sorted([here["container"], local["container"]])
+        status = structured(await session.call_tool("registry_status", {}))
+        assert status["podman"]["available"] and status["podman"]["hosts"]["far"]["available"] is False
+    # Both hosts are left clean: here by the registry, there by `--rm` once the runs lost their client.
+    assert await wait_for(lambda: our_containers() == [] == our_containers(far), 30, interval=0.5)

@@ -57,7 +57,8 @@ def api_state(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     state: dict[str, Any] = {"error": None, "opened": 0, "closed": 0, "api": None}
 
     @asynccontextmanager
-    async def fake_open(settings: RegistrySettings) -> AsyncIterator[Any]:
+    async def fake_open(settings: RegistrySettings, connection: str | None = None) -> AsyncIterator[Any]:
+        state["connection"] = connection
         state["opened"] += 1
         if state["error"] is not None:
             raise state["error"]

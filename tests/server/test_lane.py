@@ -57,7 +57,7 @@ async def add_fake(wire: EditorWire) -> None:
 async def test_a_cancelled_request_gets_no_reply_and_the_child_is_told(tmp_path: Path, lane: bool) -> None:
     log = tmp_path / f"child-{lane}.jsonl"
     async with running_registry(tmp_path, {"fake": SCRIPT}, lane=lane) as (wire, serving):
-        serving.registry.podman.runner.env["SCRIPTED_CHILD_LOG"] = str(log)  # type: ignore[attr-defined]
+        serving.registry.podman.default.runner.env["SCRIPTED_CHILD_LOG"] = str(log)  # type: ignore[attr-defined]
         await wire.handshake(VERSION)
         await add_fake(wire)
         await wire.send(call_line(10, "fake_slow"))

@@ -107,7 +107,7 @@ async def test_a_task_augmented_call_is_answered_at_once_and_its_result_follows(
 async def test_tasks_cancel_tells_the_child_and_a_finished_task_refuses_it(tmp_path: Path) -> None:
     async with running_registry(tmp_path, {"fake": SCRIPT}) as (wire, serving):
         log = tmp_path / "child.log"
-        serving.registry.podman.runner.env["SCRIPTED_CHILD_LOG"] = str(log)  # type: ignore[attr-defined]
+        serving.registry.podman.default.runner.env["SCRIPTED_CHILD_LOG"] = str(log)  # type: ignore[attr-defined]
         await initialize(wire, TASKS)
         await add(wire, TASKS)
         params = {"name": "fake_stuck", "arguments": {}, "task": {}}
@@ -212,7 +212,7 @@ async def test_a_finished_task_is_forgotten_after_its_ttl(tmp_path: Path) -> Non
 async def test_a_childs_own_tasks_are_relayed_under_the_registrys_ids(tmp_path: Path) -> None:
     async with running_registry(tmp_path, {"one": TASK_CHILD, "two": TASK_CHILD}) as (wire, serving):
         log = tmp_path / "child.log"
-        serving.registry.podman.runner.env["SCRIPTED_CHILD_LOG"] = str(log)  # type: ignore[attr-defined]
+        serving.registry.podman.default.runner.env["SCRIPTED_CHILD_LOG"] = str(log)  # type: ignore[attr-defined]
         await initialize(wire, TASKS)
         await add(wire, TASKS, "one")
         await add(wire, TASKS, "two")
