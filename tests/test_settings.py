@@ -114,3 +114,12 @@ def test_autostart_names_entries_with_an_optional_prefix_and_a_bare_colon_for_un
     assert parse_autostart("sqlite, everything:ev,conf:") == (("sqlite", None), ("everything", "ev"), ("conf", ""))
     with pytest.raises(ValueError, match="is not entry_id"):
         parse_autostart(":ev")
+
+
+def test_podman_hosts_are_named_connections_and_local_is_the_default_hosts_name() -> None:
+    settings = RegistrySettings.from_environ({"MCP_REGISTRY_PODMAN_HOSTS": " far, gpu-box ,far"})
+    assert settings.podman_hosts == ("far", "gpu-box")
+    assert RegistrySettings.from_environ({}).podman_hosts == ()
+    for bad in ("local", "a b", "../x"):
+        with pytest.raises(ValueError, match="MCP_REGISTRY_PODMAN_HOSTS"):
+            RegistrySettings.from_environ({"MCP_REGISTRY_PODMAN_HOSTS": bad})

@@ -11,6 +11,7 @@ additional image store, so the test images are there without copying them.
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import os
 import secrets
@@ -32,6 +33,7 @@ from tests.e2e.harness import descendants, misbehave_entry, structured, wait_for
 from tests.e2e.support import TEST_CATALOG_DIR, TEST_RUN_LABEL, connect_registry, text_of
 
 SSHD = "/usr/sbin/sshd"
+USER = getpass.getuser()  # who the sshd lets in: root in the root job, the CI user in the rootless one
 
 
 def free_port() -> int:
@@ -127,7 +129,8 @@ def remote_host(podman_env: dict[str, str]) -> Iterator[dict[str, str]]:
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
             "AllowStreamLocalForwarding yes\nLogLevel VERBOSE\n"
         )
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+        if os.geteuid() == 0:  # sshd's privilege separation directory; an unprivileged sshd only logs its user in
+            Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         podman_socket = home / "podman.sock"
         with (
             started(
@@ -147,7 +150,7 @@ def remote_host(podman_env: dict[str, str]) -> Iterator[dict[str, str]]:
             yield {
                 "sshd_pid": str(sshd.pid),
                 "podman_url": f"unix://{podman_socket}",
-                "CONTAINER_HOST": f"ssh://root@127.0.0.1:{port}{podman_socket}",
+                "CONTAINER_HOST": f"ssh://{USER}@127.0.0.1:{port}{podman_socket}",
                 "CONTAINER_SSHKEY": str(home / "client_key"),
                 "MCP_REGISTRY_SSH_KNOWN_HOSTS": str(home / "known_hosts"),
                 "sshd_log": str(home / "sshd.log"),
@@ -183,7 +186,7 @@ async def test_a_server_runs_on_a_remote_podman_host_through_ssh(
         command_lines = [command_line(child) for child in descendants(pid)]
         assert any(b"--remote" in argv and b"run" in argv for argv in command_lines), command_lines
         assert any(argv[0].endswith(b"ssh") and b"-L" in argv for argv in command_lines), command_lines
-        assert "Accepted publickey for root" in await anyio.Path(remote_host["sshd_log"]).read_text()
+        assert f"Accepted publickey for {USER}" in await anyio.Path(remote_host["sshd_log"]).read_text()
 
         await session.call_tool("registry_remove", {"entry_id_or_prefix": "far"})
         assert our_containers(far) == []
@@ -282,7 +285,7 @@ async def test_a_named_podman_connection_selects_the_host_and_its_identity(
         await session.call_tool("registry_remove", {"entry_id_or_prefix": "far"})
         assert our_containers(remote_host["podman_url"]) == []
     log = await anyio.Path(remote_host["sshd_log"]).read_text()
-    assert "Accepted publickey for root" in log
+    assert f"Accepted publickey for {USER}" in log
 
     env["MCP_REGISTRY_PODMAN_CONNECTION"] = "nowhere"
     async with connect_registry(env) as session:
