@@ -1,7 +1,7 @@
 """Check everything the registry needs on this machine, and say how to fix what is wrong.
 
 Contract: `run_checks(environ)` returns one `Check` per topic, always in this order:
-environment, podman, rootless, podman-api, podman-run, images, catalog, network, image-trust, config,
+environment, podman, rootless, podman-api, podman-hosts, podman-run, images, catalog, network, image-trust, config,
 editors. It never raises: a check that cannot run says why (`skip`), and each is bounded in time
 (the Podman checks run side by side). Status `fail` means the registry cannot work until it is fixed; `warn` means it
 works, with a problem worth fixing. Every non-ok check carries a `fix` that says what to do.
@@ -35,7 +35,7 @@ from mcp_registry_server.doctor.file_checks import (
     check_environment,
     file_mode,
 )
-from mcp_registry_server.doctor.podman_checks import check_api, check_images, check_podman, check_run
+from mcp_registry_server.doctor.podman_checks import check_api, check_hosts, check_images, check_podman, check_run
 from mcp_registry_server.doctor.rootless_checks import check_rootless
 from mcp_registry_server.editors.targets import Platform, current_platform
 from mcp_registry_server.settings import RegistrySettings
@@ -72,6 +72,7 @@ async def run_checks(
                 "podman",
                 "rootless",
                 "podman-api",
+                "podman-hosts",
                 "podman-run",
                 "images",
                 "catalog",
@@ -86,12 +87,15 @@ async def run_checks(
     podman = check_podman(settings, env)
     results: dict[str, Check] = {}
     if podman.status == "fail":
-        for name in ("podman-api", "podman-run", "images"):
+        for name in ("podman-api", "podman-hosts", "podman-run", "images"):
             results[name] = Check(name, "skip", "Podman is not installed")
     else:
 
         async def api() -> None:
             results["podman-api"] = await check_api(settings, env, platform)
+
+        async def hosts() -> None:
+            results["podman-hosts"] = await check_hosts(settings, env)
 
         async def run() -> None:
             results["podman-run"] = await anyio.to_thread.run_sync(check_run, env, platform)
@@ -101,6 +105,7 @@ async def run_checks(
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(api)
+            tasks.start_soon(hosts)
             tasks.start_soon(run)
             tasks.start_soon(local_images)
     return [
@@ -108,6 +113,7 @@ async def run_checks(
         podman,
         check_rootless(env) if platform == "linux" else Check("rootless", "skip", "Podman runs in a podman machine"),
         results["podman-api"],
+        results["podman-hosts"],
         results["podman-run"],
         results["images"],
         catalog_check,

@@ -5,7 +5,8 @@
 failures of Podman 4.3 and their containers.conf remedy. `check_api` tries the sockets the
 registry tries, in the same order, and on Linux falls back to the private `podman system service`
 the registry would start; on macOS and Windows it looks for the podman machine's socket instead.
-Every wait is bounded.
+`check_hosts` reaches each named host of MCP_REGISTRY_PODMAN_HOSTS through the ssh tunnel the
+registry would open (`podman.remote`). Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from mcp_registry_server.doctor.check import Check, last_lines, run_command
 from mcp_registry_server.editors.targets import Platform
 from mcp_registry_server.settings import RegistrySettings
 
-__all__ = ["check_api", "check_images", "check_podman", "check_run", "podman_machine_socket"]
+__all__ = ["check_api", "check_hosts", "check_images", "check_podman", "check_run", "podman_machine_socket"]
 
 API_TIMEOUT = 30
 
@@ -145,6 +146,37 @@ async def check_api(settings: RegistrySettings, environ: Mapping[str, str], plat
         (*tried, socket_hint),
         data={"url": endpoint.url, "origin": endpoint.origin, "version": version.version},
     )
+
+
+async def check_hosts(settings: RegistrySettings, environ: Mapping[str, str]) -> Check:
+    """Whether every named Podman host answers, each through its own tunnel."""
+    from mcp_registry_server.podman.api import open_podman_api
+    from mcp_registry_server.podman.errors import PodmanError
+
+    if not settings.podman_hosts:
+        return Check("podman-hosts", "skip", "no other Podman hosts configured (MCP_REGISTRY_PODMAN_HOSTS)")
+    lines: list[str] = []
+    failed: list[str] = []
+    fix: str | None = None
+    for host in settings.podman_hosts:
+        try:
+            with anyio.fail_after(API_TIMEOUT):
+                async with open_podman_api(settings, environ=environ, call_timeout=10, connection=host) as api:
+                    version = await api.version()
+                    lines.append(f"{host}: {api.endpoint.described} (Podman {version.version})")
+        except TimeoutError:
+            failed.append(host)
+            lines.append(f"{host}: no answer within {API_TIMEOUT} s")
+        except PodmanError as error:
+            failed.append(host)
+            lines.append(f"{host}: {error.summary}")
+            lines += [f"  {line}" for line in last_lines(error.detail)] if error.detail else []
+            fix = fix or error.remedy
+    if failed:
+        return Check(
+            "podman-hosts", "fail", f"cannot reach the Podman host(s) {', '.join(failed)}", tuple(lines), fix=fix
+        )
+    return Check("podman-hosts", "ok", f"{len(lines)} more host(s) answer", tuple(lines))
 
 
 def check_run(environ: Mapping[str, str], platform: Platform) -> Check:

@@ -308,6 +308,12 @@ def with_far_connection(registry_env: dict[str, str], remote_host: dict[str, str
     }
 
 
+def doctor_hosts(doctor: subprocess.CompletedProcess[bytes]) -> tuple[str, list[str]]:
+    """The status and details of `mcp-registry doctor --json`'s podman-hosts check."""
+    check = next(check for check in json.loads(doctor.stdout)["checks"] if check["name"] == "podman-hosts")
+    return check["status"], check["details"]
+
+
 def run_commands(pid: int) -> dict[str, list[bytes]]:
     """The `podman ... run` command lines among the registry's descendants, by container name."""
     found: dict[str, list[bytes]] = {}
@@ -366,9 +372,14 @@ async def test_each_server_runs_on_the_host_its_add_or_entry_picks(
         assert "no Podman host named 'elsewhere'. Configured: local, far" in text_of(refused), text_of(refused)
 
         # `mcp-registry ps` lists the containers of both hosts, each with its host.
-        listed = await anyio.run_process([str(Path(sys.executable).parent / "mcp-registry"), "ps", "--json"], env=env)
+        mcp_registry = str(Path(sys.executable).parent / "mcp-registry")
+        listed = await anyio.run_process([mcp_registry, "ps", "--json"], env=env)
         hosts = {row["name"]: row["host"] for row in json.loads(listed.stdout) if row["name"]}
         assert hosts == {here["container"]: "local", there["container"]: "far", by_entry["container"]: "far"}, hosts
+
+        verdict, lines = doctor_hosts(await anyio.run_process([mcp_registry, "doctor", "--json"], env=env, check=False))
+        assert verdict == "ok" and lines[0].startswith(f"far: far ({remote_host['CONTAINER_HOST']})"), lines
+        assert "(Podman " in lines[0], lines
 
         # far goes away: its servers fail naming it, the local one keeps working, far is named at the next need.
         sshd = int(remote_host["sshd_pid"])
@@ -381,6 +392,10 @@ async def test_each_server_runs_on_the_host_its_add_or_entry_picks(
         again = await session.call_tool("registry_add", {"entry_id": "sqlite", "host": "far"})
         assert again.is_error and "The Podman host 'far' is not available" in text_of(again), text_of(again)
         assert "Connection refused" in text_of(again), text_of(again)
+        verdict, lines = doctor_hosts(await anyio.run_process([mcp_registry, "doctor", "--json"], env=env, check=False))
+        assert (
+            status == "fail" and lines[0].startswith("far: The Podman host far (") and "cannot be reached" in lines[0]
+        )
         local = structured(await session.call_tool("registry_add", {"entry_id": "sqlite"}))
         assert sorted(our_containers()) == sorted([here["container"], local["container"]])
         status = structured(await session.call_tool("registry_status", {}))
