@@ -29,6 +29,7 @@ from mcp_registry_server.podman.image_build import (
     choose_executable,
     install_timeout,
     repository_name,
+    write_context,
 )
 from mcp_registry_server.settings import RegistrySettings, build_ca_file
 
@@ -69,13 +70,15 @@ def test_the_cache_key_changes_with_every_input_and_only_with_them() -> None:
 def test_the_containerfile_installs_from_a_mount_and_sets_no_proxy_or_ca() -> None:
     assert recipe().containerfile() == (
         "FROM docker.io/library/python:3.12-slim\n"
-        'RUN sh /run/mcp-registry-build/install.sh "mcp-server-time" "2026.10.19" ""\n'
+        "RUN --mount=type=bind,source=.,target=/run/mcp-registry-build "
+        'sh /run/mcp-registry-build/install.sh "mcp-server-time" "2026.10.19" ""\n'
         'ENV PYTHONPATH="/opt/mcp-package/python"\n'
         'ENV PYTHONUNBUFFERED="1"\n'
         'ENV PYTHONDONTWRITEBYTECODE="1"\n'
         'ENTRYPOINT ["/opt/mcp-package/entrypoint"]\n'
         "CMD []\n"
     )
+    assert "--mount=type=bind,source=ca.pem,target=/run/mcp-registry-ca.pem sh " in recipe().containerfile(with_ca=True)
     npm = recipe(NPM.model_copy(update={"bin": "mcp-server-memory"})).containerfile()
     assert '"@modelcontextprotocol/server-memory" "2026.8.31" "mcp-server-memory"' in npm
     for files in (recipe().context_files(), recipe(NPM).context_files()):
@@ -192,6 +195,8 @@ state = json.load(open(state_file))
 args = sys.argv[1:]
 with open(state_file + ".log", "a") as log:
     log.write(json.dumps(args) + "\n")
+if args[:2] == ["--remote", "--url"]:  # the same fake Podman, reached as a remote host's
+    args = args[3:]
 def save():
     json.dump(state, open(state_file, "w"))
 if args[:2] == ["image", "inspect"]:
@@ -291,11 +296,7 @@ def test_the_build_argv_is_pinned_and_carries_no_proxy_value(tmp_path: Path, fak
         "--file", "/ctx/Containerfile",
     ]  # fmt: skip
     assert argv[argv.index("--tag") + 1] == built.reference
-    volumes = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--volume"]
-    assert volumes == [
-        "/ctx:/run/mcp-registry-build:ro",
-        "/etc/ssl/certs/ca-certificates.crt:/run/mcp-registry-ca.pem:ro",
-    ]
+    assert "--volume" not in argv  # the context, CA copy included, travels with the build (to a remote host too)
     assert [argv[i + 1] for i, arg in enumerate(argv) if arg == "--build-arg"] == ["HTTPS_PROXY", "no_proxy"]
     labels = dict(argv[i + 1].split("=", 1) for i, arg in enumerate(argv) if arg == "--label")
     assert labels[LABEL_BUILD_INPUTS] == built.inputs_hash and labels[LABEL_BUILD_ID] == "b1"
@@ -424,3 +425,28 @@ def test_build_settings_come_from_the_environment() -> None:
     assert (defaults.node_image, defaults.build_timeout) == ("docker.io/library/node:22-slim", 600.0)
     with pytest.raises(ValueError, match="MCP_REGISTRY_BUILD_TIMEOUT"):
         RegistrySettings.from_environ({"MCP_REGISTRY_BUILD_TIMEOUT": "soon"})
+
+
+def test_the_context_carries_a_copy_of_the_ca_bundle_for_the_install_step(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    for name in ("with", "without", "bad"):
+        (tmp_path / name).mkdir()
+    context = write_context(recipe(), tmp_path / "with", 60, ca)
+    assert (context / "ca.pem").read_text() == ca.read_text()
+    assert "source=ca.pem,target=/run/mcp-registry-ca.pem" in (context / "Containerfile").read_text()
+    without = write_context(recipe(), tmp_path / "without", 60)
+    assert not (without / "ca.pem").exists() and "ca.pem" not in (without / "Containerfile").read_text()
+    with pytest.raises(PackageBuildError, match=r"Could not read the CA bundle .*missing\.crt"):
+        write_context(recipe(), tmp_path / "bad", 60, tmp_path / "missing.crt")
+
+
+async def test_a_builder_with_a_remote_prefix_runs_every_podman_command_through_it(
+    tmp_path: Path, fake: FakePodmanState
+) -> None:
+    prefix = [str(fake.executable), "--remote", "--url", "unix:///run/tunnel.sock"]
+    builder = PackageBuilder(builder_settings(tmp_path, fake), prefix)
+    assert builder.build_argv(recipe(), Path("/ctx"), "b1")[:5] == [*prefix, "build"]
+    built = await builder.ensure(recipe())
+    assert not built.cached and fake.calls()
+    assert all(call[:3] == ["--remote", "--url", "unix:///run/tunnel.sock"] for call in fake.calls())

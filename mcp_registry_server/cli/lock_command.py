@@ -31,7 +31,7 @@ async def _local_ids(settings: Any, entries: list[Any]) -> tuple[list[Any], dict
 
     try:
         async with open_podman_api(settings) as api:
-            builder, resolved = PackageBuilder(settings), []
+            builder, resolved = PackageBuilder(settings, api.endpoint.cli_prefix(settings.podman_executable)), []
             ids: dict[str, str | None] = {}
             for entry in entries:
                 if entry.package is None:

@@ -9,12 +9,13 @@ Contract:
 - The image holds the package at exactly that version under /opt/mcp-package, and its entrypoint
   is the package's executable: the one it has, or `package.bin`, or the one named like the
   (unscoped) package. A package with none of these fails the build, saying which executables it
-  has. The install runs in one RUN step that reads its script from a read-only mount of the build
-  context, so the image holds no build files.
+  has. The install runs in one RUN step that reads its script from a bind mount of the build
+  context (`RUN --mount`), so the image holds no build files; the context travels with the build,
+  so a remote Podman (`podman --remote`, the builder's `podman` prefix) builds it the same way.
 - Proxy and CA: the host's `HTTP(S)_PROXY` / `NO_PROXY` (both spellings) reach the RUN step as
   build arguments named on the argv without a value (podman reads the values from its own
-  environment, so a proxy password is on no command line), and the host's CA bundle is mounted
-  read-only for the RUN step only, where the install script points SSL_CERT_FILE,
+  environment, so a proxy password is on no command line), and the host's CA bundle is copied into
+  the context and bind-mounted for the RUN step only, where the install script points SSL_CERT_FILE,
   NODE_EXTRA_CA_CERTS and PIP_CERT at it. None of them is in the image's config or history.
 - `PackageBuilder.ensure(recipe, on_line)` returns a `BuiltImage`: the local image whose inputs
   label matches, at once (`cached=True`, no build), or a fresh build. Builds of the same reference
@@ -45,10 +46,11 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -87,6 +89,7 @@ LABEL_PACKAGE = "io.mcp-registry.package"
 # Where the RUN step sees the build context and the host's CA bundle (read-only mounts).
 _CONTEXT_MOUNT = "/run/mcp-registry-build"
 _CA_MOUNT = "/run/mcp-registry-ca.pem"
+_CA_FILE = "ca.pem"  # the CA bundle's copy in the build context
 # What the install script prints before a message meant for the user (and exits 3).
 _FAILURE_MARK = "mcp-registry-build:"
 _LOG_TAIL_LINES = 30
@@ -246,19 +249,23 @@ class BuildRecipe:
     base_image: str
     base_image_id: str
 
-    def context_files(self) -> dict[str, str]:
-        """The build context: file name → text."""
+    def context_files(self, *, with_ca: bool = False) -> dict[str, str]:
+        """The build context: file name → text (`with_ca`: the context also holds `_CA_FILE`)."""
+        containerfile = self.containerfile(with_ca=with_ca)
         if self.package.registry == "npm":
-            return {"install.sh": _NPM_INSTALL, "select.js": _NPM_SELECT, "Containerfile": self.containerfile()}
-        return {"install.sh": _PYPI_INSTALL, "select.py": _PYPI_SELECT, "Containerfile": self.containerfile()}
+            return {"install.sh": _NPM_INSTALL, "select.js": _NPM_SELECT, "Containerfile": containerfile}
+        return {"install.sh": _PYPI_INSTALL, "select.py": _PYPI_SELECT, "Containerfile": containerfile}
 
-    def containerfile(self) -> str:
+    def containerfile(self, *, with_ca: bool = False) -> str:
         package = self.package
         arguments = [package.name, package.version, package.bin or ""]
+        mounts = [f"--mount=type=bind,source=.,target={_CONTEXT_MOUNT}"]
+        if with_ca:
+            mounts.append(f"--mount=type=bind,source={_CA_FILE},target={_CA_MOUNT}")
         lines = [
             f"FROM {self.base_image}",
-            # Run by sh from the read-only context mount: nothing of the build stays in the image.
-            f"RUN sh {_CONTEXT_MOUNT}/install.sh {' '.join(json.dumps(arg) for arg in arguments)}",
+            # Run by sh from the context's bind mount: nothing of the build stays in the image.
+            f"RUN {' '.join(mounts)} sh {_CONTEXT_MOUNT}/install.sh {' '.join(json.dumps(arg) for arg in arguments)}",
             *(f"ENV {name}={json.dumps(value)}" for name, value in _RUNTIME_ENV[package.registry].items()),
             'ENTRYPOINT ["/opt/mcp-package/entrypoint"]',
             "CMD []",
@@ -315,8 +322,10 @@ class PackageBuildError(PodmanError):
 class PackageBuilder:
     """Finds or builds package images. See the module contract."""
 
-    def __init__(self, settings: RegistrySettings) -> None:
+    def __init__(self, settings: RegistrySettings, podman: Sequence[str] | None = None) -> None:
         self._settings = settings
+        # The podman command's start: `podman --remote --url …` builds on a remote host.
+        self._podman_prefix = list(podman or [settings.podman_executable])
         self._locks: dict[str, anyio.Lock] = collections.defaultdict(anyio.Lock)
 
     async def find(self, recipe: BuildRecipe) -> str | None:
@@ -361,7 +370,7 @@ class PackageBuilder:
             **self._settings.extra_labels,
         }
         argv = [
-            self._settings.podman_executable,
+            *self._podman_prefix,
             "build",
             "--rm",
             "--force-rm",
@@ -372,13 +381,9 @@ class PackageBuilder:
             str(context / "Containerfile"),
             "--tag",
             recipe.reference,
-            "--volume",
-            f"{context}:{_CONTEXT_MOUNT}:ro",
         ]
         for key, value in labels.items():
             argv += ["--label", f"{key}={value}"]
-        if self._settings.build_ca_file is not None:
-            argv += ["--volume", f"{self._settings.build_ca_file}:{_CA_MOUNT}:ro"]
         # Without a value podman takes the value from its environment (`_build_environment`).
         for name in sorted(self._settings.build_proxy_env):
             argv += ["--build-arg", name]
@@ -396,7 +401,9 @@ class PackageBuilder:
         failure: str | None = None
         timed_out = killed = False
         with tempfile.TemporaryDirectory(prefix="mcp-registry-build-") as scratch:
-            context = write_context(recipe, Path(scratch), install_timeout(self._settings.build_timeout))
+            context = write_context(
+                recipe, Path(scratch), install_timeout(self._settings.build_timeout), self._settings.build_ca_file
+            )
             known_containers = await self._build_containers(recipe.base_image)
             argv = self.build_argv(recipe, context, build_id)
             logger.info("Building %s: %s", recipe.reference, " ".join(argv))
@@ -488,7 +495,7 @@ class PackageBuilder:
             logger.warning("Could not remove the images of failed build %s: %s", build_id, error)
 
     async def _podman(self, *args: str) -> str:
-        return await run_podman(self._settings.podman_executable, list(args), timeout=60)
+        return await run_podman(self._podman_prefix, list(args), timeout=60)
 
     @contextlib.asynccontextmanager
     async def _file_lock(self, recipe: BuildRecipe) -> AsyncIterator[None]:
@@ -507,14 +514,25 @@ class PackageBuilder:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def write_context(recipe: BuildRecipe, directory: Path, install_timeout: int) -> Path:
+def write_context(recipe: BuildRecipe, directory: Path, install_timeout: int, ca_file: Path | None = None) -> Path:
     """Write the build context into `directory` (readable by the build's user namespace); returns it.
 
-    `timeout` holds the install step's own bound in seconds; it is not an input of the build."""
+    `timeout` holds the install step's own bound in seconds; it is not an input of the build, nor is
+    the copy of `ca_file` (a public CA bundle), which only the install step sees."""
     directory.chmod(0o755)
-    for name, text in {**recipe.context_files(), "timeout": f"{install_timeout}\n"}.items():
+    files = {**recipe.context_files(with_ca=ca_file is not None), "timeout": f"{install_timeout}\n"}
+    for name, text in files.items():
         (directory / name).write_text(text, encoding="utf-8")
         (directory / name).chmod(0o644)
+    if ca_file is not None:
+        try:
+            shutil.copyfile(ca_file, directory / _CA_FILE)
+        except OSError as error:
+            raise PackageBuildError(
+                f"Could not read the CA bundle {ca_file} the package build trusts ({error.strerror or error}).",
+                remedy="Point SSL_CERT_FILE at a readable CA bundle, or unset it to use the distribution's.",
+            ) from error
+        (directory / _CA_FILE).chmod(0o644)
     return directory
 
 

@@ -10,7 +10,8 @@ and that image's local id (None when Podman cannot say). Pull and build failures
 A package entry (`entry.package`) runs `podman.image_build`'s image of that package: its base image
 (settings `node_image` / `python_image`) is pulled when it is not local, then the image is found
 by its inputs or built, which is bounded by `settings.build_timeout` and reports every build line
-to `progress` (step n of m when podman says so). The entry that comes back names that image, so
+to `progress` (step n of m when podman says so). It is built on `api`'s host (a remote one through
+its tunnel: `podman --remote build` sends the context along). The entry that comes back names that image, so
 it is started, hardened and pinned (`config.image_lock`: by the built reference, whose tag carries
 the inputs hash, and the built image's id) like any image entry.
 """
@@ -34,7 +35,16 @@ class EntryImages:
 
     def __init__(self, settings: RegistrySettings) -> None:
         self._settings = settings
-        self.builder = PackageBuilder(settings)
+        self._builders: dict[str, PackageBuilder] = {}  # by Podman API URL: a host's builds run there
+
+    def builder(self, api: PodmanAPI) -> PackageBuilder:
+        """The builder that builds on `api`'s host (through its tunnel, for a remote one)."""
+        url = api.endpoint.url
+        if url not in self._builders:
+            self._builders[url] = PackageBuilder(
+                self._settings, api.endpoint.cli_prefix(self._settings.podman_executable)
+            )
+        return self._builders[url]
 
     async def ensure(
         self, entry: CatalogEntry, api: PodmanAPI, progress: ProgressCallback | None
@@ -71,12 +81,6 @@ class EntryImages:
 
     async def build(self, entry: CatalogEntry, api: PodmanAPI, progress: ProgressCallback | None) -> BuiltImage:
         """The image of a package entry, found by its inputs or built now; see the module docstring."""
-        if api.endpoint.origin == "remote":  # the build runs on this machine's Podman, with a local context
-            raise RegistryError(
-                f"{entry.id} is a package entry, and package images cannot be built on a remote Podman host "
-                f"({api.endpoint.described}) yet, so it was not started. Run it with a local Podman (unset "
-                "CONTAINER_HOST / MCP_REGISTRY_PODMAN_CONNECTION), or give it a prebuilt image on that host.",
-            )
         recipe = await self.recipe(entry, api, progress)
         lines = 0
 
@@ -87,12 +91,12 @@ class EntryImages:
                 # Step n of m when podman says it; otherwise a count that still moves, so the editor sees life.
                 await progress(step if step is not None else lines, steps, line[:300])
 
-        if progress and await self.builder.find(recipe) is None:
+        if progress and await self.builder(api).find(recipe) is None:
             await progress(
                 0, None, f"building {recipe.reference} for {entry.id} (up to {self._settings.build_timeout:g} s)"
             )
         try:
-            return await self.builder.ensure(recipe, forward)
+            return await self.builder(api).ensure(recipe, forward)
         except PodmanUnavailable as error:
             raise RegistryError(f"Podman could not be run, so {entry.id} could not be built.\n{error}") from error
         except PodmanError as error:

@@ -156,6 +156,8 @@ def remote_host(podman_env: dict[str, str]) -> Iterator[dict[str, str]]:
                 "sshd_log": str(home / "sshd.log"),
             }
     finally:
+        if os.geteuid() != 0:  # rootless: the store's files belong to the user namespace's ids
+            subprocess.run(["podman", "unshare", "rm", "-rf", str(home)], check=False, timeout=120)
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -401,3 +403,39 @@ async def test_each_server_runs_on_the_host_its_add_or_entry_picks(
         assert status["podman"]["available"] and status["podman"]["hosts"]["far"]["available"] is False
     # Both hosts are left clean: here by the registry, there by `--rm` once the runs lost their client.
     assert await wait_for(lambda: our_containers() == [] == our_containers(far), 30, interval=0.5)
+
+
+def image_exists(reference: str, *url: str) -> bool:
+    found = subprocess.run(
+        ["podman", *(["--url", *url] if url else []), "image", "exists", reference], check=False, timeout=60
+    )
+    return found.returncode == 0
+
+
+async def test_a_package_entry_is_built_on_the_host_that_runs_it(
+    registry_env: dict[str, str], remote_host: dict[str, str], tmp_path: Path
+) -> None:
+    """The build goes to far with its context (CA copy included); the image is there, not here."""
+    env = with_far_connection(registry_env, remote_host, tmp_path / "containers.conf")
+    env["MCP_REGISTRY_PODMAN_HOSTS"] = "far"
+    # A version no other test builds, so no image of it exists anywhere yet (far's store is fresh).
+    entry = {
+        "id": "time-built-far",
+        "name": "Time (PyPI package, built on far)",
+        "description": "The reference time server, from PyPI, built on the host that runs it.",
+        "package": {"registry": "pypi", "name": "mcp-server-time", "version": "2026.10.10"},
+        "args": ["--local-timezone", "UTC"],
+        "host": "far",
+    }
+    env = with_catalog(env, write_catalog(tmp_path / "extra", [entry]))
+    far = remote_host["podman_url"]
+    async with connect_registry(env) as session:
+        added = await session.call_tool("registry_add", {"entry_id": "time-built-far"})
+        assert not added.is_error, text_of(added)
+        image = structured(await session.call_tool("registry_status", {}))["mounts"][0]["image"]
+        assert image.startswith("localhost/mcp-registry-pkg/pypi-mcp-server-time:2026.10.10-"), image
+        assert image_exists(image, far) and not image_exists(image)
+        assert our_containers(far) == [structured(added)["container"]] and our_containers() == []
+        answered = await session.call_tool("time-built-far_get_current_time", {"timezone": "Europe/Paris"})
+        assert not answered.is_error and "Europe/Paris" in text_of(answered), text_of(answered)
+    assert await wait_for(lambda: our_containers(far) == [], 30, interval=0.5)

@@ -82,10 +82,12 @@ async def test_a_failed_build_is_a_registry_error_naming_the_entry(tmp_path: Pat
     assert "No matching distribution found" in message
 
 
-async def test_a_package_entry_is_not_built_for_a_remote_podman_host(tmp_path: Path, fake: FakePodmanState) -> None:
+async def test_a_package_entry_is_built_on_the_remote_host_that_runs_it(tmp_path: Path, fake: FakePodmanState) -> None:
     settings = builder_settings(tmp_path, fake, python_image="localhost/python-base")
     remote = PodmanEndpoint("unix:///r/ssh-1.sock", "remote", host="far")
-    api = BaseImagesAPI({}, remote)
-    with pytest.raises(RegistryError, match=r"package images cannot be built on a remote Podman host \(far, through"):
-        await EntryImages(settings).ensure(package_entry(), api, None)
-    assert api.pulled == []  # refused before anything happened on either host
+    entry, image_id = await EntryImages(settings).ensure(
+        package_entry(), BaseImagesAPI({"localhost/python-base": BASE_ID}, remote), None
+    )
+    assert entry.image.startswith("localhost/mcp-registry-pkg/pypi-mcp-server-time:") and image_id
+    builds = [call for call in fake.calls() if "build" in call]
+    assert builds and builds[0][:4] == ["--remote", "--url", "unix:///r/ssh-1.sock", "build"]
