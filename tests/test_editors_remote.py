@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ URL = "https://registry.example:8443/mcp"
 SERVER = RemoteServer(URL, "TEAM_TOKEN", "mcp-registry-token")
 BEARER = "Bearer "
 
-EXPECTED = {
+EXPECTED: dict[str, dict[str, Any]] = {
     "vscode": {"type": "http", "url": URL, "headers": {"Authorization": "Bearer ${input:mcp-registry-token}"}},
     "claude-code": {"type": "http", "url": URL, "headers": {"Authorization": "Bearer ${TEAM_TOKEN}"}},
     "cursor": {"url": URL, "headers": {"Authorization": "Bearer ${env:TEAM_TOKEN}"}},
