@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from mcp_registry_server.cli import main
+from mcp_registry_server.doctor.file_checks import check_editors
 from mcp_registry_server.editors.installer import apply, plan_install, plan_uninstall
 from mcp_registry_server.editors.remote import (
     MCP_PATH,
@@ -236,3 +237,11 @@ def test_cli_bad_combinations_are_refused(
     assert main(["install", "claude-code", *argv, "--config", str(path)]) == 2
     assert message in capsys.readouterr().err
     assert not path.exists()
+
+
+def test_doctor_counts_an_http_entry_as_set_up(tmp_path: Path) -> None:
+    cursor = tmp_path / ".cursor" / "mcp.json"
+    cursor.parent.mkdir()
+    cursor.write_text(json.dumps({"mcpServers": {"mcp-registry": EXPECTED["cursor"]}}))
+    check = check_editors({"XDG_CONFIG_HOME": str(tmp_path / "config")}, "linux", tmp_path)
+    assert check.status == "ok" and f"cursor: {cursor} reaches {URL} over HTTP" in check.details
