@@ -245,3 +245,13 @@ def test_doctor_counts_an_http_entry_as_set_up(tmp_path: Path) -> None:
     cursor.write_text(json.dumps({"mcpServers": {"mcp-registry": EXPECTED["cursor"]}}))
     check = check_editors({"XDG_CONFIG_HOME": str(tmp_path / "config")}, "linux", tmp_path)
     assert check.status == "ok" and f"cursor: {cursor} reaches {URL} over HTTP" in check.details
+
+
+def test_vscode_stdio_install_over_the_http_entry_takes_the_prompt_away(tmp_path: Path) -> None:
+    path = tmp_path / "mcp.json"
+    assert main(["install", "vscode", "--url", URL, "--config", str(path)]) == 0
+    assert "inputs" in json.loads(path.read_text())
+    assert main(["install", "vscode", "--command", "/bin/true", "--no-env", "--config", str(path)]) == 0
+    data = json.loads(path.read_text())
+    assert "inputs" not in data and data["servers"]["mcp-registry"]["command"] == "/bin/true"
+    assert "url" not in data["servers"]["mcp-registry"]

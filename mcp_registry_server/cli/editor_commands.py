@@ -23,6 +23,7 @@ from mcp_registry_server.editors.remote import (
     RemoteEntryError,
     RemoteRefusal,
     RemoteServer,
+    RemoteShape,
     check_token_env,
     check_url,
     remote_capable,
@@ -74,6 +75,12 @@ def _report(plan: EditPlan, *, dry_run: bool, backup: Path | None, as_json: bool
 
 def _input_id(name: str) -> str:
     return f"{name}-token"
+
+
+def _prompt_id(editor: Editor, name: str) -> str | None:
+    """The id of the token prompt an HTTP entry brings in `inputs` (VS Code), which goes with the entry."""
+    shape = REMOTE_SHAPES[editor.id]
+    return _input_id(name) if isinstance(shape, RemoteShape) and not shape.uses_env else None
 
 
 def _install_remote(options: argparse.Namespace, editor: Editor, path: Path) -> int:
@@ -141,7 +148,8 @@ def install(options: argparse.Namespace) -> int:
         warn(f"{launch.command} is not an executable file; {editor.name} will fail to start the registry.")
     existed_dir = path.parent.is_dir()
     try:
-        plan = plan_install(editor, path, editor.entry(launch), options.name)
+        stale = _prompt_id(editor, options.name)
+        plan = plan_install(editor, path, editor.entry(launch), options.name, stale_input_id=stale)
         backup = None if options.dry_run else apply(plan)
     except EditorConfigError as error:
         raise CLIError(str(error)) from None
@@ -173,9 +181,7 @@ def install(options: argparse.Namespace) -> int:
 def uninstall(options: argparse.Namespace) -> int:
     editor, path = _target(options)
     try:
-        # VS Code's HTTP entry brought a token prompt in `inputs`; it goes with the entry.
-        input_id = _input_id(options.name) if REMOTE_SHAPES.get(editor.id) is REMOTE_SHAPES["vscode"] else None
-        plan = plan_uninstall(editor, path, options.name, input_id=input_id)
+        plan = plan_uninstall(editor, path, options.name, input_id=_prompt_id(editor, options.name))
         backup = None if options.dry_run else apply(plan)
     except EditorConfigError as error:
         raise CLIError(str(error)) from None

@@ -19,7 +19,8 @@ Contract:
 - An HTTP entry (`remote`) for VS Code comes with an element of the root `inputs` array (the
   password prompt its header refers to), passed as `root_input`: install adds or replaces the
   element with that id, uninstall (given `input_id`) removes it, and the array when that empties
-  it. The array is rewritten as a whole when it held other inputs (their values stay, comments
+  it; a stdio install given `stale_input_id` removes it too (the HTTP entry it replaces needed
+  it). The array is rewritten as a whole when it held other inputs (their values stay, comments
   inside the array do not); a file without one gets it added and removed byte-for-byte. Writing
   an HTTP entry over a stdio one (or back) drops the other kind's fields.
 - Every failure is an `EditorConfigError` that names the file, says what is wrong, and that
@@ -213,12 +214,21 @@ def _edit(editor: Editor, path: Path, after: str, expected: Any, alternatives: t
     return after
 
 
+def _companion(
+    editor: Editor, path: Path, text: str, root_input: Mapping[str, Any] | None, stale_input_id: str | None
+) -> str:
+    if root_input:
+        return _with_input(editor, path, text, root_input)
+    return _without_input(editor, path, text, stale_input_id) if stale_input_id else text
+
+
 def plan_install(
     editor: Editor,
     path: Path,
     entry: Mapping[str, Any],
     name: str = DEFAULT_NAME,
     root_input: Mapping[str, Any] | None = None,
+    stale_input_id: str | None = None,
 ) -> EditPlan:
     real = _real_path(path)
     before = _read(real)
@@ -228,7 +238,7 @@ def plan_install(
     existing = servers.get(name) if servers is not None else None
     wanted = merged_entry(editor, entry, existing)
     if existing == wanted:
-        after = _with_input(editor, path, text, root_input) if root_input else text
+        after = _companion(editor, path, text, root_input, stale_input_id)
         if after == text:
             return EditPlan(editor, path, real, name, "unchanged", before, before, wanted)
         return EditPlan(editor, path, real, name, "update", before, after, wanted)
@@ -241,9 +251,7 @@ def plan_install(
     for key in editor.servers_path:
         node = node.setdefault(key, {})
     node[name] = wanted
-    after = _edit(editor, path, after, expected)
-    if root_input:
-        after = _with_input(editor, path, after, root_input)
+    after = _companion(editor, path, _edit(editor, path, after, expected), root_input, stale_input_id)
     return EditPlan(editor, path, real, name, "add" if existing is None else "update", before, after, wanted)
 
 
