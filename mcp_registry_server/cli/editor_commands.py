@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,36 @@ def _prompt_id(editor: Editor, name: str) -> str | None:
     return _input_id(name) if isinstance(shape, RemoteShape) and not shape.uses_env else None
 
 
+def _write(
+    options: argparse.Namespace,
+    editor: Editor,
+    path: Path,
+    make_plan: Callable[[], EditPlan],
+    *,
+    same: str,
+    extra: dict[str, Any],
+) -> EditPlan | None:
+    """Plan, write (unless --dry-run) and report an install; None when the report is all there is to say."""
+    try:
+        plan = make_plan()
+        backup = None if options.dry_run else apply(plan)
+    except EditorConfigError as error:
+        raise CLIError(str(error)) from None
+    _report(plan, dry_run=options.dry_run, backup=backup, as_json=options.json, extra=extra)
+    if options.json or options.dry_run:
+        if options.dry_run and not plan.changed and not options.json:
+            print(f"{editor.name} {same} ({path}); nothing to change.")
+        return None
+    if not plan.changed:
+        print(f"{editor.name} {same} ({path}); nothing changed.")
+    else:
+        verb = "Added mcp-registry to" if plan.action == "add" else "Updated mcp-registry in"
+        print(f"{Style(sys.stdout).green(verb)} {editor.name}: {path}")
+        if backup:
+            print(f"  backup: {backup}")
+    return plan
+
+
 def _install_remote(options: argparse.Namespace, editor: Editor, path: Path) -> int:
     stdio_only = [
         flag
@@ -111,25 +142,20 @@ def _install_remote(options: argparse.Namespace, editor: Editor, path: Path) -> 
     root_input = None if shape.uses_env else vscode_input(server)
     if not shape.uses_env and options.token_env is not None:
         warn(f"{editor.name} prompts for the token instead of reading an environment variable; --token-env is unused.")
-    try:
-        plan = plan_install(editor, path, shape.build(server), options.name, root_input=root_input)
-        backup = None if options.dry_run else apply(plan)
-    except EditorConfigError as error:
-        raise CLIError(str(error)) from None
     extra = {"url": url, "token_env": token_env if shape.uses_env else None}
-    _report(plan, dry_run=options.dry_run, backup=backup, as_json=options.json, extra=extra)
-    if options.json or options.dry_run:
-        if options.dry_run and not plan.changed and not options.json:
-            print(f"{editor.name} already reaches the registry at {url} ({path}); nothing to change.")
+    entry = shape.build(server)
+    same = f"already reaches the registry at {url}"
+    plan = _write(
+        options,
+        editor,
+        path,
+        lambda: plan_install(editor, path, entry, options.name, root_input=root_input),
+        same=same,
+        extra=extra,
+    )
+    if plan is None:
         return 0
     style = Style(sys.stdout)
-    if not plan.changed:
-        print(f"{editor.name} already reaches the registry at {url} ({path}); nothing changed.")
-    else:
-        verb = "Added mcp-registry to" if plan.action == "add" else "Updated mcp-registry in"
-        print(f"{style.green(verb)} {editor.name}: {path}")
-        if backup:
-            print(f"  backup: {backup}")
     print(f"  url:    {url}")
     print(f"  token:  {shape.token_hint(server)}")
     print(f"\n{style.bold('next')}: {editor.next_step}")
@@ -147,28 +173,21 @@ def install(options: argparse.Namespace) -> int:
     if not (os.path.isfile(launch.command) and os.access(launch.command, os.X_OK)):
         warn(f"{launch.command} is not an executable file; {editor.name} will fail to start the registry.")
     existed_dir = path.parent.is_dir()
-    try:
-        stale = _prompt_id(editor, options.name)
-        plan = plan_install(editor, path, editor.entry(launch), options.name, stale_input_id=stale)
-        backup = None if options.dry_run else apply(plan)
-    except EditorConfigError as error:
-        raise CLIError(str(error)) from None
+    stale = _prompt_id(editor, options.name)
     carried = sorted(name for name in launch.env if is_carried(name) and name not in options_env)
-    _report(plan, dry_run=options.dry_run, backup=backup, as_json=options.json, extra={"carried_env": carried})
-    if options.json or options.dry_run:
-        if options.dry_run and not plan.changed and not options.json:
-            print(f"{editor.name} already runs mcp-registry this way ({path}); nothing to change.")
+    plan = _write(
+        options,
+        editor,
+        path,
+        lambda: plan_install(editor, path, editor.entry(launch), options.name, stale_input_id=stale),
+        same="already runs mcp-registry this way",
+        extra={"carried_env": carried},
+    )
+    if plan is None:
         return 0
     style = Style(sys.stdout)
-    if not plan.changed:
-        print(f"{editor.name} already runs mcp-registry this way ({path}); nothing changed.")
-    else:
-        verb = "Added mcp-registry to" if plan.action == "add" else "Updated mcp-registry in"
-        print(f"{style.green(verb)} {editor.name}: {path}")
-        if backup:
-            print(f"  backup: {backup}")
-        if not existed_dir:
-            print(f"  created {path.parent} ({editor.name} has not been run here yet, or keeps its config elsewhere)")
+    if plan.changed and not existed_dir:
+        print(f"  created {path.parent} ({editor.name} has not been run here yet, or keeps its config elsewhere)")
     print(f"  runs:   {launch.command} {' '.join(launch.args)}")
     for name, value in sorted(launch.env.items()):
         origin = "from this shell" if name in carried else "--env"
