@@ -161,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
             "mcp-registry install vscode --config ~/.config/Code\\ -\\ Insiders/User/mcp.json",
             "mcp-registry install claude-code --env MCP_REGISTRY_CALL_TIMEOUT=300",
             "mcp-registry install codex           # ~/.codex/config.toml, or $CODEX_HOME/config.toml",
+            "mcp-registry install claude-code --url https://registry.example:8443/mcp   # a team registry; token in $MCPR_TOKEN",
+            "mcp-registry install vscode --url https://registry.example:8443/mcp        # VS Code prompts for the token",
         ),
     )
     install.add_argument("editor", choices=EDITOR_IDS, metavar="EDITOR", help=editor_help)
@@ -174,6 +176,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="add an environment variable to the entry (repeatable; never put secrets here)",
     )
     install.add_argument("--no-env", action="store_true", help="do not carry CONTAINERS_CONF etc. into the entry")
+    install.add_argument(
+        "--url",
+        metavar="URL",
+        help="write an HTTP entry for a registry run with `serve --http` (its URL, ending in /mcp) instead of a stdio one",
+    )
+    install.add_argument(
+        "--token-env",
+        metavar="VAR",
+        help="with --url: the environment variable the editor reads the bearer token from (default: MCPR_TOKEN); "
+        "the token itself is never written",
+    )
+    install.add_argument(
+        "--allow-http", action="store_true", help="with --url: accept plain http:// to a host other than this machine"
+    )
 
     uninstall = _add(
         commands,

@@ -150,6 +150,10 @@ def check_editors(environ: Mapping[str, str], platform: Platform, home: Path) ->
             continue
         installed.append(editor.id)
         command = editor.shape.command_of(node)
+        remote = node.get("url") or node.get("httpUrl")
+        if not command and isinstance(remote, str):  # an HTTP entry (`install --url`): nothing to run here
+            details.append(f"{editor.id}: {path} reaches {remote} over HTTP")
+            continue
         if not (os.path.isfile(command) and os.access(command, os.X_OK)):
             broken.append(editor.id)
             details.append(f"{editor.id}: {path} runs {command!r}, which is not an executable file")

@@ -5,5 +5,7 @@
   timeouts a client should allow the registry.
 - `formats`: the config formats behind one interface: `jsonc` (JSON with comments) and
   `toml_doc` (Codex's TOML, through tomlkit); each edits one member and leaves every other byte alone.
+- `remote`: the HTTP entry each client takes for a team registry (`install --url`), each referring
+  to the token through the client's own mechanism (environment or prompt), and the refusals.
 - `installer`: plan, diff, back up and atomically write an install or uninstall.
 """

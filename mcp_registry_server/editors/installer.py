@@ -16,6 +16,13 @@ Contract:
   that `install` does not manage (Zed's "enabled", a "timeout", extra env variables) are kept.
 - Uninstall removes our entry, then the servers object if that left it empty; a file left holding
   only an empty document (one `install` created from nothing) is deleted, after its backup.
+- An HTTP entry (`remote`) for VS Code comes with an element of the root `inputs` array (the
+  password prompt its header refers to), passed as `root_input`: install adds or replaces the
+  element with that id, uninstall (given `input_id`) removes it, and the array when that empties
+  it; a stdio install given `stale_input_id` removes it too (the HTTP entry it replaces needed
+  it). The array is rewritten as a whole when it held other inputs (their values stay, comments
+  inside the array do not); a file without one gets it added and removed byte-for-byte. Writing
+  an HTTP entry over a stdio one (or back) drops the other kind's fields.
 - Every failure is an `EditorConfigError` that names the file, says what is wrong, and that
   nothing was changed.
 """
@@ -33,10 +40,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mcp_registry_server.editors.formats import DocumentError
+from mcp_registry_server.editors.remote import REMOTE_FIELDS
 from mcp_registry_server.editors.targets import Editor, is_carried
 from mcp_registry_server.files import timestamped_sibling, write_atomic
 
-__all__ = ["DEFAULT_NAME", "KEEP_BACKUPS", "EditPlan", "EditorConfigError", "apply", "plan_install", "plan_uninstall"]
+__all__ = [
+    "DEFAULT_NAME",
+    "INPUTS_KEY",
+    "KEEP_BACKUPS",
+    "EditPlan",
+    "EditorConfigError",
+    "apply",
+    "plan_install",
+    "plan_uninstall",
+]
 
 DEFAULT_NAME = "mcp-registry"
 KEEP_BACKUPS = 5
@@ -118,21 +135,72 @@ def _servers(data: Any, editor: Editor, path: Path) -> dict[str, Any] | None:
     return node
 
 
+# The fields only an HTTP entry has: dropped when a stdio entry replaces one.
+_HTTP_ONLY = frozenset({"url", "httpUrl", "headers", "bearer_token_env_var"})
+INPUTS_KEY = "inputs"
+
+
 def merged_entry(editor: Editor, entry: Mapping[str, Any], existing: Any) -> dict[str, Any]:
     """`entry`, plus what a user added to the installed one that `install` does not manage."""
     merged = dict(entry)
     if not isinstance(existing, dict):
         return merged
+    stdio = bool(editor.shape.command_of(entry))
+    managed = editor.managed_fields | (_HTTP_ONLY if stdio else REMOTE_FIELDS)
     env_key = editor.shape.env_key
     old_env = existing.get(env_key)
-    if isinstance(old_env, dict):
+    if stdio and isinstance(old_env, dict):
         kept = {k: v for k, v in old_env.items() if not is_carried(k) and k not in merged.get(env_key, {})}
         if kept:
             merged[env_key] = {**merged.get(env_key, {}), **kept}
     for key, value in existing.items():
-        if key not in editor.managed_fields:
+        if key not in managed:
             merged[key] = value
     return merged
+
+
+def _root_inputs(data: dict[str, Any], path: Path) -> list[Any] | None:
+    inputs = data.get(INPUTS_KEY)
+    if inputs is not None and not isinstance(inputs, list):
+        raise EditorConfigError(
+            f"In {path}, '{INPUTS_KEY}' is a {type(inputs).__name__}, not an array, so the token prompt cannot be "
+            "added. Fix that key by hand; nothing was changed."
+        )
+    return inputs
+
+
+def _with_input(editor: Editor, path: Path, text: str, element: Mapping[str, Any]) -> str:
+    """`text` with `element` in the root `inputs` array, replacing one with the same id."""
+    data = _parse(editor, path, text)
+    inputs = _root_inputs(data, path) or []
+    same = [item for item in inputs if isinstance(item, dict) and item.get("id") == element["id"]]
+    if same == [element] and len(same) == 1:
+        return text
+    wanted = [item for item in inputs if not (isinstance(item, dict) and item.get("id") == element["id"])]
+    wanted.append(dict(element))
+    try:
+        after = editor.format.set_member(text, (), INPUTS_KEY, wanted)
+    except DocumentError as error:
+        raise EditorConfigError(f"Cannot add the token prompt to {path}: {error}. Nothing was changed.") from None
+    return _edit(editor, path, after, {**data, INPUTS_KEY: wanted})
+
+
+def _without_input(editor: Editor, path: Path, text: str, input_id: str) -> str:
+    data = _parse(editor, path, text)
+    inputs = _root_inputs(data, path)
+    if not inputs or not any(isinstance(item, dict) and item.get("id") == input_id for item in inputs):
+        return text
+    wanted = [item for item in inputs if not (isinstance(item, dict) and item.get("id") == input_id)]
+    try:
+        if wanted:
+            after = editor.format.set_member(text, (), INPUTS_KEY, wanted)
+            expected = {**data, INPUTS_KEY: wanted}
+        else:
+            after = editor.format.remove_member(text, (), INPUTS_KEY)
+            expected = {key: value for key, value in data.items() if key != INPUTS_KEY}
+    except DocumentError as error:
+        raise EditorConfigError(f"Cannot remove the token prompt from {path}: {error}. Nothing was changed.") from None
+    return _edit(editor, path, after, expected)
 
 
 def _edit(editor: Editor, path: Path, after: str, expected: Any, alternatives: tuple[Any, ...] = ()) -> str:
@@ -146,7 +214,22 @@ def _edit(editor: Editor, path: Path, after: str, expected: Any, alternatives: t
     return after
 
 
-def plan_install(editor: Editor, path: Path, entry: Mapping[str, Any], name: str = DEFAULT_NAME) -> EditPlan:
+def _companion(
+    editor: Editor, path: Path, text: str, root_input: Mapping[str, Any] | None, stale_input_id: str | None
+) -> str:
+    if root_input:
+        return _with_input(editor, path, text, root_input)
+    return _without_input(editor, path, text, stale_input_id) if stale_input_id else text
+
+
+def plan_install(
+    editor: Editor,
+    path: Path,
+    entry: Mapping[str, Any],
+    name: str = DEFAULT_NAME,
+    root_input: Mapping[str, Any] | None = None,
+    stale_input_id: str | None = None,
+) -> EditPlan:
     real = _real_path(path)
     before = _read(real)
     text = before or ""
@@ -155,7 +238,10 @@ def plan_install(editor: Editor, path: Path, entry: Mapping[str, Any], name: str
     existing = servers.get(name) if servers is not None else None
     wanted = merged_entry(editor, entry, existing)
     if existing == wanted:
-        return EditPlan(editor, path, real, name, "unchanged", before, before, wanted)
+        after = _companion(editor, path, text, root_input, stale_input_id)
+        if after == text:
+            return EditPlan(editor, path, real, name, "unchanged", before, before, wanted)
+        return EditPlan(editor, path, real, name, "update", before, after, wanted)
     try:
         after = editor.format.set_member(text, editor.servers_path, name, wanted)
     except DocumentError as error:
@@ -165,11 +251,11 @@ def plan_install(editor: Editor, path: Path, entry: Mapping[str, Any], name: str
     for key in editor.servers_path:
         node = node.setdefault(key, {})
     node[name] = wanted
-    after = _edit(editor, path, after, expected)
+    after = _companion(editor, path, _edit(editor, path, after, expected), root_input, stale_input_id)
     return EditPlan(editor, path, real, name, "add" if existing is None else "update", before, after, wanted)
 
 
-def plan_uninstall(editor: Editor, path: Path, name: str = DEFAULT_NAME) -> EditPlan:
+def plan_uninstall(editor: Editor, path: Path, name: str = DEFAULT_NAME, input_id: str | None = None) -> EditPlan:
     real = _real_path(path)
     before = _read(real)
     if before is None:
@@ -178,8 +264,11 @@ def plan_uninstall(editor: Editor, path: Path, name: str = DEFAULT_NAME) -> Edit
     servers = _servers(data, editor, path)
     if servers is None or name not in servers:
         return EditPlan(editor, path, real, name, "absent", before, before, None)
+    # The prompt goes first: install added it after the entry, so this undoes it in reverse.
+    start = _without_input(editor, path, before, input_id) if input_id else before
+    data = _parse(editor, path, start)
     try:
-        after = editor.format.remove_member(before, editor.servers_path, name)
+        after = editor.format.remove_member(start, editor.servers_path, name)
     except DocumentError as error:
         raise EditorConfigError(f"Cannot remove the registry from {path}: {error}. Nothing was changed.") from None
     # Emptied objects on the path are pruned unless a comment keeps them; both results are right.
