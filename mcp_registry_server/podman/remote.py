@@ -4,15 +4,16 @@ Contract: `remote_host(settings, podman, connection)` says which remote host to 
 `connection` from `podman system connection list` (its URI and identity) when one is given (one of
 `MCP_REGISTRY_PODMAN_HOSTS`); otherwise, for the registry's default host, the connection
 `MCP_REGISTRY_PODMAN_CONNECTION` or an ssh:// CONTAINER_HOST (with CONTAINER_SSHKEY as the
-identity, as podman itself reads it); None when the default host is local. A connection name that does not exist, or a URI that is not ssh://, is a
-`PodmanUnavailable` naming it. `ssh_tunnel(settings, host)` is an async context manager that runs
+identity, as podman itself reads it); None when the default host is local. A connection name
+that does not exist, or a URI that is not ssh://, is a `PodmanUnavailable` naming it.
+`ssh_tunnel(settings, host, files)` is an async context manager that runs
 `ssh -N -L <local socket>:<remote socket>` as the registry's child (own session, dies with the
 registry like the private service, see `service._spawn`), waits (bounded) until the Podman API
 answers through it, and yields the local socket's URL; on exit it stops ssh and removes the socket.
 The socket, ssh's log and an owner record are the files a private service would have
 (`service_files`), named per host (`tunnel_files`), so a killed registry's are swept like a dead
-private service's (the record has
-no pid: ssh dies with the registry; on macOS, without a parent-death signal, it may outlive it).
+private service's (the record has no pid: ssh dies with the registry; on macOS, without a
+parent-death signal, it may outlive it).
 An ssh that exits or a host that does not answer raises `PodmanUnavailable` naming the host, with
 ssh's own stderr as detail. ssh runs in batch mode (no prompts: the registry has no terminal),
 fails when the forward fails, and gives up on a host that stopped answering within ~15 s
