@@ -113,19 +113,21 @@ def pull(options: argparse.Namespace) -> int:
 # --- ps --------------------------------------------------------------------------------------
 
 
-_PS_ARGS = ["ps", "--all", "--format", "json"]
+def _ps_args() -> list[str]:
+    """`podman ps` of the registry's containers, on any host."""
+    from mcp_registry_server.podman.command import LABEL_MANAGED
+
+    return ["ps", "--all", "--format", "json", "--filter", f"label={LABEL_MANAGED}=true"]
 
 
 def _podman_ps(podman: str) -> list[dict[str, Any]]:
-    from mcp_registry_server.podman.command import LABEL_MANAGED
-
     executable = shutil.which(podman)
     if executable is None:
         raise CLIError(
             f"Podman was not found ({podman!r} is not on PATH), so there are no registry containers to show.",
             hint="Install Podman, or point MCP_REGISTRY_PODMAN at it; `mcp-registry doctor` checks the setup.",
         )
-    argv = [executable, *_PS_ARGS, "--filter", f"label={LABEL_MANAGED}=true"]
+    argv = [executable, *_ps_args()]
     try:
         completed = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     except subprocess.TimeoutExpired:
@@ -142,11 +144,9 @@ async def _podman_ps_on(settings: Any, host: str) -> list[dict[str, Any]]:
     """`podman ps` of a named host, through the tunnel the registry would open to it."""
     from mcp_registry_server.podman.api import open_podman_api
     from mcp_registry_server.podman.cli_command import run_podman
-    from mcp_registry_server.podman.command import LABEL_MANAGED
 
     async with open_podman_api(settings, connection=host) as api:
-        prefix = api.endpoint.cli_prefix(settings.podman_executable)
-        listed = await run_podman(prefix, [*_PS_ARGS, "--filter", f"label={LABEL_MANAGED}=true"], timeout=30)
+        listed = await run_podman(api.endpoint.cli_prefix(settings.podman_executable), _ps_args(), timeout=30)
     return json.loads(listed or "[]") or []
 
 

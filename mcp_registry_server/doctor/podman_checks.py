@@ -176,7 +176,7 @@ async def check_hosts(settings: RegistrySettings, environ: Mapping[str, str]) ->
         return Check(
             "podman-hosts", "fail", f"cannot reach the Podman host(s) {', '.join(failed)}", tuple(lines), fix=fix
         )
-    return Check("podman-hosts", "ok", f"{len(lines)} more host(s) answer", tuple(lines))
+    return Check("podman-hosts", "ok", f"{len(settings.podman_hosts)} more host(s) answer", tuple(lines))
 
 
 def check_run(environ: Mapping[str, str], platform: Platform) -> Check:
