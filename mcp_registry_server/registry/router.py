@@ -164,6 +164,13 @@ class ToolRouter:
     def resolve(self, name: str) -> tuple[ActiveMount, str] | None:
         return self._routes.get(name)
 
+    def declares_output_schema(self, name: str) -> bool:
+        """Whether the routed tool `name` declares an outputSchema: its results must carry structuredContent."""
+        found = self._routes.get(name)
+        return found is not None and any(
+            tool.get("name") == found[1] and tool.get("outputSchema") is not None for tool in found[0].tools
+        )
+
     def names_of(self, mount: ActiveMount) -> list[str]:
         return [name for name, (owner, _) in self._routes.items() if owner is mount]
 

@@ -14,8 +14,9 @@
   to the editor, the registry is the server (the SDK stamps the registry's).
 - `offload_large(result, version, store)`: a routed tool result past `MCP_REGISTRY_OFFLOAD_BYTES`
   (`registry.offload`) becomes its preview: the first `PREVIEW_CHARS` characters of its text, a
-  note with its size, its parts and how to read on (`registry_get_content`), a small
-  `structuredContent` kept inline, and (editors on 2025-06-18 or later, which know the type) a
+  note with its size, its parts and how to read on (`registry_get_content`), its
+  `structuredContent` kept inline when it is small or the tool declares an outputSchema (editors
+  then refuse a result without it; the SDK's client does), and (editors on 2025-06-18 or later, which know the type) a
   `resource_link` to `mcp-registry://results/<ref>`. `isError`, `_meta` and `resultType` stay.
   Below the threshold it costs one `result_size` (a few dict lookups per content item).
   `slice_result` and `part_result` are `registry_get_content`'s answers.
@@ -132,8 +133,11 @@ def _first_problem(error: ValidationError) -> str:
 # --- large results ------------------------------------------------------------------------------
 
 
-async def offload_large(result: dict[str, Any], version: str, store: OffloadStore) -> dict[str, Any]:
-    """`result`, or its preview when it is past the store's threshold; see the module docstring."""
+async def offload_large(
+    result: dict[str, Any], version: str, store: OffloadStore, *, schema_bound: bool = False
+) -> dict[str, Any]:
+    """`result`, or its preview when it is past the store's threshold; see the module docstring.
+    `schema_bound`: the tool declares an outputSchema, so the structuredContent stays inline whatever its size."""
     if not store.wants(result):
         return result
     too_big = f"this result is {result_size(result):,} bytes, more than the {store.threshold:,} sent at once"
@@ -141,7 +145,7 @@ async def offload_large(result: dict[str, Any], version: str, store: OffloadStor
         offloaded = await store.put(result)
     except OffloadError as error:
         note = f"{too_big}; only this preview could be kept: {error}."
-        return _kept_around(result, _leading_text(result), note, [])
+        return _with_structured(_kept_around(result, _leading_text(result), note, []), result, schema_bound)
     read_on = (
         f'Read on with registry_get_content(ref="{offloaded.ref}", offset={len(offloaded.preview)}).'
         if offloaded.text_chars > len(offloaded.preview)
@@ -171,10 +175,14 @@ async def offload_large(result: dict[str, Any], version: str, store: OffloadStor
                 "size": offloaded.size,
             }
         )
-    preview = _kept_around(result, offloaded.preview, note, extra)
     structured = next((p for p in offloaded.parts if p.type == "structuredContent"), None)
-    if structured is not None and structured.size <= PREVIEW_CHARS:
-        preview["structuredContent"] = result["structuredContent"]  # small: editors checking outputSchema need it
+    small = structured is not None and structured.size <= PREVIEW_CHARS
+    return _with_structured(_kept_around(result, offloaded.preview, note, extra), result, schema_bound or small)
+
+
+def _with_structured(preview: dict[str, Any], result: dict[str, Any], keep: bool) -> dict[str, Any]:
+    if keep and "structuredContent" in result:
+        preview["structuredContent"] = result["structuredContent"]
     return preview
 
 

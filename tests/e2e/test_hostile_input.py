@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from mcp.shared.exceptions import MCPError
 
@@ -187,6 +187,8 @@ async def test_generated_hostile_calls_get_clear_answers_and_the_registry_keeps_
                 suppress_health_check=list(HealthCheck),
             )
             @given(case=hostile_calls())
+            # Past the offload threshold, from a tool with an outputSchema (a case CI once drew).
+            @example(case=("hostile_echo", {"text": "x" * 70_000}))
             def check(case: tuple[str, dict[str, Any]]) -> None:
                 name, arguments = case
                 if would_change_the_mounts(name, arguments, inactive):

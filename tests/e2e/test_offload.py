@@ -61,6 +61,15 @@ async def read_resource(registry: RawRegistry, uri: str, *, modern: bool) -> dic
     return await registry.request("resources/read", params, within=120)
 
 
+async def check_schema_bound_echo(registry: RawRegistry, *, modern: bool) -> None:
+    """`echo` declares an outputSchema: past the threshold its text is offloaded, its structuredContent stays."""
+    long_text = "y" * 70_000
+    echoed = await call(registry, "chaos_echo", {"text": long_text}, modern=modern)
+    assert echoed["structuredContent"] == {"text": long_text}
+    assert echoed["content"][0] == {"type": "text", "text": long_text[:4096]}
+    assert "so it is kept as reference" in echoed["content"][1]["text"]
+
+
 def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -97,6 +106,7 @@ async def test_a_20_mb_result_comes_back_as_a_preview_and_slices_on_the_lane(
 
         echoed = await call(registry, "chaos_echo", {"text": "small"}, modern=False)
         assert echoed["content"] == [{"type": "text", "text": "small"}]  # small results pass as they are
+        await check_schema_bound_echo(registry, modern=False)
     assert list(results_dir.iterdir()) == []  # removed when the registry exits
 
 
@@ -114,3 +124,4 @@ async def test_a_20_mb_result_is_offloaded_on_the_sdk_loop_in_the_2026_era(
             assert await reassembled(registry, ref, modern=True) == b"x" * BIG
             read = await read_resource(registry, f"mcp-registry://results/{ref}", modern=True)
             assert read["result"]["contents"][0]["text"].encode() == b"x" * BIG
+        await check_schema_bound_echo(registry, modern=True)

@@ -123,6 +123,21 @@ async def test_a_result_below_the_threshold_is_passed_on_as_it_is(tmp_path: Path
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("max_bytes", [10**6, 1000], ids=["offloaded", "cannot be kept"])
+async def test_a_schema_bound_results_structured_content_stays_inline_whatever_its_size(
+    tmp_path: Path, max_bytes: int
+) -> None:
+    # A tool with an outputSchema must return structuredContent: the SDK's client refuses a result without it.
+    payload = {"text": "x" * 70_000}
+    big = {"content": [{"type": "text", "text": json.dumps(payload)}], "structuredContent": payload, "isError": False}
+    store = OffloadStore(tmp_path, threshold=64 * 1024, max_bytes=max_bytes)
+    bound = await offload_large(big, "2025-11-25", store, schema_bound=True)
+    assert bound["structuredContent"] is payload
+    assert bound["content"][0]["text"] == json.dumps(payload)[:4096]  # the text is still only a preview
+    unbound = await offload_large(big, "2025-11-25", store)
+    assert "structuredContent" not in unbound  # large, and optional without a schema: kept in the store
+
+
 async def test_a_result_that_cannot_be_kept_becomes_its_preview_with_the_reason(tmp_path: Path) -> None:
     big = {"content": [{"type": "text", "text": "ab" * 5000}], "isError": True, "_meta": {"k": 1}}
     preview = await offload_large(big, "2025-11-25", OffloadStore(tmp_path, threshold=10, max_bytes=1000))
