@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -165,3 +166,40 @@ def test_check_json_shape() -> None:
         "fix": "do this",
         "data": {"failure": "rlimit"},
     }
+
+
+async def test_the_podman_hosts_are_reached_at_once_and_reported_in_their_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from contextlib import asynccontextmanager
+    from types import SimpleNamespace
+
+    import anyio
+
+    from mcp_registry_server.doctor import check_hosts
+    from mcp_registry_server.podman import api
+    from mcp_registry_server.podman.errors import PodmanError
+
+    entered = {"big": anyio.Event(), "gpu": anyio.Event()}
+
+    @asynccontextmanager
+    async def reach(settings: Any, *, environ: Any, call_timeout: float, connection: str) -> Any:
+        entered[connection].set()
+        with anyio.fail_after(5):  # one after the other, neither would see the other start
+            for event in entered.values():
+                await event.wait()
+        if connection == "gpu":
+            raise PodmanError("cannot reach gpu over ssh", remedy="Check the gpu connection.", detail="refused")
+        version = SimpleNamespace(version="5.0.0")
+        yield SimpleNamespace(endpoint=SimpleNamespace(described="ssh://big"), version=lambda: _ready(version))
+
+    monkeypatch.setattr(api, "open_podman_api", reach)
+    settings = RegistrySettings.from_environ({"MCP_REGISTRY_PODMAN_HOSTS": "gpu,big"})
+    check = await check_hosts(settings, {})
+    assert check.status == "fail" and check.summary == "cannot reach the Podman host(s) gpu"
+    assert check.details == ("gpu: cannot reach gpu over ssh", "  refused", "big: ssh://big (Podman 5.0.0)")
+    assert check.fix == "Check the gpu connection."
+
+
+async def _ready(value: Any) -> Any:
+    return value

@@ -6,7 +6,7 @@ failures of Podman 4.3 and their containers.conf remedy. `check_api` tries the s
 registry tries, in the same order, and on Linux falls back to the private `podman system service`
 the registry would start; on macOS and Windows it looks for the podman machine's socket instead.
 `check_hosts` reaches each named host of MCP_REGISTRY_PODMAN_HOSTS through the ssh tunnel the
-registry would open (`podman.remote`). Every wait is bounded.
+registry would open (`podman.remote`), all at once. Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import anyio
 
@@ -149,34 +150,46 @@ async def check_api(settings: RegistrySettings, environ: Mapping[str, str], plat
 
 
 async def check_hosts(settings: RegistrySettings, environ: Mapping[str, str]) -> Check:
-    """Whether every named Podman host answers, each through its own tunnel."""
+    """Whether every named Podman host answers, each through its own tunnel, all at once."""
+    if not settings.podman_hosts:
+        return Check("podman-hosts", "skip", "no other Podman hosts configured (MCP_REGISTRY_PODMAN_HOSTS)")
+    reports: dict[str, _HostReport] = {}
+
+    async def reach(host: str) -> None:
+        reports[host] = await _reach_host(settings, environ, host)
+
+    async with anyio.create_task_group() as group:
+        for host in settings.podman_hosts:
+            group.start_soon(reach, host)
+    ordered = [reports[host] for host in settings.podman_hosts]  # the configured order, whoever answered first
+    lines = tuple(line for report in ordered for line in report.lines)
+    if failed := [host for host, report in zip(settings.podman_hosts, ordered, strict=True) if not report.ok]:
+        fix = next((report.fix for report in ordered if report.fix), None)
+        return Check("podman-hosts", "fail", f"cannot reach the Podman host(s) {', '.join(failed)}", lines, fix=fix)
+    return Check("podman-hosts", "ok", f"{len(settings.podman_hosts)} more host(s) answer", lines)
+
+
+@dataclass(frozen=True)
+class _HostReport:
+    ok: bool
+    lines: list[str]
+    fix: str | None = None
+
+
+async def _reach_host(settings: RegistrySettings, environ: Mapping[str, str], host: str) -> _HostReport:
     from mcp_registry_server.podman.api import open_podman_api
     from mcp_registry_server.podman.errors import PodmanError
 
-    if not settings.podman_hosts:
-        return Check("podman-hosts", "skip", "no other Podman hosts configured (MCP_REGISTRY_PODMAN_HOSTS)")
-    lines: list[str] = []
-    failed: list[str] = []
-    fix: str | None = None
-    for host in settings.podman_hosts:
-        try:
-            with anyio.fail_after(API_TIMEOUT):
-                async with open_podman_api(settings, environ=environ, call_timeout=10, connection=host) as api:
-                    version = await api.version()
-                    lines.append(f"{host}: {api.endpoint.described} (Podman {version.version})")
-        except TimeoutError:
-            failed.append(host)
-            lines.append(f"{host}: no answer within {API_TIMEOUT} s")
-        except PodmanError as error:
-            failed.append(host)
-            lines.append(f"{host}: {error.summary}")
-            lines += [f"  {line}" for line in last_lines(error.detail)] if error.detail else []
-            fix = fix or error.remedy
-    if failed:
-        return Check(
-            "podman-hosts", "fail", f"cannot reach the Podman host(s) {', '.join(failed)}", tuple(lines), fix=fix
-        )
-    return Check("podman-hosts", "ok", f"{len(settings.podman_hosts)} more host(s) answer", tuple(lines))
+    try:
+        with anyio.fail_after(API_TIMEOUT):
+            async with open_podman_api(settings, environ=environ, call_timeout=10, connection=host) as api:
+                version = await api.version()
+                return _HostReport(True, [f"{host}: {api.endpoint.described} (Podman {version.version})"])
+    except TimeoutError:
+        return _HostReport(False, [f"{host}: no answer within {API_TIMEOUT} s"])
+    except PodmanError as error:
+        detail = [f"  {line}" for line in last_lines(error.detail)] if error.detail else []
+        return _HostReport(False, [f"{host}: {error.summary}", *detail], error.remedy)
 
 
 def check_run(environ: Mapping[str, str], platform: Platform) -> Check:
