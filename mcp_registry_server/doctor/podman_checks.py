@@ -82,7 +82,8 @@ def podman_machine_socket(settings: RegistrySettings, environ: Mapping[str, str]
 async def check_api(settings: RegistrySettings, environ: Mapping[str, str], platform: Platform) -> Check:
     from mcp_registry_server.podman.api import PodmanAPI, open_podman_api
     from mcp_registry_server.podman.errors import PodmanError
-    from mcp_registry_server.podman.service import PodmanEndpoint, candidate_endpoints, ping
+    from mcp_registry_server.podman.helper_process import ping
+    from mcp_registry_server.podman.service import PodmanEndpoint, candidate_endpoints
 
     tried: list[str] = []
     for candidate in candidate_endpoints(settings, environ):

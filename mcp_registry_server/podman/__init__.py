@@ -2,6 +2,8 @@
 
 - `command`: the exact `podman run` argv and labels (pure).
 - `service`: find a Podman API socket, or run a private `podman system service`.
+- `helper_process`: the private service's and the ssh tunnel's process: spawned, awaited, stopped.
+- `remote`: a remote Podman host through one ssh tunnel.
 - `service_files`: the private service's socket, log and owner record; sweeping dead registries' ones.
 - `api`: async access to the Podman REST API (images, pulls, containers by label).
 - `runner`: start entries as interactive containers, make sure they go, remove orphans.

@@ -35,7 +35,8 @@ from podman.errors import PodmanError as PodmanPyError
 
 from mcp_registry_server.podman.diagnostics import explain
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
-from mcp_registry_server.podman.service import PodmanEndpoint, ping, podman_service
+from mcp_registry_server.podman.helper_process import ping
+from mcp_registry_server.podman.service import PodmanEndpoint, podman_service
 from mcp_registry_server.settings import RegistrySettings
 
 __all__ = ["ContainerInfo", "PodmanAPI", "PodmanVersion", "ProgressCallback", "open_podman_api"]

@@ -8,7 +8,7 @@ identity, as podman itself reads it); None when the default host is local. A con
 that does not exist, or a URI that is not ssh://, is a `PodmanUnavailable` naming it.
 `ssh_tunnel(settings, host, files)` is an async context manager that runs
 `ssh -N -L <local socket>:<remote socket>` as the registry's child (own session, dies with the
-registry like the private service, see `service._spawn`), waits (bounded) until the Podman API
+registry like the private service, see `helper_process.spawn`), waits (bounded) until the Podman API
 answers through it, and yields the local socket's URL; on exit it stops ssh and removes the socket.
 The socket, ssh's log and an owner record are the files a private service would have
 (`service_files`), named per host (`tunnel_files`), so a killed registry's are swept like a dead
@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,6 +42,7 @@ import anyio
 from mcp_registry_server.files import ensure_private_dir
 from mcp_registry_server.podman.cli_command import run_podman
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
+from mcp_registry_server.podman.helper_process import log_tail, spawn, stop, wait_until_answering
 from mcp_registry_server.podman.ownership import own_owner_label
 from mcp_registry_server.podman.service_files import ServiceFiles
 from mcp_registry_server.settings import RegistrySettings
@@ -50,9 +50,6 @@ from mcp_registry_server.settings import RegistrySettings
 __all__ = ["RemoteHost", "remote_host", "ssh_argv", "ssh_tunnel", "tunnel_files"]
 
 logger = logging.getLogger(__name__)
-
-_LOG_TAIL_BYTES = 4000
-_POLL_INTERVAL = 0.1
 
 
 @dataclass(frozen=True)
@@ -160,15 +157,13 @@ async def ssh_tunnel(
     stop_timeout: float,
 ) -> AsyncIterator[str]:
     """Yield `unix://<local socket>` forwarding to the host's Podman socket. See the module contract."""
-    from mcp_registry_server.podman.service import _spawn, _stop, ping  # service imports this module
-
     local_socket, log_path, url = files.socket, files.log, files.url
     try:
         ensure_private_dir(settings.runtime_dir)
         files.write_owner(own_owner_label(settings.hostname))
         local_socket.unlink(missing_ok=True)
         with log_path.open("wb") as log_file:
-            process = _spawn(ssh_argv(settings, host, local_socket), log_file)
+            process = spawn(ssh_argv(settings, host, local_socket), log_file)
     except OSError as error:
         files.remove()
         raise PodmanUnavailable(
@@ -176,33 +171,26 @@ async def ssh_tunnel(
             remedy="Install the OpenSSH client, and check that the runtime dir (XDG_RUNTIME_DIR) is writable.",
         ) from error
     try:
-        try:
-            with anyio.fail_after(start_timeout):
-                while not await ping(url, ping_timeout):
-                    if process.poll() is not None:
-                        raise _unreachable(host, f"ssh exited with code {process.returncode}", log_path)
-                    await anyio.sleep(_POLL_INTERVAL)
-        except TimeoutError:
-            raise _unreachable(host, f"its Podman API did not answer within {start_timeout:g} s", log_path) from None
+        await wait_until_answering(
+            process,
+            url,
+            ping_timeout=ping_timeout,
+            start_timeout=start_timeout,
+            failed=lambda what: _unreachable(host, f"the ssh tunnel {what}", log_path),
+        )
         logger.info("Using the Podman host %s through ssh (pid %d)", host.described, process.pid)
         yield url
     finally:
         with anyio.CancelScope(shield=True):
-            await _stop(process, stop_timeout)
+            await stop(process, stop_timeout)
             files.remove()
 
 
 def _unreachable(host: RemoteHost, what: str, log_path: Path) -> PodmanUnavailable:
-    try:
-        with log_path.open("rb") as log:
-            log.seek(max(0, log.seek(0, os.SEEK_END) - _LOG_TAIL_BYTES))
-            stderr = log.read().decode(errors="replace").strip()
-    except OSError:
-        stderr = ""
     return PodmanUnavailable(
         f"The Podman host {host.described} cannot be reached: {what}.",
         remedy="Check that `ssh` to that host works without a prompt (key in CONTAINER_SSHKEY or the connection's "
         "identity, host key in known_hosts) and that Podman's API socket runs there "
         "(`systemctl start podman.socket`).",
-        detail=stderr,
+        detail=log_tail(log_path),
     )

@@ -10,10 +10,10 @@ waits (bounded by `start_timeout`) until the socket answers, and on exit stops i
 bounded wait, SIGKILL, all under a cancellation shield, then removes its files (socket, log, owner
 record). The child runs in a session of its own, so a signal to the editor's process group does not
 stop it under the registry, and on Linux it gets SIGTERM when the registry dies (a parent-death
-signal; see `_spawn`); on macOS, which has none, a killed registry's service runs until the next
+signal; see `helper_process.spawn`); on macOS, which has none, a killed registry's service runs until the next
 registry's sweep stops it. The child's stderr goes to the log file (no drain task needed) and is
 quoted in the error when the service does not come up. A missing podman binary raises
-`PodmanUnavailable`. Call it from the event loop's thread (see `_spawn`).
+`PodmanUnavailable`. Call it from the event loop's thread (see `helper_process.spawn`).
 
 A remote host (an ssh:// CONTAINER_HOST or MCP_REGISTRY_PODMAN_CONNECTION, see `remote`) replaces
 all of that: the endpoint is the local end of an ssh tunnel to it, with origin `remote`. So does
@@ -22,42 +22,33 @@ all of that: the endpoint is the local end of an ssh tunnel to it, with origin `
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import urllib.parse
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
 import anyio
-import podman
 
 from mcp_registry_server.files import ensure_private_dir
 from mcp_registry_server.podman.diagnostics import PODMAN_MISSING, explain
 from mcp_registry_server.podman.errors import PodmanError, PodmanUnavailable
+from mcp_registry_server.podman.helper_process import log_tail, ping, spawn, stop, wait_until_answering
 from mcp_registry_server.podman.ownership import own_owner_label
 from mcp_registry_server.podman.remote import remote_host, ssh_tunnel, tunnel_files
 from mcp_registry_server.podman.service_files import ServiceFiles, sweep_dead_services
 from mcp_registry_server.settings import RegistrySettings
 
-__all__ = ["ROOTFUL_SOCKET", "PodmanEndpoint", "candidate_endpoints", "ping", "podman_service", "require_podman"]
+__all__ = ["ROOTFUL_SOCKET", "PodmanEndpoint", "candidate_endpoints", "podman_service", "require_podman"]
 
 logger = logging.getLogger(__name__)
 
 ROOTFUL_SOCKET = Path("/run/podman/podman.sock")
-_POLL_INTERVAL = 0.05
-_LOG_TAIL_BYTES = 4000
 # sockaddr_un.sun_path is 108 bytes on Linux and 104 on macOS, including the final NUL.
 _MAX_SOCKET_PATH_BYTES = 103
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 Origin = Literal["CONTAINER_HOST", "rootful", "rootless", "private", "remote"]
 
@@ -105,42 +96,6 @@ def candidate_endpoints(settings: RegistrySettings, environ: Mapping[str, str]) 
     if runtime_dir := environ.get("XDG_RUNTIME_DIR"):
         candidates.append(PodmanEndpoint(f"unix://{Path(runtime_dir) / 'podman' / 'podman.sock'}", "rootless"))
     return candidates
-
-
-async def ping(url: str, within: float) -> bool:
-    """Whether the Podman API at `url` answers within `within` seconds."""
-
-    def _ping() -> bool:
-        if not _unix_socket_accepts(url, within):
-            return False
-        try:
-            with podman.PodmanClient(base_url=url, timeout=within) as client:
-                return bool(client.ping())
-        except Exception:  # Any failure means "does not answer"; the caller tries the next one.
-            return False
-
-    with anyio.move_on_after(within + 1):
-        # Abandoned on timeout or cancellation: the thread ends by itself within the HTTP timeout.
-        return await anyio.to_thread.run_sync(_ping, abandon_on_cancel=True)
-    return False
-
-
-def _unix_socket_accepts(url: str, within: float) -> bool:
-    """False when `url` is a Unix socket nobody listens on; True otherwise (also for other schemes).
-
-    podman-py leaks its socket object when a Unix connect fails, so that case is settled here first.
-    """
-    parsed = urllib.parse.urlparse(url)
-    if parsed.scheme not in {"unix", "http+unix"}:
-        return True
-    path = urllib.parse.unquote(parsed.netloc) if parsed.scheme == "http+unix" else parsed.path
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(within)
-        try:
-            probe.connect(path)
-        except OSError:
-            return False
-    return True
 
 
 @asynccontextmanager
@@ -218,7 +173,7 @@ async def _private_service(
         ) from error
     try:
         with log_file:  # The child gets its own copy of the descriptor.
-            process = _spawn([executable, "system", "service", "--time=0", endpoint.url], log_file)
+            process = spawn([executable, "system", "service", "--time=0", endpoint.url], log_file)
     except OSError as error:
         files.remove()
         raise PodmanUnavailable(
@@ -230,12 +185,18 @@ async def _private_service(
             files.write_owner(owner, process.pid)
         except OSError as error:  # The service works without it; only a later sweep could not stop it.
             logger.warning("Could not record the Podman service's pid in %s: %s", files.owner_record, error)
-        await _wait_until_answering(process, endpoint.url, files.log, ping_timeout, start_timeout)
+        await wait_until_answering(
+            process,
+            endpoint.url,
+            ping_timeout=ping_timeout,
+            start_timeout=start_timeout,
+            failed=lambda what: _start_failure(what, files.log),
+        )
         logger.info("Started a private Podman API service at %s (pid %d)", endpoint.url, process.pid)
         yield endpoint
     finally:
         with anyio.CancelScope(shield=True):
-            await _stop(process, stop_timeout)
+            await stop(process, stop_timeout)
             files.remove()
 
 
@@ -247,63 +208,8 @@ def _prepare_files(files: ServiceFiles, owner: str) -> IO[bytes]:
     return files.log.open("wb")
 
 
-def _spawn(argv: list[str], log_file: IO[bytes]) -> subprocess.Popen[bytes]:
-    """Start the service in a session of its own, bound to die with this process where the OS allows.
-
-    Its own session: an editor that stops the registry by signalling the registry's whole process
-    group (Codex CLI sends SIGTERM so) must not stop the service before the registry has used it to
-    remove its containers. Dying with us: on Linux, a parent-death signal. The kernel sends it when
-    the *thread* that forked the child ends, so this must run in the event loop's thread (which
-    lives as long as the registry), never in a worker thread, which anyio ends when idle. Hence a
-    plain `Popen` here (anyio's `open_process` has no `preexec_fn`), watched by polling. macOS has
-    no parent-death signal: there the next registry's `sweep_dead_services` stops a killed
-    registry's service.
-    """
-    return subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=log_file,
-        start_new_session=True,
-        preexec_fn=_parent_death_signal(),
-    )
-
-
-def _parent_death_signal() -> Callable[[], None] | None:
-    """On Linux, a `preexec_fn` that has the kernel SIGTERM the child when its parent thread ends."""
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # Looked up before the fork, not in the child.
-    parent = os.getpid()
-
-    def die_with_parent() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
-        if os.getppid() != parent:  # The registry died before the signal was armed.
-            os._exit(1)
-
-    return die_with_parent
-
-
-async def _wait_until_answering(
-    process: subprocess.Popen[bytes], url: str, log_path: Path, ping_timeout: float, start_timeout: float
-) -> None:
-    try:
-        with anyio.fail_after(start_timeout):
-            while not await ping(url, ping_timeout):
-                if process.poll() is not None:
-                    raise _start_failure(f"exited with code {process.returncode}", log_path)
-                await anyio.sleep(_POLL_INTERVAL)
-    except TimeoutError:
-        raise _start_failure(f"did not answer within {start_timeout:g} s", log_path) from None
-
-
 def _start_failure(what: str, log_path: Path) -> PodmanError:
-    try:
-        with log_path.open("rb") as log:
-            log.seek(max(0, log.seek(0, os.SEEK_END) - _LOG_TAIL_BYTES))
-            stderr = log.read().decode(errors="replace")
-    except OSError:
-        stderr = ""
+    stderr = log_tail(log_path)
     known = explain(stderr)
     return PodmanUnavailable(
         f"No Podman API socket answered and the registry's own `podman system service` {what}, so no MCP "
@@ -314,26 +220,3 @@ def _start_failure(what: str, log_path: Path) -> PodmanError:
         "`systemctl start podman.socket`) or set CONTAINER_HOST to a socket that answers.",
         detail=stderr,
     )
-
-
-async def _stop(process: subprocess.Popen[bytes], grace: float) -> None:
-    """SIGTERM, wait up to `grace`, SIGKILL, wait as long again. Call under a shield."""
-    if process.poll() is None:
-        with suppress(ProcessLookupError):
-            process.terminate()
-    if not await _exited_within(process, grace):
-        logger.warning("podman system service (pid %d) ignored SIGTERM; killing it", process.pid)
-        with suppress(ProcessLookupError):
-            process.kill()
-        if not await _exited_within(process, grace):
-            logger.error("podman system service (pid %d) survived SIGKILL; leaving it", process.pid)
-
-
-async def _exited_within(process: subprocess.Popen[bytes], seconds: float) -> bool:
-    # A Popen has no exit event to wait on; polling is bounded.
-    with anyio.move_on_after(seconds):
-        while True:
-            if process.poll() is not None:
-                return True
-            await anyio.sleep(_POLL_INTERVAL)
-    return False
