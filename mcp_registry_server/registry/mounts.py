@@ -175,7 +175,7 @@ class MountLifecycle:
         entry = self._catalog.entry(entry_id)
         if (reason := entry.not_runnable_reason()) is not None:
             raise RegistryError(reason)
-        host = self._host_of(entry, host)
+        asked_host, host = host, self._host_of(entry, host)
         expose = expose or self._settings.expose
         # prefix "": the server's names unchanged; its default prefix still keys the mount.
         unprefixed = prefix == ""
@@ -184,22 +184,16 @@ class MountLifecycle:
         problem = check_prefix(prefix)
         if problem:
             raise RegistryError(problem)
+        if (already := self._already_active(entry, asked_host)) is not None:
+            return already  # before a build that would be for nothing
         if (entry.package or entry.openapi) and not self._config.resolved_values(entry).missing_required:
             # A build may take minutes: done before the lock, so other adds and removes go on meanwhile
             # (the builder builds one package once however many ask); the add below finds it built.
             api, _ = await self._podman.link(host).connect()
             await self._images.ensure(entry, api, progress)
         async with self._changes:
-            active = self._catalog.active_prefix_of(entry.id)
-            if active is not None:
-                mount = self._router.mounts[active]
-                return {
-                    "entry": entry.id,
-                    "prefix": active,
-                    "already_active": True,
-                    "message": f"{entry.id} is already active as prefix {active!r}; nothing changed.",
-                    "tools": self._router.names_of(mount),
-                }
+            if (already := self._already_active(entry, asked_host)) is not None:
+                return already
             if prefix in self._router.mounts:
                 raise RegistryError(
                     f"Prefix {prefix!r} is already used by {self._router.mounts[prefix].entry.id}. "
@@ -244,6 +238,26 @@ class MountLifecycle:
                 "registry_search(kind='tools') and call them with registry_exec."
             )
         return added
+
+    def _already_active(self, entry: CatalogEntry, asked_host: Any) -> dict[str, Any] | None:
+        """The answer to adding an active entry again: nothing changes, unless it asks for another host."""
+        active = self._catalog.active_prefix_of(entry.id)
+        if active is None:
+            return None
+        mount = self._router.mounts[active]
+        if asked_host and asked_host != mount.host:
+            raise RegistryError(
+                f"{entry.id} is already active as prefix {active!r} on the Podman host {mount.host!r}. "
+                f'To run it on {asked_host!r}, remove it first (registry_remove("{active}")), then add it again.'
+            )
+        return {
+            "entry": entry.id,
+            "prefix": active,
+            **mount_location(mount),
+            "already_active": True,
+            "message": f"{entry.id} is already active as prefix {active!r}; nothing changed.",
+            "tools": self._router.names_of(mount),
+        }
 
     def _host_of(self, entry: CatalogEntry, asked: Any) -> str:
         """The configured Podman host an add runs on (see the module docstring)."""

@@ -47,6 +47,7 @@ async def test_adding_an_active_entry_again_changes_nothing(tmp_path: Path) -> N
     assert again == {
         "entry": "demo",
         "prefix": "first",
+        "container": "fake-first-0",
         "already_active": True,
         "message": "demo is already active as prefix 'first'; nothing changed.",
         "tools": ["first_echo"],

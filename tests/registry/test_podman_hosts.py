@@ -86,3 +86,17 @@ async def test_a_remote_server_takes_no_host(tmp_path: Path) -> None:
     async with open_test_registry(tmp_path, {}, entries={"far": remote}) as r:
         with pytest.raises(RegistryError, match="runs on no Podman host, so add it without host"):
             await r.registry.mounts.add("far", host="local")
+
+
+async def test_adding_an_active_server_again_on_another_host_is_refused(tmp_path: Path) -> None:
+    async with open_test_registry(tmp_path, {"demo": {}}, podman_hosts=("far",)) as r:
+        await r.registry.mounts.add("demo")
+        again = await r.registry.mounts.add("demo", host="local")  # where it runs: nothing to change
+        assert again["already_active"] is True and again["container"] == "fake-demo-0"
+        with pytest.raises(RegistryError) as refused:
+            await r.registry.mounts.add("demo", host="far")
+        assert str(refused.value) == (
+            "demo is already active as prefix 'demo' on the Podman host 'local'. To run it on 'far', "
+            'remove it first (registry_remove("demo")), then add it again.'
+        )
+        assert r.podman.runner.started == ["fake-demo-0"]
