@@ -97,3 +97,9 @@ async def test_modern_2026_07_28_through_the_sdk_client(registry_env: dict[str, 
         assert not called.is_error and "UTC" in called.content[0].text
         removed = await client.call_tool("registry_remove", {"entry_id_or_prefix": "time"})
         assert removed.structured_content["container_removed"] is True
+        # An unprefixed mount: the server's own names, in this era too.
+        unprefixed = await client.call_tool("registry_add", {"entry_id": "time", "prefix": ""})
+        assert unprefixed.structured_content["unprefixed"] is True, unprefixed
+        assert "get_current_time" in {tool.name for tool in (await client.list_tools()).tools}
+        called = await client.call_tool("get_current_time", {"timezone": "UTC"})
+        assert not called.is_error and "UTC" in called.content[0].text

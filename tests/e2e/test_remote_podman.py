@@ -28,9 +28,11 @@ from pathlib import Path
 
 import anyio
 import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
 
 from tests.e2e.harness import descendants, misbehave_entry, structured, wait_for, with_catalog, write_catalog
-from tests.e2e.support import TEST_CATALOG_DIR, TEST_RUN_LABEL, connect_registry, text_of
+from tests.e2e.support import REGISTRY_EXECUTABLE, TEST_CATALOG_DIR, TEST_RUN_LABEL, connect_registry, text_of
 
 SSHD = "/usr/sbin/sshd"
 USER = getpass.getuser()  # who the sshd lets in: root in the root job, the CI user in the rootless one
@@ -251,7 +253,7 @@ async def test_a_host_that_drops_gives_an_error_naming_it(
         # The next need for Podman connects again, and says which host cannot be reached and why.
         again = await session.call_tool("registry_add", {"entry_id": "misbehave-two"})
         assert again.is_error
-        assert f"The Podman host {env['CONTAINER_HOST']} cannot be reached: ssh exited" in text_of(again)
+        assert f"The Podman host {env['CONTAINER_HOST']} cannot be reached: the ssh tunnel exited" in text_of(again)
         assert "Connection refused" in text_of(again), text_of(again)
         podman = structured(await session.call_tool("registry_status", {}))["podman"]
         assert podman["available"] is False and "cannot be reached" in podman["error"], podman
@@ -347,6 +349,9 @@ async def test_each_server_runs_on_the_host_its_add_or_entry_picks(
         there = structured(await session.call_tool("registry_add", {"entry_id": "memory", "host": "far"}))
         by_entry = structured(await session.call_tool("registry_add", {"entry_id": "time-far"}))
         assert "host" not in here and there["host"] == "far" and by_entry["host"] == "far", (here, there, by_entry)
+        moved = await session.call_tool("registry_add", {"entry_id": "memory", "host": "local"})
+        assert moved.is_error, text_of(moved)  # an active server is not moved behind the user's back
+        assert "already active as prefix 'memory' on the Podman host 'far'" in text_of(moved), text_of(moved)
         far = remote_host["podman_url"]
         assert our_containers() == [here["container"]], our_containers()
         assert sorted(our_containers(far)) == sorted([there["container"], by_entry["container"]])
@@ -403,6 +408,25 @@ async def test_each_server_runs_on_the_host_its_add_or_entry_picks(
         assert status["podman"]["available"] and status["podman"]["hosts"]["far"]["available"] is False
     # Both hosts are left clean: here by the registry, there by `--rm` once the runs lost their client.
     assert await wait_for(lambda: our_containers() == [] == our_containers(far), 30, interval=0.5)
+
+
+async def test_a_2026_editor_picks_a_host_too(
+    registry_env: dict[str, str], remote_host: dict[str, str], tmp_path: Path
+) -> None:
+    """The same `registry_add(host=…)` from a 2026-07-28 editor (the SDK's Client in modern mode)."""
+    env = with_far_connection(registry_env, remote_host, tmp_path / "containers.conf")
+    env["MCP_REGISTRY_PODMAN_HOSTS"] = "far"
+    far = remote_host["podman_url"]
+    async with Client(StdioServerParameters(command=str(REGISTRY_EXECUTABLE), env=env), mode="2026-07-28") as client:
+        assert client.protocol_version == "2026-07-28"
+        added = await client.call_tool("registry_add", {"entry_id": "time", "host": "far"})
+        assert not added.is_error and added.structured_content["host"] == "far", added
+        assert our_containers(far) == [added.structured_content["container"]] and our_containers() == []
+        answered = await client.call_tool("time_get_current_time", {"timezone": "Asia/Tokyo"})
+        assert not answered.is_error and "Asia/Tokyo" in text_of(answered), text_of(answered)
+        removed = await client.call_tool("registry_remove", {"entry_id_or_prefix": "time"})
+        assert removed.structured_content["container_removed"] is True, removed
+        assert our_containers(far) == []
 
 
 def image_exists(reference: str, *url: str) -> bool:
