@@ -12,9 +12,9 @@ then, so a name never silently changes. Its prefix still keys it (containers, lo
 editor's tools/list ("search" mounts are found with registry_search). The routed tool definitions
 keep the child's inputSchema, outputSchema, annotations and icons unchanged. The lists are ordered
 by prefix, then by the child's tool name, so the same mounts always give the same list, byte for
-byte, whatever order they were added in (editors' prompt caches stay valid). `resolve` is a dict
-lookup: it is on every call's path. The router holds no I/O; the registry mutates it and tells
-the editor.
+byte, whatever order they were added in (editors' prompt caches stay valid). `resolve` and
+`declares_output_schema` are lookups in tables built when the mounts change: they are on every
+call's path. The router holds no I/O; the registry mutates it and tells the editor.
 """
 
 from __future__ import annotations
@@ -115,6 +115,7 @@ class ToolRouter:
     def __init__(self) -> None:
         self.mounts: dict[str, ActiveMount] = {}
         self._routes: dict[str, tuple[ActiveMount, str]] = {}
+        self._schema_bound: set[str] = set()  # routed names whose tool declares an outputSchema
         self._routed_tools: list[dict[str, Any]] = []
         self._exposed_tools: list[dict[str, Any]] = []
 
@@ -166,10 +167,7 @@ class ToolRouter:
 
     def declares_output_schema(self, name: str) -> bool:
         """Whether the routed tool `name` declares an outputSchema: its results must carry structuredContent."""
-        found = self._routes.get(name)
-        return found is not None and any(
-            tool.get("name") == found[1] and tool.get("outputSchema") is not None for tool in found[0].tools
-        )
+        return name in self._schema_bound
 
     def names_of(self, mount: ActiveMount) -> list[str]:
         return [name for name, (owner, _) in self._routes.items() if owner is mount]
@@ -191,6 +189,7 @@ class ToolRouter:
 
     def _rebuild(self) -> None:
         routes: dict[str, tuple[ActiveMount, str]] = {}
+        schema_bound: set[str] = set()
         routed: list[dict[str, Any]] = []
         exposed: list[dict[str, Any]] = []
         for mount in sorted(self.mounts.values(), key=lambda mount: mount.prefix):
@@ -198,10 +197,12 @@ class ToolRouter:
             for tool in sorted(offered, key=lambda tool: tool["name"]):
                 name = unique_name(mount_exposed_name(mount, tool["name"]), routes)
                 routes[name] = (mount, tool["name"])
+                if tool.get("outputSchema") is not None:
+                    schema_bound.add(name)
                 routed.append(definition := {**tool, "name": name})
                 if mount.expose == "direct":
                     exposed.append(definition)
-        self._routes = routes
+        self._routes, self._schema_bound = routes, schema_bound
         self._routed_tools = routed
         if exposed != self._exposed_tools:  # kept when unchanged, so tools/list pages stay cached
             self._exposed_tools = exposed

@@ -233,7 +233,7 @@ class EditorHandlers:
             if isinstance(outcome, dict):
                 return outcome
             result = _answer(outcome, "tools/call", version)
-            if isinstance(outcome, CallOutcome) and registry.offload.wants(result):  # a child's large result
+            if isinstance(outcome, CallOutcome):  # a child's result, however it came: offloaded when large
                 schema_bound = registry.router.declares_output_schema(name)
                 result = await offload_large(result, version, registry.offload, schema_bound=schema_bound)
             return result

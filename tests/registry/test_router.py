@@ -50,11 +50,15 @@ def test_schemas_and_annotations_are_kept_unchanged() -> None:
 
 def test_whether_a_routed_tool_declares_an_output_schema() -> None:
     router = ToolRouter()
-    router.add(mount("typed", "get", outputSchema={"type": "object"}))
+    router.add(typed := mount("typed", "get", outputSchema={"type": "object"}))
     router.add(mount("plain", "get"))
     assert router.declares_output_schema("typed_get")
     assert not router.declares_output_schema("plain_get")
     assert not router.declares_output_schema("registry_exec")  # not routed
+    router.replace_tools(typed, [{"name": "get", "inputSchema": {"type": "object"}}])  # its list changed
+    assert not router.declares_output_schema("typed_get")
+    router.remove("plain")
+    assert not router.declares_output_schema("plain_get")
 
 
 def test_invalid_characters_and_collisions_are_never_fatal() -> None:
