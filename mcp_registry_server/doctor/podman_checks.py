@@ -164,7 +164,7 @@ async def check_hosts(settings: RegistrySettings, environ: Mapping[str, str]) ->
             group.start_soon(reach, host)
     ordered = [reports[host] for host in settings.podman_hosts]  # the configured order, whoever answered first
     lines = tuple(line for report in ordered for line in report.lines)
-    if failed := [host for host, report in zip(settings.podman_hosts, ordered, strict=True) if not report.ok]:
+    if failed := [host for host in settings.podman_hosts if not reports[host].ok]:
         fix = next((report.fix for report in ordered if report.fix), None)
         return Check("podman-hosts", "fail", f"cannot reach the Podman host(s) {', '.join(failed)}", lines, fix=fix)
     return Check("podman-hosts", "ok", f"{len(settings.podman_hosts)} more host(s) answer", lines)
