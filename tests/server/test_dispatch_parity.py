@@ -34,7 +34,8 @@ SCRIPT = {
     "tools": [
         {"name": name, "inputSchema": {"type": "object"}}
         for name in ("echo", "oops", "extra", "progress", "rpcerror", "notobject", "big", "structured", "mixed")
-    ],
+    ]
+    + [{"name": "typed", "inputSchema": {"type": "object"}, "outputSchema": {"type": "object"}}],
     "calls": {
         "oops": {"reply": _reply({"content": "oops"})},
         "extra": {"reply": _reply({"content": [{"type": "text", "text": "hi", "zzz": 1}], "extra": 2})},
@@ -54,6 +55,9 @@ SCRIPT = {
                     "structuredContent": {"n": 2},
                 }
             )
+        },
+        "typed": {
+            "reply": _reply({"content": [{"type": "text", "text": BIG_TEXT}], "structuredContent": {"t": BIG_TEXT}})
         },
         "structured": {
             "reply": _reply(
@@ -159,6 +163,19 @@ def mixed(version: str, messages: list[dict[str, Any]]) -> None:
     assert result.get("structuredContent", {"n": 2}) == {"n": 2}  # small: kept inline where defined
 
 
+def schema_bound(*, kept: bool) -> Check:
+    """A large result of a tool with an outputSchema: its text is previewed; its structuredContent
+    stays whole when the tool was called by its name (clients require it), not through registry_exec."""
+
+    def check(version: str, messages: list[dict[str, Any]]) -> None:
+        result = messages[-1]["result"]
+        assert result["content"][0] == {"type": "text", "text": BIG_TEXT[:4096]}
+        assert "so it is kept as reference '@REF@'" in result["content"][1]["text"]
+        assert result.get("structuredContent") == ({"t": BIG_TEXT} if kept else None)
+
+    return check
+
+
 def sliced(text: str, next_offset: int | None) -> Check:
     def check(version: str, messages: list[dict[str, Any]]) -> None:
         result = messages[-1]["result"]
@@ -245,6 +262,8 @@ CASES: list[tuple[str, Line, Check]] = [
         lambda version, messages: structured_is(version, messages, {"n": 2}),
     ),
     ("structured result", call("fake_structured", {}), structured),
+    ("a large result of a tool with an outputSchema", call("fake_typed", {}), schema_bound(kept=True)),
+    ("the same through registry_exec", call("registry_exec", {"tool_name": "fake_typed"}), schema_bound(kept=False)),
     ("unknown tool", call("fake_nope", {}), tool_error("Unknown tool 'fake_nope'")),
     ("bad registry_exec arguments", call("registry_exec", {"tool_name": 5}), tool_error("tool_name must be a string")),
     ("no name", lambda v, i: request(v, i, "tools/call", {}), rpc_error(-32602)),
